@@ -1,0 +1,150 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.expire_result import ExpireResult
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs() -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/sessions/expire",
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ExpireResult | Problem | None:
+    if response.status_code == 200:
+        response_200 = ExpireResult.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ExpireResult | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[ExpireResult | Problem]:
+    """Mark every open session past its expiry date as EXPIRED.
+
+     Every `ACTIVE` session whose `expiry_date` is at or before the current time becomes
+    `EXPIRED`, its unanswered messages become `EXPIRED`, and a `session.status` event is
+    published for it (see `asyncapi.yaml`).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ExpireResult | Problem]
+    """
+
+    kwargs = _get_kwargs()
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+) -> ExpireResult | Problem | None:
+    """Mark every open session past its expiry date as EXPIRED.
+
+     Every `ACTIVE` session whose `expiry_date` is at or before the current time becomes
+    `EXPIRED`, its unanswered messages become `EXPIRED`, and a `session.status` event is
+    published for it (see `asyncapi.yaml`).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ExpireResult | Problem
+    """
+
+    return sync_detailed(
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[ExpireResult | Problem]:
+    """Mark every open session past its expiry date as EXPIRED.
+
+     Every `ACTIVE` session whose `expiry_date` is at or before the current time becomes
+    `EXPIRED`, its unanswered messages become `EXPIRED`, and a `session.status` event is
+    published for it (see `asyncapi.yaml`).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ExpireResult | Problem]
+    """
+
+    kwargs = _get_kwargs()
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+) -> ExpireResult | Problem | None:
+    """Mark every open session past its expiry date as EXPIRED.
+
+     Every `ACTIVE` session whose `expiry_date` is at or before the current time becomes
+    `EXPIRED`, its unanswered messages become `EXPIRED`, and a `session.status` event is
+    published for it (see `asyncapi.yaml`).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ExpireResult | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..models.message_state import MessageState, check_message_state
+
+if TYPE_CHECKING:
+    from ..models.message_response_type_0 import MessageResponseType0
+
+
+T = TypeVar("T", bound="Message")
+
+
+@_attrs_define
+class Message:
+    message_id: str
+    """ An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`, starting with a
+    letter or digit.
+     """
+    session_id: str
+    """ An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`, starting with a
+    letter or digit.
+     """
+    channel_id: str
+    """ An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`, starting with a
+    letter or digit.
+     """
+    message: str
+    subject_id: None | str
+    """ The subject the answer is published for, or `null` if none. """
+    state: MessageState
+    """ `SENT` awaits an answer; `ANSWERED` has one; `CANCELLED` and `EXPIRED` will never have one
+    because their session was rejected or expired.
+     """
+    response: MessageResponseType0 | None
+    """ The human's answer, once `ANSWERED`. """
+    responded_at: datetime.datetime | None
+    created_at: datetime.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.message_response_type_0 import MessageResponseType0
+
+        message_id = self.message_id
+
+        session_id = self.session_id
+
+        channel_id = self.channel_id
+
+        message = self.message
+
+        subject_id: None | str
+        subject_id = self.subject_id
+
+        state: str = self.state
+
+        response: dict[str, Any] | None
+        if isinstance(self.response, MessageResponseType0):
+            response = self.response.to_dict()
+        else:
+            response = self.response
+
+        responded_at: None | str
+        if isinstance(self.responded_at, datetime.datetime):
+            responded_at = self.responded_at.isoformat()
+        else:
+            responded_at = self.responded_at
+
+        created_at = self.created_at.isoformat()
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "message_id": message_id,
+                "session_id": session_id,
+                "channel_id": channel_id,
+                "message": message,
+                "subject_id": subject_id,
+                "state": state,
+                "response": response,
+                "responded_at": responded_at,
+                "created_at": created_at,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.message_response_type_0 import MessageResponseType0
+
+        d = dict(src_dict)
+        message_id = d.pop("message_id")
+
+        session_id = d.pop("session_id")
+
+        channel_id = d.pop("channel_id")
+
+        message = d.pop("message")
+
+        def _parse_subject_id(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        subject_id = _parse_subject_id(d.pop("subject_id"))
+
+        state = check_message_state(d.pop("state"))
+
+        def _parse_response(data: object) -> MessageResponseType0 | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_type_0 = MessageResponseType0.from_dict(data)
+
+                return response_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MessageResponseType0 | None, data)
+
+        response = _parse_response(d.pop("response"))
+
+        def _parse_responded_at(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                responded_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return responded_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        responded_at = _parse_responded_at(d.pop("responded_at"))
+
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+        message = cls(
+            message_id=message_id,
+            session_id=session_id,
+            channel_id=channel_id,
+            message=message,
+            subject_id=subject_id,
+            state=state,
+            response=response,
+            responded_at=responded_at,
+            created_at=created_at,
+        )
+
+        return message

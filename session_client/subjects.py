@@ -1,0 +1,51 @@
+"""The NATS response-subject rules of ``asyncapi.yaml``, shared by client and local stack."""
+
+from __future__ import annotations
+
+import re
+
+#: The default response subject template (``asyncapi.yaml``, channel ``sessionResponses``).
+DEFAULT_SUBJECT_TEMPLATE = "sessions.responses.{subject_id}"
+
+#: Legal ``subject_id`` values: dot-separated tokens, no whitespace, wildcards or empty tokens.
+SUBJECT_ID_PATTERN = r"^[A-Za-z0-9_:@+=~-]+(\.[A-Za-z0-9_:@+=~-]+)*$"
+SUBJECT_ID_MAX_LENGTH = 128
+
+_SUBJECT_ID_RE = re.compile(SUBJECT_ID_PATTERN)
+# A template may contain only legal tokens around the one placeholder.
+_TEMPLATE_RE = re.compile(r"^([A-Za-z0-9_:@+=~-]+\.)*\{subject_id\}(\.[A-Za-z0-9_:@+=~-]+)*$")
+
+
+def is_valid_subject_id(subject_id: object) -> bool:
+    """Tell whether ``subject_id`` is a legal subject identifier per ``asyncapi.yaml``."""
+    return (
+        isinstance(subject_id, str)
+        and len(subject_id) <= SUBJECT_ID_MAX_LENGTH
+        # fullmatch, not match: ``$`` would accept a trailing newline.
+        and _SUBJECT_ID_RE.fullmatch(subject_id) is not None
+    )
+
+
+def validate_subject_template(template: str) -> str:
+    """Return ``template`` if it has exactly one ``{subject_id}`` and only legal tokens."""
+    if not isinstance(template, str) or _TEMPLATE_RE.fullmatch(template) is None:
+        raise ValueError(
+            "subject template must be dot-separated literal tokens around exactly one "
+            f"'{{subject_id}}' placeholder, got {template!r}"
+        )
+    return template
+
+
+def response_subject(template: str, subject_id: str) -> str:
+    """Build the response subject for ``subject_id`` from ``template``."""
+    return template.replace("{subject_id}", subject_id)
+
+
+def stream_subject(template: str) -> str | None:
+    """The JetStream subject filter covering every response subject of ``template``.
+
+    Only a template whose placeholder is its last token can be covered (``prefix.>``), since a
+    ``subject_id`` may itself contain dots.
+    """
+    prefix, _, suffix = template.partition("{subject_id}")
+    return f"{prefix}>" if not suffix else None

@@ -1,0 +1,82 @@
+"""``python -m session_client.testing serve``: run the local stack until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from .stack import LocalStack
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``serve`` (shared with the ``session-client dev`` command)."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=0, help="HTTP port (default: a free one)")
+    parser.add_argument("--nats-url", help="use this NATS server instead of starting one")
+    parser.add_argument(
+        "--auto-respond",
+        type=_json_object,
+        metavar="JSON",
+        help='the simulated human answers with this object (default: {"approved": true})',
+    )
+    parser.add_argument(
+        "--respond-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="answer after this delay",
+    )
+    parser.add_argument("--silent", action="store_true", help="the simulated human never answers")
+    parser.add_argument("--no-stream", action="store_true", help="publish through core NATS only")
+    parser.add_argument("--api-token", help="require this bearer token")
+
+
+def run_stack(options: argparse.Namespace) -> int:
+    """Start the stack, print one JSON line with its URLs, and run until SIGINT/SIGTERM."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stack = LocalStack(
+        host=options.host,
+        port=options.port,
+        nats_url=options.nats_url,
+        auto_respond=options.auto_respond,
+        respond_delay=options.respond_delay,
+        stream=not options.no_stream,
+        api_token=options.api_token,
+    )
+    if options.silent:
+        stack.human.stay_silent()
+    with stack:
+        print(json.dumps({"api_url": stack.api_url, "nats_url": stack.nats_url}), flush=True)
+        stop.wait()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m session_client.testing``."""
+    parser = argparse.ArgumentParser(prog="python -m session_client.testing")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_serve_arguments(commands.add_parser("serve", help="run the local stack"))
+    return run_stack(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""The reference server's HTTP layer: routing, validation, problems, auth and idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .contracts import ContractValidator
+from .service import SessionService
+from .store import Conflict, NotFound
+
+__all__ = ["create_app"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Problem(Exception):
+    """An RFC 9457 problem to answer with."""
+
+    def __init__(
+        self, status: int, kind: str, title: str, detail: str = "", errors: list[Any] | None = None
+    ) -> None:
+        super().__init__(detail or title)
+        self.status, self.kind, self.title, self.detail, self.errors = (
+            status,
+            kind,
+            title,
+            detail,
+            errors,
+        )
+
+
+def problem_response(
+    problem: Problem, request_id: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """Render ``problem`` as ``application/problem+json``."""
+    body: dict[str, Any] = {
+        "type": f"urn:session-api:{problem.kind}",
+        "title": problem.title,
+        "status": problem.status,
+        "request_id": request_id,
+    }
+    if problem.detail:
+        body["detail"] = problem.detail
+    if problem.errors:
+        body["errors"] = problem.errors
+    return JSONResponse(
+        body, problem.status, headers=headers, media_type="application/problem+json"
+    )
+
+
+class RequestIdMiddleware:
+    """Gives every request an id, exposed as ``scope['request_id']`` and ``X-Request-Id``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = f"req_{uuid.uuid4().hex[:16]}"
+        scope["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def by_method(**handlers: Handler) -> Handler:
+    """Dispatch to the handler of the request's method (the route restricts the methods)."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return dispatch
+
+
+def _fingerprint(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def create_app(service: SessionService, *, api_token: str | None = None) -> Starlette:
+    """The ASGI app serving every operation of ``openapi.yaml`` on top of ``service``."""
+    contract = ContractValidator()
+
+    def check(schema: str, value: object, location: str) -> None:
+        errors = contract.errors(schema, value, location)
+        if errors:
+            raise Problem(422, "validation-error", "Unprocessable Content", errors=errors)
+
+    async def json_body(request: Request, schema: str) -> dict[str, Any]:
+        try:
+            body = json.loads(await request.body())
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise Problem(
+                422, "validation-error", "Unprocessable Content", f"invalid JSON: {exc}"
+            ) from exc
+        check(schema, body, "body")
+        assert isinstance(body, dict)  # every request schema is an object
+        return body
+
+    def path_ids(request: Request) -> tuple[str, ...]:
+        values = tuple(request.path_params.values())
+        for name, value in request.path_params.items():
+            check("Identifier", value, f"path.{name}")
+        return values
+
+    def idempotency_key(request: Request) -> str | None:
+        key = request.headers.get("idempotency-key")
+        if key is not None:
+            check("IdempotencyKey", key, "header.Idempotency-Key")
+        return key
+
+    def endpoint(handler: Handler, *, public: bool = False) -> Handler:
+        async def wrapped(request: Request) -> Response:
+            request_id: str = request.scope.get("request_id", "")
+            try:
+                if not public and api_token is not None:
+                    supplied = request.headers.get("authorization", "")
+                    if not hmac.compare_digest(supplied.encode(), f"Bearer {api_token}".encode()):
+                        raise Problem(
+                            401, "unauthorized", "Unauthorized", "a valid bearer token is required"
+                        )
+                return await handler(request)
+            except Problem as problem:
+                return problem_response(problem, request_id)
+            except NotFound as exc:
+                return problem_response(
+                    Problem(404, "not-found", "Not Found", str(exc)), request_id
+                )
+            except Conflict as exc:
+                return problem_response(Problem(409, exc.kind, "Conflict", exc.detail), request_id)
+
+        return wrapped
+
+    async def idempotent(
+        request: Request, body: dict[str, Any], run: Callable[[], Awaitable[tuple[int, Any]]]
+    ) -> Response:
+        """Run ``run`` once per Idempotency-Key; repeats replay the first result."""
+        key = idempotency_key(request)
+        if key is None:
+            status, result = await run()
+            return JSONResponse(result, status)
+        scope, fingerprint = f"{request.method} {request.url.path}", _fingerprint(body)
+        recorded = service.store.find_idempotent(scope, key)
+        if recorded is None:
+            status, result = await run()
+            service.store.record_idempotent(scope, key, fingerprint, status, result)
+            return JSONResponse(result, status)
+        if recorded[0] != fingerprint:
+            raise Problem(
+                409,
+                "idempotency-key-reused",
+                "Conflict",
+                "Idempotency-Key was used with a different body",
+            )
+        return JSONResponse(recorded[2], recorded[1], headers={"Idempotent-Replayed": "true"})
+
+    async def get_health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def create_session(request: Request) -> Response:
+        body = await json_body(request, "CreateSessionRequest")
+        fields = {
+            "session_id": body["session_id"],
+            "message_data": body.get("message_data", {}),
+            "message_data_template": body.get("message_data_template", {}),
+            "expiry_date": body.get("expiry_date"),
+            "subject_id": body.get("subject_id"),
+        }
+        check_template(fields["message_data_template"], fields["message_data"])
+
+        async def run() -> tuple[int, Any]:
+            return service.create_session(fields)
+
+        return await idempotent(request, body, run)
+
+    async def list_sessions(request: Request) -> Response:
+        query = request.query_params
+        status, subject_id, cursor = (
+            query.get("status"),
+            query.get("subject_id"),
+            query.get("cursor"),
+        )
+        if status is not None:
+            check("SessionStatus", status, "query.status")
+        if subject_id is not None:
+            check("SubjectId", subject_id, "query.subject_id")
+        if cursor is not None:
+            check("PageCursor", cursor, "query.cursor")
+        limit_text = query.get("limit", "100")
+        limit = int(limit_text) if limit_text.isascii() and limit_text.isdigit() else limit_text
+        check("PageLimit", limit, "query.limit")
+        assert isinstance(limit, int)
+        page = service.store.list_sessions(
+            status=status, subject_id=subject_id, limit=limit, cursor=cursor
+        )
+        return JSONResponse(page)
+
+    async def get_session(request: Request) -> Response:
+        (session_id,) = path_ids(request)
+        return JSONResponse(service.store.get_session(session_id))
+
+    async def reject_session(request: Request) -> Response:
+        (session_id,) = path_ids(request)
+        return JSONResponse(await service.reject_session(session_id))
+
+    async def expire_sessions(request: Request) -> Response:
+        return JSONResponse(await service.expire_sessions())
+
+    async def send_message(request: Request) -> Response:
+        (session_id,) = path_ids(request)
+        body = await json_body(request, "SendMessageRequest")
+
+        async def run() -> tuple[int, Any]:
+            sent = service.send_message(
+                session_id, body["channel_id"], body["message"], body.get("subject_id")
+            )
+            return 202, sent
+
+        return await idempotent(request, body, run)
+
+    async def get_message(request: Request) -> Response:
+        session_id, message_id = path_ids(request)
+        return JSONResponse(service.store.get_message(session_id, message_id))
+
+    async def submit_response(request: Request) -> Response:
+        session_id, message_id = path_ids(request)
+        body = await json_body(request, "SubmitResponseRequest")
+
+        async def run() -> tuple[int, Any]:
+            return 200, await service.submit_response(session_id, message_id, body["response"])
+
+        return await idempotent(request, body, run)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
+        problem = Problem(exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail))
+        return problem_response(problem, request.scope.get("request_id", ""), exc.headers)
+
+    routes = [
+        Route("/health", endpoint(get_health, public=True), methods=["GET"]),
+        # One route per path, so a 405 lists every method of the path in ``Allow``.
+        Route(
+            "/sessions",
+            by_method(GET=endpoint(list_sessions), POST=endpoint(create_session)),
+            methods=["GET", "POST"],
+        ),
+        Route("/sessions/expire", endpoint(expire_sessions), methods=["POST"]),
+        Route("/sessions/{session_id}", endpoint(get_session), methods=["GET"]),
+        Route("/sessions/{session_id}/reject", endpoint(reject_session), methods=["POST"]),
+        Route("/sessions/{session_id}/messages", endpoint(send_message), methods=["POST"]),
+        Route(
+            "/sessions/{session_id}/messages/{message_id}", endpoint(get_message), methods=["GET"]
+        ),
+        Route(
+            "/sessions/{session_id}/messages/{message_id}/response",
+            endpoint(submit_response),
+            methods=["POST"],
+        ),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app.router.redirect_slashes = False
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def check_template(template: dict[str, Any], data: dict[str, Any]) -> None:
+    """Validate ``data`` against the JSON Schema ``template``; both problems are 422s."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(template)
+    except SchemaError as exc:
+        raise Problem(
+            422,
+            "validation-error",
+            "Unprocessable Content",
+            f"message_data_template is not a valid JSON Schema: {exc.message}",
+        ) from exc
+    try:
+        errors = [
+            {
+                "location": "body",
+                "path": "/message_data" + "".join(f"/{p}" for p in error.absolute_path),
+                "message": error.message,
+            }
+            for error in Draft202012Validator(template).iter_errors(data)
+        ]
+    except Exception as exc:  # an unresolvable $ref or bad regex in a caller's schema is their 422
+        raise Problem(
+            422,
+            "validation-error",
+            "Unprocessable Content",
+            f"message_data_template cannot be applied: {exc}",
+        ) from exc
+    if errors:
+        raise Problem(
+            422,
+            "validation-error",
+            "Unprocessable Content",
+            "message_data does not match message_data_template",
+            errors,
+        )

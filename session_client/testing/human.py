@@ -1,0 +1,127 @@
+"""A simulated human who answers the messages the reference server delivers."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Answer", "Reject", "Silence", "SimulatedHuman"]
+
+#: A callback decides per message: an answer object, or ``None`` to stay silent.
+AnswerCallback = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Answer the message with ``response`` after ``delay`` seconds."""
+
+    response: dict[str, Any]
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Reject (fail) the message's session after ``delay`` seconds, as a human declining would."""
+
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Never answer, so that timeouts can be tested."""
+
+
+Decision = Answer | Reject | Silence
+
+
+class SimulatedHuman:
+    """Answers every delivered message: a fixed answer, a callback's, or none at all.
+
+    The default behaviour applies to every message; ``*_next`` controls queue one-shot
+    behaviours that take precedence for the next messages, in order. Controls may be called from
+    any thread while the server runs.
+    """
+
+    def __init__(
+        self,
+        answer: dict[str, Any] | None = None,
+        *,
+        delay: float = 0.0,
+        callback: AnswerCallback | None = None,
+        silent: bool = False,
+    ) -> None:
+        self._lock = threading.Condition()
+        self._next: deque[Decision] = deque()
+        self._callback: AnswerCallback | None = None
+        self._default: Decision = Answer({"approved": True})
+        self.received: list[dict[str, Any]] = []
+        """Every message delivered to this human, in order."""
+        if silent:
+            self.stay_silent()
+        elif callback is not None:
+            self.answer_using(callback, delay=delay)
+        else:
+            self.answer_with(answer if answer is not None else {"approved": True}, delay=delay)
+
+    # -- controls ---------------------------------------------------------------------------
+
+    def answer_with(self, response: dict[str, Any], *, delay: float = 0.0) -> None:
+        """From now on, answer every message with ``response`` after ``delay`` seconds."""
+        with self._lock:
+            self._callback, self._default = None, Answer(dict(response), delay)
+
+    def answer_using(self, callback: AnswerCallback, *, delay: float = 0.0) -> None:
+        """From now on, answer with ``callback(message)`` (``None`` means stay silent)."""
+        with self._lock:
+            self._callback, self._default = callback, Answer({}, delay)
+
+    def stay_silent(self) -> None:
+        """From now on, never answer."""
+        with self._lock:
+            self._callback, self._default = None, Silence()
+
+    def reject_sessions(self, *, delay: float = 0.0) -> None:
+        """From now on, reject the session of every message instead of answering."""
+        with self._lock:
+            self._callback, self._default = None, Reject(delay)
+
+    def answer_next(self, response: dict[str, Any], *, delay: float = 0.0) -> None:
+        """Answer the next message (only) with ``response``."""
+        self._queue(Answer(dict(response), delay))
+
+    def stay_silent_next(self) -> None:
+        """Leave the next message (only) unanswered."""
+        self._queue(Silence())
+
+    def reject_next(self, *, delay: float = 0.0) -> None:
+        """Reject the session of the next message (only)."""
+        self._queue(Reject(delay))
+
+    def _queue(self, decision: Decision) -> None:
+        with self._lock:
+            self._next.append(decision)
+
+    def wait_for_messages(self, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Block until at least ``count`` messages were delivered; return them all."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.received) >= count, timeout):
+                raise TimeoutError(f"{len(self.received)} of {count} messages delivered")
+            return list(self.received)
+
+    # -- used by the reference server -------------------------------------------------------
+
+    def decide(self, message: dict[str, Any]) -> Decision:
+        """Record ``message`` and decide what to do with it."""
+        with self._lock:
+            self.received.append(message)
+            self._lock.notify_all()
+            if self._next:
+                return self._next.popleft()
+            default, callback = self._default, self._callback
+        if callback is None or not isinstance(default, Answer):
+            return default
+        response = callback(message)
+        return Silence() if response is None else Answer(response, default.delay)

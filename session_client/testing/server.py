@@ -1,0 +1,128 @@
+"""Runs the reference session server (uvicorn) on its own event-loop thread."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from types import TracebackType
+
+import uvicorn
+
+from ..subjects import DEFAULT_SUBJECT_TEMPLATE
+from .app import create_app
+from .human import SimulatedHuman
+from .publisher import EventPublisher
+from .service import SessionService
+from .store import SessionStore
+
+__all__ = ["ReferenceServer"]
+
+
+class ReferenceServer:
+    """The reference implementation of ``openapi.yaml`` over real HTTP on loopback.
+
+    It runs in a background thread so that tests, the demo and the CLI can use it from
+    synchronous code; ``port=0`` picks a free port (see :attr:`url`).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        nats_url: str | None = None,
+        human: SimulatedHuman | None = None,
+        db_path: str = ":memory:",
+        api_token: str | None = None,
+        subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
+        create_stream: bool = True,
+    ) -> None:
+        self.host = host
+        self.store = SessionStore(db_path)
+        publisher = (
+            EventPublisher(nats_url, subject_template=subject_template) if nats_url else None
+        )
+        self.service = SessionService(self.store, publisher, human)
+        self.app = create_app(self.service, api_token=api_token)
+        self._create_stream = create_stream
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+        self._uvicorn = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL of the API, e.g. ``http://127.0.0.1:8000``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> ReferenceServer:
+        """Start serving; return once the server accepts requests."""
+        self._thread = threading.Thread(
+            target=self._run, name="session-reference-server", daemon=True
+        )
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise TimeoutError("reference server did not start")
+        if self._error is not None:
+            self.stop()
+            raise RuntimeError("reference server failed to start") from self._error
+        return self
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        publisher = self.service.publisher
+        try:
+            if publisher is not None:
+                await publisher.connect()
+                if self._create_stream:
+                    await publisher.ensure_stream()
+            serving = asyncio.create_task(self._uvicorn.serve(sockets=[self._socket]))
+            # uvicorn offers no readiness event: poll its flag.
+            while not self._uvicorn.started and not serving.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            raise
+        self._ready.set()
+        try:
+            await serving
+        finally:
+            await self.service.aclose()
+            if publisher is not None:
+                await publisher.close()
+
+    def stop(self) -> None:
+        """Stop serving and close the store."""
+        self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(15)
+            self._thread = None
+        self._socket.close()
+        self.store.close()
+
+    def __enter__(self) -> ReferenceServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,126 @@
+"""The reference server's domain operations: the lifecycle rules of ``openapi.yaml``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from .human import Answer, Reject, SimulatedHuman
+from .publisher import EventPublisher
+from .store import Conflict, SessionStore
+
+__all__ = ["SessionService"]
+
+logger = logging.getLogger(__name__)
+
+_SESSION_FIELDS = ("message_data", "message_data_template", "expiry_date", "subject_id")
+
+
+class SessionService:
+    """Applies operations to the store, publishes events and involves the simulated human."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        publisher: EventPublisher | None = None,
+        human: SimulatedHuman | None = None,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.human = human
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def create_session(self, fields: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Create the session, or return the existing one if ``fields`` match it (200)."""
+        existing = self.store.find_session(fields["session_id"])
+        if existing is None:
+            return 201, self.store.insert_session(fields)
+        if all(existing[name] == fields[name] for name in _SESSION_FIELDS):
+            return 200, existing
+        raise Conflict(
+            "session-exists",
+            f"session {fields['session_id']!r} already exists with a different body",
+        )
+
+    def require_active(self, session_id: str) -> dict[str, Any]:
+        """The session if it is ``ACTIVE``; raises :class:`Conflict` otherwise."""
+        session = self.store.get_session(session_id)
+        if session["status"] != "ACTIVE":
+            raise Conflict("session-not-active", f"session {session_id!r} is {session['status']}")
+        return session
+
+    def send_message(
+        self, session_id: str, channel_id: str, message: str, subject_id: str | None
+    ) -> dict[str, Any]:
+        """Record the message and deliver it to the channel (the simulated human)."""
+        session = self.require_active(session_id)
+        stored = self.store.insert_message(
+            session_id, channel_id, message, subject_id or session["subject_id"]
+        )
+        if self.human is not None:
+            self._spawn(self._deliver(stored))
+        return stored
+
+    async def submit_response(
+        self, session_id: str, message_id: str, response: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Store the human's answer and publish it on NATS."""
+        self.store.get_message(session_id, message_id)  # 404 before 409
+        self.require_active(session_id)
+        answered = self.store.answer_message(session_id, message_id, response)
+        if self.publisher is not None:
+            await self.publisher.publish_answer(answered)
+        return answered
+
+    async def reject_session(self, session_id: str) -> dict[str, Any]:
+        """Reject the session: ``FAILED`` (idempotent); ``EXPIRED`` sessions conflict."""
+        session = self.store.get_session(session_id)
+        if session["status"] == "FAILED":
+            return session
+        if session["status"] != "ACTIVE":
+            raise Conflict("session-not-active", f"session {session_id!r} is {session['status']}")
+        await self._close(session_id, "FAILED")
+        return self.store.get_session(session_id)
+
+    async def expire_sessions(self) -> dict[str, Any]:
+        """Expire every ``ACTIVE`` session past its ``expiry_date``."""
+        expired = self.store.expirable_session_ids(int(time.time()))
+        for session_id in expired:
+            await self._close(session_id, "EXPIRED")
+        return {"expired_count": len(expired), "session_ids": expired}
+
+    async def _close(self, session_id: str, status: str) -> None:
+        subjects = self.store.close_session(session_id, status)
+        if self.publisher is not None:
+            await self.publisher.publish_status(session_id, status, subjects)
+
+    async def _deliver(self, message: dict[str, Any]) -> None:
+        assert self.human is not None
+        decision = self.human.decide(message)
+        if not isinstance(decision, Answer | Reject):
+            return
+        if decision.delay > 0:
+            await asyncio.sleep(decision.delay)
+        try:
+            if isinstance(decision, Answer):
+                await self.submit_response(
+                    message["session_id"], message["message_id"], decision.response
+                )
+            else:
+                await self.reject_session(message["session_id"])
+        except Exception as exc:  # the session may have closed meanwhile: a human is late
+            logger.info("simulated human could not act on %s: %s", message["message_id"], exc)
+
+    def _spawn(self, coroutine: Any) -> None:
+        # Keep a reference so the task is not garbage-collected mid-flight.
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        """Cancel the human's pending actions."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,100 @@
+"""The local stack: embedded nats-server + reference session server + simulated human."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from ..subjects import DEFAULT_SUBJECT_TEMPLATE
+from .human import SimulatedHuman
+from .nats_server import NatsServer
+from .server import ReferenceServer
+
+__all__ = ["LocalStack"]
+
+
+class LocalStack:
+    """Everything the library talks to, on loopback, for demos and tests.
+
+    >>> with LocalStack() as stack:            # doctest: +SKIP
+    ...     client = SessionClient(stack.api_url, [stack.nats_url])
+    ...     stack.human.answer_next({"approved": False})
+
+    Without ``nats_url`` an embedded ``nats-server`` (JetStream on, store in a temp dir) is
+    started on a free port; with it, that server is used. Unless ``stream=False``, a JetStream
+    stream covering the response subjects is created, so answers go through JetStream.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        nats_url: str | None = None,
+        human: SimulatedHuman | None = None,
+        auto_respond: dict[str, Any] | None = None,
+        respond_delay: float = 0.0,
+        stream: bool = True,
+        api_token: str | None = None,
+        db_path: str = ":memory:",
+        subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
+    ) -> None:
+        self.human = human or SimulatedHuman(auto_respond, delay=respond_delay)
+        self.nats_server = NatsServer(host=host) if nats_url is None else None
+        self._nats_url = nats_url
+        self._server_options: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "db_path": db_path,
+            "api_token": api_token,
+            "subject_template": subject_template,
+            "create_stream": stream,
+        }
+        self.server: ReferenceServer | None = None
+
+    @property
+    def nats_url(self) -> str:
+        """The URL of the NATS server in use."""
+        if self.nats_server is not None:
+            return self.nats_server.url
+        assert self._nats_url is not None
+        return self._nats_url
+
+    @property
+    def api_url(self) -> str:
+        """The base URL of the running reference server."""
+        if self.server is None:
+            raise RuntimeError("the local stack is not started")
+        return self.server.url
+
+    def start(self) -> LocalStack:
+        """Start NATS (if embedded), then the reference server."""
+        if self.nats_server is not None:
+            self.nats_server.start()
+        try:
+            self.server = ReferenceServer(
+                nats_url=self.nats_url, human=self.human, **self._server_options
+            ).start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop everything this stack started."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self.nats_server is not None:
+            self.nats_server.close()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

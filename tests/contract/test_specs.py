@@ -1,0 +1,98 @@
+"""The contracts are valid documents and agree with each other and with the code."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from openapi_spec_validator import validate
+
+from session_client.subjects import (
+    DEFAULT_SUBJECT_TEMPLATE,
+    SUBJECT_ID_MAX_LENGTH,
+    SUBJECT_ID_PATTERN,
+    is_valid_subject_id,
+)
+from session_client.testing.contracts import load_contract
+
+OPENAPI = load_contract("openapi.yaml")
+ASYNCAPI = load_contract("asyncapi.yaml")
+
+FIXED_OPERATIONS = {
+    ("post", "/sessions"): "createSession",
+    ("get", "/sessions/{session_id}"): "getSession",
+    ("get", "/sessions"): "listSessions",
+    ("post", "/sessions/{session_id}/messages"): "sendMessage",
+    ("get", "/sessions/{session_id}/messages/{message_id}"): "getMessage",
+    ("post", "/sessions/{session_id}/messages/{message_id}/response"): "submitResponse",
+    ("post", "/sessions/{session_id}/reject"): "rejectSession",
+    ("post", "/sessions/expire"): "expireSessions",
+    ("get", "/health"): "getHealth",
+}
+
+
+def test_openapi_is_a_valid_openapi_31_document() -> None:
+    assert OPENAPI["openapi"].startswith("3.1")
+    validate(OPENAPI)
+
+
+def test_openapi_has_exactly_the_fixed_operations_each_documented() -> None:
+    found = {}
+    for path, item in OPENAPI["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            found[(method, path)] = operation["operationId"]
+            assert operation["tags"], operation["operationId"]
+            assert operation["summary"], operation["operationId"]
+            for status, response in operation["responses"].items():
+                assert "$ref" in response or "examples" in str(response), (path, method, status)
+    assert found == FIXED_OPERATIONS
+
+
+def test_error_responses_are_problem_json() -> None:
+    for name, response in OPENAPI["components"]["responses"].items():
+        assert list(response["content"]) == ["application/problem+json"], name
+
+
+def test_asyncapi_is_version_3_with_the_default_subject() -> None:
+    assert ASYNCAPI["asyncapi"] == "3.0.0"
+    assert ASYNCAPI["channels"]["sessionResponses"]["address"] == DEFAULT_SUBJECT_TEMPLATE
+
+
+def test_subject_rule_is_the_same_in_both_contracts_and_the_code() -> None:
+    schema = OPENAPI["components"]["schemas"]["SubjectId"]
+    assert schema["pattern"] == SUBJECT_ID_PATTERN
+    assert schema["maxLength"] == SUBJECT_ID_MAX_LENGTH
+    parameter = ASYNCAPI["channels"]["sessionResponses"]["parameters"]["subject_id"]
+    assert SUBJECT_ID_PATTERN.replace("\\\\", "\\") in parameter["description"]
+
+
+@pytest.mark.parametrize(
+    ("subject_id", "legal"),
+    [
+        ("subjectXYZ", True),
+        ("user-42.approvals", True),
+        ("a:b@c+d=e~f_g", True),
+        ("", False),
+        ("a b", False),
+        ("a\tb", False),
+        ("*", False),
+        ("a.>", False),
+        ("a..b", False),
+        (".a", False),
+        ("a.", False),
+        ("abc\n", False),
+        ("x" * 129, False),
+    ],
+)
+def test_subject_rule(subject_id: str, legal: bool) -> None:
+    assert is_valid_subject_id(subject_id) is legal
+
+
+@pytest.mark.parametrize("message", ["Response", "SessionStatus"])
+def test_asyncapi_examples_match_their_payload_schemas(message: str) -> None:
+    definition = ASYNCAPI["components"]["messages"][message]
+    schema = {"$ref": definition["payload"]["$ref"], "components": ASYNCAPI["components"]}
+    for example in definition["examples"]:
+        jsonschema.validate(example["payload"], schema)
+        jsonschema.validate(example["headers"], definition["headers"])

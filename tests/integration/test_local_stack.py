@@ -1,0 +1,240 @@
+"""The local stack end to end through real HTTP and a real nats-server, via the generated client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import jsonschema
+import nats
+import pytest
+from nats.aio.msg import Msg
+from session_api import Client
+from session_api.api.messages import get_message, send_message, submit_response
+from session_api.api.sessions import create_session, expire_sessions, reject_session
+from session_api.models import CreateSessionRequest, SendMessageRequest, SubmitResponseRequest
+
+from session_client.testing import LocalStack
+from session_client.testing.contracts import load_contract
+
+pytestmark = pytest.mark.integration
+
+ASYNCAPI = load_contract("asyncapi.yaml")
+
+
+def payload_schema(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}", "components": ASYNCAPI["components"]}
+
+
+@pytest.fixture
+async def nc(stack: LocalStack) -> AsyncIterator[nats.NATS]:
+    connection = await nats.connect(stack.nats_url)
+    yield connection
+    await connection.close()
+
+
+async def next_message(sub: Any) -> Msg:
+    msg: Msg = await sub.next_msg(timeout=5.0)
+    return msg
+
+
+async def test_answer_arrives_on_the_documented_subject_with_the_documented_payload(
+    stack: LocalStack, nc: nats.NATS, human: Any
+) -> None:
+    human.answer_next({"approved": True, "note": "fine"}, delay=0.05)
+    sub = await nc.subscribe("sessions.responses.subject-a")
+    async with Client(base_url=stack.api_url) as api:
+        created = await create_session.asyncio_detailed(
+            client=api, body=CreateSessionRequest(session_id="it-answer", subject_id="subject-a")
+        )
+        assert created.status_code == 201
+        sent = await send_message.asyncio_detailed(
+            "it-answer", client=api, body=SendMessageRequest(channel_id="chan", message="ok?")
+        )
+        assert sent.status_code == 202
+        message_id = json.loads(sent.content)["message_id"]
+        msg = await next_message(sub)
+        payload = json.loads(msg.data)
+        jsonschema.validate(payload, payload_schema("ResponsePayload"))
+        assert payload["message_id"] == message_id
+        assert payload["session_id"] == "it-answer"
+        assert payload["response"] == {"approved": True, "note": "fine"}
+        assert msg.headers is not None and msg.headers["Nats-Msg-Id"] == message_id
+        stored = await get_message.asyncio_detailed("it-answer", message_id, client=api)
+        assert json.loads(stored.content)["state"] == "ANSWERED"
+
+
+async def test_answers_go_through_the_jetstream_stream(stack: LocalStack, nc: nats.NATS) -> None:
+    js = nc.jetstream()
+    before = (await js.stream_info("SESSION_RESPONSES")).state.messages
+    async with Client(base_url=stack.api_url) as api:
+        await create_session.asyncio_detailed(
+            client=api, body=CreateSessionRequest(session_id="it-js", subject_id="subject-js")
+        )
+        sub = await nc.subscribe("sessions.responses.subject-js")
+        await send_message.asyncio_detailed(
+            "it-js", client=api, body=SendMessageRequest(channel_id="c", message="m")
+        )
+        await next_message(sub)
+    assert (await js.stream_info("SESSION_RESPONSES")).state.messages == before + 1
+
+
+async def test_reject_and_expire_publish_status_events(
+    stack: LocalStack, nc: nats.NATS, human: Any
+) -> None:
+    human.stay_silent()
+    sub = await nc.subscribe("sessions.responses.subject-s")
+    async with Client(base_url=stack.api_url) as api:
+        for session_id, expiry in (("it-reject", None), ("it-expire", int(time.time()) - 1)):
+            await create_session.asyncio_detailed(
+                client=api,
+                body=CreateSessionRequest(
+                    session_id=session_id, subject_id="subject-s", expiry_date=expiry
+                ),
+            )
+        sent = await send_message.asyncio_detailed(
+            "it-reject", client=api, body=SendMessageRequest(channel_id="c", message="m")
+        )
+        message_id = json.loads(sent.content)["message_id"]
+        rejected = await reject_session.asyncio_detailed("it-reject", client=api)
+        assert json.loads(rejected.content)["status"] == "FAILED"
+        event = json.loads((await next_message(sub)).data)
+        jsonschema.validate(event, payload_schema("SessionStatusPayload"))
+        assert (event["session_id"], event["status"]) == ("it-reject", "FAILED")
+        message = await get_message.asyncio_detailed("it-reject", message_id, client=api)
+        assert json.loads(message.content)["state"] == "CANCELLED"
+        late = await submit_response.asyncio_detailed(
+            "it-reject",
+            message_id,
+            client=api,
+            body=SubmitResponseRequest.from_dict({"response": {}}),
+        )
+        assert late.status_code == 409
+
+        expired = await expire_sessions.asyncio_detailed(client=api)
+        assert "it-expire" in json.loads(expired.content)["session_ids"]
+        event = json.loads((await next_message(sub)).data)
+        assert (event["event"], event["session_id"], event["status"]) == (
+            "session.status",
+            "it-expire",
+            "EXPIRED",
+        )
+
+
+async def test_idempotency_key_creates_nothing_new(stack: LocalStack, human: Any) -> None:
+    human.stay_silent()
+    assert stack.server is not None
+    async with Client(base_url=stack.api_url) as api:
+        await create_session.asyncio_detailed(
+            client=api, body=CreateSessionRequest(session_id="it-idem")
+        )
+        before = stack.server.store.count_messages()
+        bodies = []
+        for _ in range(3):
+            sent = await send_message.asyncio_detailed(
+                "it-idem",
+                client=api,
+                body=SendMessageRequest(channel_id="c", message="once"),
+                idempotency_key="key-1",
+            )
+            bodies.append(json.loads(sent.content))
+        assert stack.server.store.count_messages() == before + 1
+        assert len({body["message_id"] for body in bodies}) == 1
+        reused = await send_message.asyncio_detailed(
+            "it-idem",
+            client=api,
+            body=SendMessageRequest(channel_id="c", message="other"),
+            idempotency_key="key-1",
+        )
+        assert reused.status_code == 409
+
+
+async def test_create_session_repeat_and_conflict_and_template(stack: LocalStack) -> None:
+    async with Client(base_url=stack.api_url) as api:
+        body = CreateSessionRequest.from_dict(
+            {
+                "session_id": "it-repeat",
+                "message_data": {"n": 1},
+                "message_data_template": {"type": "object", "required": ["n"]},
+            }
+        )
+        assert (await create_session.asyncio_detailed(client=api, body=body)).status_code == 201
+        assert (await create_session.asyncio_detailed(client=api, body=body)).status_code == 200
+        other = CreateSessionRequest.from_dict(
+            {"session_id": "it-repeat", "message_data": {"n": 2}}
+        )
+        assert (await create_session.asyncio_detailed(client=api, body=other)).status_code == 409
+        bad = CreateSessionRequest.from_dict(
+            {
+                "session_id": "it-bad-data",
+                "message_data": {},
+                "message_data_template": {"type": "object", "required": ["n"]},
+            }
+        )
+        response = await create_session.asyncio_detailed(client=api, body=bad)
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        assert json.loads(response.content)["request_id"] == response.headers["x-request-id"]
+
+
+async def test_core_nats_without_a_stream() -> None:
+    with LocalStack(stream=False) as stack:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            sub = await nc.subscribe("sessions.responses.core")
+            async with Client(base_url=stack.api_url) as api:
+                await create_session.asyncio_detailed(
+                    client=api, body=CreateSessionRequest(session_id="core", subject_id="core")
+                )
+                await send_message.asyncio_detailed(
+                    "core", client=api, body=SendMessageRequest(channel_id="c", message="m")
+                )
+            assert json.loads((await next_message(sub)).data)["session_id"] == "core"
+            with pytest.raises(Exception, match="stream not found"):
+                await nc.jetstream().stream_info("SESSION_RESPONSES")
+        finally:
+            await nc.close()
+
+
+def test_serve_command_prints_one_json_line_and_stops_on_sigterm() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "session_client.testing", "serve", "--auto-respond", '{"ok": 1}'],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        urls = json.loads(line)
+        assert set(urls) == {"api_url", "nats_url"}
+
+        async def round_trip() -> dict[str, Any]:
+            nc = await nats.connect(urls["nats_url"])
+            sub = await nc.subscribe("sessions.responses.cli")
+            async with Client(base_url=urls["api_url"]) as api:
+                await create_session.asyncio_detailed(
+                    client=api, body=CreateSessionRequest(session_id="cli", subject_id="cli")
+                )
+                await send_message.asyncio_detailed(
+                    "cli", client=api, body=SendMessageRequest(channel_id="c", message="m")
+                )
+            payload: dict[str, Any] = json.loads((await next_message(sub)).data)
+            await nc.close()
+            return payload
+
+        assert asyncio.run(round_trip())["response"] == {"ok": 1}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        assert process.stdout.read() == ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
