@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 GENERATOR := $(BIN)/openapi-python-client generate --path openapi.yaml \
 	--config openapi-generator.yaml --meta none --overwrite --fail-on-warning
 
-.PHONY: help venv generate check-generated lint typecheck test pytest
+.PHONY: help venv generate check-generated lint typecheck test pytest demo
 
 help:
 	@echo "make demo             - run the documented flow against the embedded local stack"
@@ -52,3 +52,6 @@ pytest: $(STAMP)
 
 test: lint typecheck check-generated pytest
 
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py

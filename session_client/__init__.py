@@ -1,1 +1,58 @@
-"""session_client_lib: put a human in the loop over REST and NATS."""
+"""session_client_lib: put a human in the loop.
+
+Create a session, send a message to a human over a communication channel and wait - blocking
+or async, with a timeout - for the answer, which the session management server publishes on
+NATS::
+
+    from session_client import SessionClient
+
+    client = SessionClient(api_base_url="http://localhost:8000")
+"""
+
+from .async_client import AsyncSessionClient
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NatsUnavailableError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseTimeoutError,
+    SessionClientError,
+    SessionClosedError,
+    SessionExpiredError,
+    SessionRejectedError,
+    UnprocessableEntityError,
+)
+from .sync_client import SessionClient
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APITimeoutError",
+    "AsyncSessionClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NatsUnavailableError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseTimeoutError",
+    "SessionClient",
+    "SessionClientError",
+    "SessionClosedError",
+    "SessionExpiredError",
+    "SessionRejectedError",
+    "UnprocessableEntityError",
+]

@@ -152,7 +152,7 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
         return wrapped
 
     async def idempotent(
-        request: Request, body: dict[str, Any], run: Callable[[], Awaitable[tuple[int, Any]]]
+        request: Request, body: dict[str, Any] | None, run: Callable[[], Awaitable[tuple[int, Any]]]
     ) -> Response:
         """Run ``run`` once per Idempotency-Key; repeats replay the first result."""
         key = idempotency_key(request)
@@ -221,10 +221,17 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
 
     async def reject_session(request: Request) -> Response:
         (session_id,) = path_ids(request)
-        return JSONResponse(await service.reject_session(session_id))
+
+        async def run() -> tuple[int, Any]:
+            return 200, await service.reject_session(session_id)
+
+        return await idempotent(request, None, run)
 
     async def expire_sessions(request: Request) -> Response:
-        return JSONResponse(await service.expire_sessions())
+        async def run() -> tuple[int, Any]:
+            return 200, await service.expire_sessions()
+
+        return await idempotent(request, None, run)
 
     async def send_message(request: Request) -> Response:
         (session_id,) = path_ids(request)

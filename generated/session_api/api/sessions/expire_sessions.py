@@ -7,16 +7,23 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.expire_result import ExpireResult
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs() -> dict[str, Any]:
+def _get_kwargs(
+    *,
+    idempotency_key: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/sessions/expire",
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -32,6 +39,11 @@ def _parse_response(
         response_401 = Problem.from_dict(response.json())
 
         return response_401
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -53,12 +65,16 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[ExpireResult | Problem]:
     """Mark every open session past its expiry date as EXPIRED.
 
      Every `ACTIVE` session whose `expiry_date` is at or before the current time becomes
     `EXPIRED`, its unanswered messages become `EXPIRED`, and a `session.status` event is
     published for it (see `asyncapi.yaml`).
+
+    Args:
+        idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -68,7 +84,9 @@ def sync_detailed(
         Response[ExpireResult | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        idempotency_key=idempotency_key,
+    )
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -80,12 +98,16 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
+    idempotency_key: str | Unset = UNSET,
 ) -> ExpireResult | Problem | None:
     """Mark every open session past its expiry date as EXPIRED.
 
      Every `ACTIVE` session whose `expiry_date` is at or before the current time becomes
     `EXPIRED`, its unanswered messages become `EXPIRED`, and a `session.status` event is
     published for it (see `asyncapi.yaml`).
+
+    Args:
+        idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -97,18 +119,23 @@ def sync(
 
     return sync_detailed(
         client=client,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[ExpireResult | Problem]:
     """Mark every open session past its expiry date as EXPIRED.
 
      Every `ACTIVE` session whose `expiry_date` is at or before the current time becomes
     `EXPIRED`, its unanswered messages become `EXPIRED`, and a `session.status` event is
     published for it (see `asyncapi.yaml`).
+
+    Args:
+        idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -118,7 +145,9 @@ async def asyncio_detailed(
         Response[ExpireResult | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        idempotency_key=idempotency_key,
+    )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
@@ -128,12 +157,16 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
+    idempotency_key: str | Unset = UNSET,
 ) -> ExpireResult | Problem | None:
     """Mark every open session past its expiry date as EXPIRED.
 
      Every `ACTIVE` session whose `expiry_date` is at or before the current time becomes
     `EXPIRED`, its unanswered messages become `EXPIRED`, and a `session.status` event is
     published for it (see `asyncapi.yaml`).
+
+    Args:
+        idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -146,5 +179,6 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            idempotency_key=idempotency_key,
         )
     ).parsed

@@ -8,12 +8,17 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
 from ...models.session import Session
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     session_id: str,
+    *,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -22,6 +27,7 @@ def _get_kwargs(
         ),
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -74,6 +80,7 @@ def sync_detailed(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | Session]:
     """Reject (cancel) a session.
 
@@ -85,6 +92,7 @@ def sync_detailed(
         session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
             starting with a
             letter or digit.
+        idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -96,6 +104,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         session_id=session_id,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -109,6 +118,7 @@ def sync(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
+    idempotency_key: str | Unset = UNSET,
 ) -> Problem | Session | None:
     """Reject (cancel) a session.
 
@@ -120,6 +130,7 @@ def sync(
         session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
             starting with a
             letter or digit.
+        idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -132,6 +143,7 @@ def sync(
     return sync_detailed(
         session_id=session_id,
         client=client,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -139,6 +151,7 @@ async def asyncio_detailed(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | Session]:
     """Reject (cancel) a session.
 
@@ -150,6 +163,7 @@ async def asyncio_detailed(
         session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
             starting with a
             letter or digit.
+        idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -161,6 +175,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         session_id=session_id,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -172,6 +187,7 @@ async def asyncio(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
+    idempotency_key: str | Unset = UNSET,
 ) -> Problem | Session | None:
     """Reject (cancel) a session.
 
@@ -183,6 +199,7 @@ async def asyncio(
         session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
             starting with a
             letter or digit.
+        idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -196,5 +213,6 @@ async def asyncio(
         await asyncio_detailed(
             session_id=session_id,
             client=client,
+            idempotency_key=idempotency_key,
         )
     ).parsed

@@ -1,0 +1,365 @@
+"""``AsyncSessionClient``: the asyncio client of the session management system."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from types import TracebackType
+from typing import Any
+
+import httpx
+from session_api.api.messages import get_message, send_message, submit_response
+from session_api.api.sessions import (
+    create_session,
+    expire_sessions,
+    get_session,
+    list_sessions,
+    reject_session,
+)
+from session_api.models import CreateSessionRequest, SendMessageRequest, SubmitResponseRequest
+
+from .config import resolve_api_base_url, resolve_api_key, resolve_nats_servers
+from .errors import ResponseTimeoutError, SessionExpiredError, SessionRejectedError
+from .responses import ResponseRouter, Waiter, logger
+from .rest import RestApi
+from .subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, validate_subject_template
+from .validation import (
+    check_expiry_date,
+    check_identifier,
+    check_json_object,
+    check_limit,
+    check_message,
+    check_status,
+    check_subject_id,
+    check_timeout,
+)
+
+__all__ = ["AsyncSessionClient"]
+
+_CLOSED_MESSAGE_ERRORS = {"CANCELLED": SessionRejectedError, "EXPIRED": SessionExpiredError}
+_CLOSED_SESSION_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
+
+
+def _idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+def answer_payload(message: dict[str, Any]) -> dict[str, Any]:
+    """The NATS response payload (``asyncapi.yaml``) of an answered REST ``Message``."""
+    return {
+        "session_id": message["session_id"],
+        "message_id": message["message_id"],
+        "channel_id": message["channel_id"],
+        "subject_id": message["subject_id"],
+        "response": message["response"],
+        "responded_at": message["responded_at"],
+    }
+
+
+class AsyncSessionClient:
+    """Creates sessions, sends messages to humans and awaits their answers over NATS.
+
+    Nothing connects at construction: HTTP connections are pooled on first use, and NATS
+    connects on the first wait; that one connection is reused for the client's lifetime.
+    Use ``async with`` or call :meth:`aclose`.
+
+    Args:
+        api_base_url: Base URL of the REST API, e.g. ``http://localhost:8000``.
+        nats_servers: NATS server URLs; default ``ORG_NATS_URL`` (comma-separated) or
+            ``nats://127.0.0.1:4222``.
+        api_key: Bearer token; default ``ORG_API_TOKEN``. Never shown in ``repr`` or errors.
+        timeout: HTTP timeout in seconds (or an ``httpx.Timeout``) per request attempt.
+        max_retries: Retries of a failed HTTP request (connect errors, timeouts,
+            408/429/502/503/504), with exponential backoff, jitter and ``Retry-After``.
+        subject_template: Response subject template, with one ``{subject_id}`` placeholder.
+        nats_options: Extra keyword arguments for ``nats.connect`` (TLS, credentials, ...).
+        verify: TLS verification for HTTPS: ``True`` (default), a CA bundle path or an
+            ``ssl.SSLContext``.
+        http_transport: An httpx transport to use instead of the default (tests, proxies).
+    """
+
+    def __init__(
+        self,
+        api_base_url: str,
+        nats_servers: list[str] | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
+        subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
+        nats_options: dict[str, Any] | None = None,
+        verify: Any = True,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.api_base_url = resolve_api_base_url(api_base_url)
+        self.nats_servers = resolve_nats_servers(nats_servers)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        if not isinstance(timeout, httpx.Timeout):
+            timeout = check_timeout(timeout, "timeout")
+        self.subject_template = validate_subject_template(subject_template)
+        self._rest = RestApi(
+            self.api_base_url,
+            api_key=resolve_api_key(api_key),
+            timeout=timeout,
+            max_retries=max_retries,
+            transport=http_transport,
+            verify=verify,
+        )
+        self._router = ResponseRouter(self.nats_servers, dict(nats_options or {}))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(api_base_url={self.api_base_url!r}, "
+            f"nats_servers={self.nats_servers!r})"
+        )
+
+    @property
+    def nats_connection(self) -> Any:
+        """The underlying ``nats.aio.client.Client`` once connected, else ``None``."""
+        return self._router.connection
+
+    @property
+    def subscription_count(self) -> int:
+        """Open response subscriptions (one per subject being waited on; 0 when idle)."""
+        return self._router.subscription_count
+
+    # -- REST operations --------------------------------------------------------------------
+
+    async def create_session(
+        self,
+        session_id: str,
+        message_data: dict[str, Any] | None = None,
+        message_data_template: dict[str, Any] | None = None,
+        expiry_date: int | None = None,
+        subject_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a session (status ``ACTIVE``); return its details.
+
+        Sending the same arguments again returns the existing session. ``message_data``
+        defaults to ``{}``; ``message_data_template`` is a JSON Schema for it, default
+        permissive. ``expiry_date`` is a Unix timestamp; ``subject_id`` the default subject
+        for answers.
+        """
+        body: dict[str, Any] = {
+            "session_id": check_identifier("session_id", session_id),
+            "message_data": check_json_object("message_data", message_data or {}),
+            "message_data_template": check_json_object(
+                "message_data_template", message_data_template or {}
+            ),
+            "expiry_date": None if expiry_date is None else check_expiry_date(expiry_date),
+            "subject_id": None if subject_id is None else check_subject_id(subject_id),
+        }
+        return await self._rest.call(
+            create_session.asyncio_detailed,
+            body=CreateSessionRequest.from_dict(body),
+            idempotency_key=_idempotency_key(),
+        )
+
+    async def get_session(self, session_id: str) -> dict[str, Any]:
+        """Return the session's details."""
+        return await self._rest.call(
+            get_session.asyncio_detailed, check_identifier("session_id", session_id)
+        )
+
+    async def list_sessions(
+        self,
+        status: str | None = None,
+        subject_id: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """Return one page ``{"items": [...], "next_cursor": ...}`` of sessions, oldest first.
+
+        Pass ``next_cursor`` back as ``cursor`` for the next page.
+        """
+        kwargs: dict[str, Any] = {"limit": check_limit(limit)}
+        if status is not None:
+            kwargs["status"] = check_status(status)
+        if subject_id is not None:
+            kwargs["subject_id"] = check_subject_id(subject_id)
+        if cursor is not None:
+            if not isinstance(cursor, str) or not cursor:
+                raise ValueError("cursor must be the non-empty next_cursor of a previous page")
+            kwargs["cursor"] = cursor
+        return await self._rest.call(list_sessions.asyncio_detailed, **kwargs)
+
+    async def send_message(
+        self, session_id: str, channel_id: str, message: str, *, subject_id: str | None = None
+    ) -> dict[str, Any]:
+        """Send ``message`` to the human on ``channel_id``; return the API's message record
+        (with its ``message_id``). The answer is published for ``subject_id`` (default: the
+        session's)."""
+        body: dict[str, Any] = {
+            "channel_id": check_identifier("channel_id", channel_id),
+            "message": check_message(message),
+        }
+        if subject_id is not None:
+            body["subject_id"] = check_subject_id(subject_id)
+        return await self._rest.call(
+            send_message.asyncio_detailed,
+            check_identifier("session_id", session_id),
+            body=SendMessageRequest.from_dict(body),
+            idempotency_key=_idempotency_key(),
+        )
+
+    async def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
+        """Return a message with its state and, once answered, ``response``."""
+        return await self._rest.call(
+            get_message.asyncio_detailed,
+            check_identifier("session_id", session_id),
+            check_identifier("message_id", message_id),
+        )
+
+    async def submit_response(
+        self, session_id: str, message_id: str, response: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Submit a human's answer (for channel integrations); the server publishes it."""
+        body = {"response": check_json_object("response", response)}
+        return await self._rest.call(
+            submit_response.asyncio_detailed,
+            check_identifier("session_id", session_id),
+            check_identifier("message_id", message_id),
+            body=SubmitResponseRequest.from_dict(body),
+            idempotency_key=_idempotency_key(),
+        )
+
+    async def expire_sessions(self) -> dict[str, Any]:
+        """Expire every open session past its expiry date; return ``{expired_count,
+        session_ids}``."""
+        return await self._rest.call(
+            expire_sessions.asyncio_detailed, idempotency_key=_idempotency_key()
+        )
+
+    async def reject_session(self, session_id: str) -> dict[str, Any]:
+        """Reject (cancel) the session: its status becomes ``FAILED``. Returns the session."""
+        return await self._rest.call(
+            reject_session.asyncio_detailed,
+            check_identifier("session_id", session_id),
+            idempotency_key=_idempotency_key(),
+        )
+
+    # -- waiting for answers ----------------------------------------------------------------
+
+    async def send_and_wait_for_response(
+        self,
+        session_id: str,
+        channel_id: str,
+        message: str,
+        subject_id: str,
+        timeout: int | float = 60,
+    ) -> dict[str, Any]:
+        """Send ``message`` and wait for the human's answer on NATS.
+
+        Returns the response payload (``session_id``, ``message_id``, ``channel_id``,
+        ``subject_id``, ``response``, ``responded_at``). Subscribes before sending, so an
+        instant answer is not missed.
+
+        Raises:
+            ResponseTimeoutError: nothing arrived within ``timeout`` seconds (the session is
+                left open; resume with :meth:`wait_for_response`).
+            SessionRejectedError / SessionExpiredError: the session closed while waiting.
+            APIError, APIConnectionError, NatsUnavailableError: the send or wait failed.
+        """
+        check_identifier("session_id", session_id)
+        check_identifier("channel_id", channel_id)
+        check_message(message)
+        check_subject_id(subject_id)
+        seconds = check_timeout(timeout)
+        deadline = asyncio.get_running_loop().time() + seconds
+        subject = response_subject(self.subject_template, subject_id)
+        message_id: str | None = None
+        try:
+            async with asyncio.timeout_at(deadline):
+                waiter = await self._router.register(subject, session_id, None, awaiting_id=True)
+                try:
+                    sent = await self.send_message(
+                        session_id, channel_id, message, subject_id=subject_id
+                    )
+                    message_id = sent["message_id"]
+                    complete = self._router.expect(waiter, sent["message_id"])
+                    return await self._await_answer(waiter, check_first=not complete)
+                finally:
+                    await self._router.release(waiter)
+        except TimeoutError as exc:
+            raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
+
+    async def wait_for_response(
+        self,
+        session_id: str,
+        subject_id: str,
+        message_id: str | None = None,
+        timeout: int | float = 60,
+    ) -> dict[str, Any]:
+        """Wait for the answer to ``message_id`` (or any message of the session), e.g. to
+        resume after a :class:`ResponseTimeoutError` or a restart.
+
+        Asks the REST API first, so an answer published while nobody listened is still
+        returned. Raises like :meth:`send_and_wait_for_response`.
+        """
+        check_identifier("session_id", session_id)
+        check_subject_id(subject_id)
+        if message_id is not None:
+            check_identifier("message_id", message_id)
+        seconds = check_timeout(timeout)
+        deadline = asyncio.get_running_loop().time() + seconds
+        subject = response_subject(self.subject_template, subject_id)
+        try:
+            async with asyncio.timeout_at(deadline):
+                waiter = await self._router.register(subject, session_id, message_id)
+                try:
+                    return await self._await_answer(waiter, check_first=True)
+                finally:
+                    await self._router.release(waiter)
+        except TimeoutError as exc:
+            raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
+
+    async def _await_answer(self, waiter: Waiter, *, check_first: bool) -> dict[str, Any]:
+        if check_first:
+            await self._check_rest(waiter)
+        while not waiter.future.done():
+            # Whatever was published while NATS was disconnected is in the REST API.
+            reconnected = self._router.next_reconnect()
+            await asyncio.wait((waiter.future, reconnected), return_when=asyncio.FIRST_COMPLETED)
+            if not waiter.future.done():
+                try:
+                    await self._check_rest(waiter)
+                except Exception as exc:  # NATS may still deliver; keep waiting
+                    logger.warning("re-checking the REST API after a reconnect failed: %r", exc)
+        return waiter.future.result()
+
+    async def _check_rest(self, waiter: Waiter) -> None:
+        """Settle ``waiter`` from the REST API if its message or session is already final."""
+        if waiter.message_id is not None:
+            message = await self.get_message(waiter.session_id, waiter.message_id)
+            if message["state"] == "ANSWERED":
+                waiter.resolve(answer_payload(message))
+                return
+            error = _CLOSED_MESSAGE_ERRORS.get(message["state"])
+        else:
+            session = await self.get_session(waiter.session_id)
+            error = _CLOSED_SESSION_ERRORS.get(session["status"])
+        if error is not None:
+            waiter.fail(error(waiter.session_id, waiter.message_id))
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the NATS connection and the HTTP connection pool."""
+        await self._router.close()
+        await self._rest.aclose()
+
+    async def close(self) -> None:
+        """Alias of :meth:`aclose`."""
+        await self.aclose()
+
+    async def __aenter__(self) -> AsyncSessionClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,170 @@
+"""The exceptions of session_client: one hierarchy under :class:`SessionClientError`.
+
+No raw httpx or nats exception escapes the public API; invalid arguments raise the builtin
+``ValueError`` / ``TypeError`` before any I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NatsUnavailableError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseTimeoutError",
+    "SessionClientError",
+    "SessionClosedError",
+    "SessionExpiredError",
+    "SessionRejectedError",
+    "UnprocessableEntityError",
+]
+
+
+class SessionClientError(Exception):
+    """Base class of every error this library raises (besides ``ValueError``/``TypeError``)."""
+
+
+class APIError(SessionClientError):
+    """The session management API answered with an error status.
+
+    ``problem`` is the RFC 9457 body (a dict) when the server sent one.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        problem: dict[str, Any] | None,
+        request_id: str | None,
+        operation: str = "",
+    ) -> None:
+        self.status_code = status_code
+        self.problem = problem
+        self.request_id = request_id
+        self.operation = operation
+        title = (problem or {}).get("title") or "HTTP error"
+        detail = (problem or {}).get("detail")
+        text = f"{operation} -> {status_code} {title}".strip(" ->")
+        if detail:
+            text += f": {detail}"
+        if request_id:
+            text += f" (request id {request_id})"
+        super().__init__(text)
+
+
+class BadRequestError(APIError):
+    """400: the request was malformed."""
+
+
+class AuthenticationError(APIError):
+    """401: the API token is missing or wrong."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the API token may not do this."""
+
+
+class NotFoundError(APIError):
+    """404: the session or message does not exist."""
+
+
+class ConflictError(APIError):
+    """409: a conflicting state (session not active, different body for an existing id, ...)."""
+
+
+class UnprocessableEntityError(APIError):
+    """422: the server rejected the data (e.g. ``message_data`` fails its template)."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests (after the retries were spent)."""
+
+
+class InternalServerError(APIError):
+    """5xx: the server failed (after the retries were spent)."""
+
+
+_STATUS_ERRORS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def api_error_class(status_code: int) -> type[APIError]:
+    """The :class:`APIError` subclass for ``status_code``."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_ERRORS.get(status_code, APIError)
+
+
+class APIResponseValidationError(SessionClientError):
+    """The API answered with a success status but a body that does not match the contract."""
+
+
+class APIConnectionError(SessionClientError):
+    """The API could not be reached (after the retries were spent)."""
+
+
+class APITimeoutError(APIConnectionError):
+    """An HTTP request to the API timed out (after the retries were spent)."""
+
+
+class NatsUnavailableError(SessionClientError):
+    """No NATS server could be reached, so no response can be awaited."""
+
+
+class ResponseTimeoutError(SessionClientError, TimeoutError):
+    """No response arrived within ``timeout`` seconds. The session is left as it is.
+
+    Resume with ``wait_for_response(session_id, subject_id, message_id=...)``.
+    """
+
+    def __init__(
+        self, session_id: str, message_id: str | None, subject: str, timeout: float
+    ) -> None:
+        self.session_id = session_id
+        self.message_id = message_id
+        self.subject = subject
+        self.timeout = timeout
+        super().__init__(
+            f"no response for session {session_id!r}"
+            + (f" message {message_id!r}" if message_id else "")
+            + f" on {subject!r} within {timeout:g} s"
+        )
+
+
+class SessionClosedError(SessionClientError):
+    """The awaited session reached a terminal status, so no response will come."""
+
+    status = ""
+
+    def __init__(self, session_id: str, message_id: str | None = None) -> None:
+        self.session_id = session_id
+        self.message_id = message_id
+        super().__init__(f"session {session_id!r} is {self.status}: no response will come")
+
+
+class SessionRejectedError(SessionClosedError):
+    """The session was rejected (status ``FAILED``) while waiting."""
+
+    status = "FAILED"
+
+
+class SessionExpiredError(SessionClosedError):
+    """The session expired (status ``EXPIRED``) while waiting."""
+
+    status = "EXPIRED"

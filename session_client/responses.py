@@ -1,0 +1,322 @@
+"""Receiving answers over NATS: one shared, reference-counted subscription per subject.
+
+Many concurrent waits share one NATS connection. Each distinct response subject has exactly one
+subscription while at least one waiter needs it; the subscription's callback routes every
+payload to the waiters of its session. Subscriptions are flushed to the server before the
+caller sends its message, so even an instant answer is not missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from .errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
+
+__all__ = ["ResponseRouter", "Waiter"]
+
+logger = logging.getLogger("session_client.responses")
+
+# Answers kept per session while one of its waiters does not yet know its message id; past
+# this, the waiter re-checks the REST API instead, so nothing is lost.
+_EARLY_ANSWER_LIMIT = 10_000
+_CLOSED_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
+
+
+class Waiter:
+    """One caller waiting for the answer to one message (or any message) of a session."""
+
+    __slots__ = ("future", "message_id", "session_id", "subject")
+
+    def __init__(self, subject: str, session_id: str, message_id: str | None) -> None:
+        self.subject = subject
+        self.session_id = session_id
+        self.message_id = message_id
+        self.future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+    def resolve(self, payload: dict[str, Any]) -> None:
+        """Settle with ``payload`` unless already settled (duplicates are dropped)."""
+        if not self.future.done():
+            self.future.set_result(payload)
+
+    def fail(self, error: BaseException) -> None:
+        """Settle with ``error`` unless already settled."""
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
+class _SessionGroup:
+    """The waiters of one session on one subject, indexed so a payload finds its waiter in O(1)."""
+
+    __slots__ = ("any_message", "awaiting_id", "by_message", "early", "overflowed")
+
+    def __init__(self) -> None:
+        self.by_message: dict[str, set[Waiter]] = {}
+        self.any_message: set[Waiter] = set()
+        # Subscribed before sending: their message id comes with the send's HTTP response, and
+        # their answer may come first. Answers seen meanwhile wait in ``early``.
+        self.awaiting_id: set[Waiter] = set()
+        self.early: dict[str, dict[str, Any]] = {}
+        self.overflowed = False
+
+    def __bool__(self) -> bool:
+        return bool(self.by_message or self.any_message or self.awaiting_id)
+
+    def all_waiters(self) -> list[Waiter]:
+        waiters = [*self.any_message, *self.awaiting_id]
+        for group in self.by_message.values():
+            waiters.extend(group)
+        return waiters
+
+    def add(self, waiter: Waiter, awaiting_id: bool) -> None:
+        if awaiting_id:
+            self.awaiting_id.add(waiter)
+        elif waiter.message_id is None:
+            self.any_message.add(waiter)
+        else:
+            self.by_message.setdefault(waiter.message_id, set()).add(waiter)
+
+    def remove(self, waiter: Waiter) -> bool:
+        """Forget ``waiter``; tell whether it was here."""
+        if waiter in self.awaiting_id:
+            self.awaiting_id.discard(waiter)
+            self._forget_early()
+            return True
+        if waiter in self.any_message:
+            self.any_message.discard(waiter)
+            return True
+        waiters = self.by_message.get(waiter.message_id or "")
+        if waiters is None or waiter not in waiters:
+            return False
+        waiters.discard(waiter)
+        if not waiters:
+            del self.by_message[waiter.message_id or ""]
+        return True
+
+    def _forget_early(self) -> None:
+        if not self.awaiting_id:
+            self.early.clear()
+            self.overflowed = False
+
+    def expect(self, waiter: Waiter, message_id: str) -> bool:
+        """Give ``waiter`` its message id; settle it if its answer came early. Returns False
+        when an early answer may have been dropped, so the REST API must be asked."""
+        complete = not self.overflowed
+        self.awaiting_id.discard(waiter)
+        waiter.message_id = message_id
+        self.by_message.setdefault(message_id, set()).add(waiter)
+        early = self.early.get(message_id)
+        self._forget_early()
+        if early is not None:
+            waiter.resolve(early)
+            return True
+        return complete
+
+    def offer(self, payload: dict[str, Any]) -> None:
+        if payload.get("event") == "session.status":
+            error = _CLOSED_ERRORS.get(str(payload.get("status")))
+            if error is not None:
+                for waiter in self.all_waiters():
+                    waiter.fail(error(waiter.session_id, waiter.message_id))
+            return
+        message_id = payload.get("message_id")
+        if not isinstance(message_id, str):
+            # No message id: the session match is all there is.
+            for waiter in self.all_waiters():
+                waiter.resolve(payload)
+            return
+        for waiter in (*self.by_message.get(message_id, ()), *self.any_message):
+            waiter.resolve(payload)
+        if self.awaiting_id:
+            if len(self.early) < _EARLY_ANSWER_LIMIT:
+                self.early.setdefault(message_id, payload)
+            else:
+                self.overflowed = True
+
+
+class _SubjectEntry:
+    __slots__ = ("count", "ready", "sessions", "subscription")
+
+    def __init__(self, ready: asyncio.Future[None]) -> None:
+        self.subscription: Subscription | None = None
+        self.ready = ready
+        self.sessions: dict[str, _SessionGroup] = {}
+        self.count = 0
+
+
+class ResponseRouter:
+    """Owns the client's one NATS connection and routes payloads to :class:`Waiter` objects.
+
+    The connection is made on the first :meth:`register` and reused until :meth:`close`.
+    """
+
+    def __init__(self, servers: list[str], connect_options: dict[str, Any]) -> None:
+        self._servers = servers
+        self._connect_options = connect_options
+        self._nc: NATS | None = None
+        self._connect_lock = asyncio.Lock()
+        self._entries: dict[str, _SubjectEntry] = {}
+        self._reconnected: asyncio.Future[None] | None = None
+
+    @property
+    def connection(self) -> NATS | None:
+        """The NATS connection, once made."""
+        return self._nc
+
+    @property
+    def subscription_count(self) -> int:
+        """How many response subscriptions are open (0 when nobody waits)."""
+        return len(self._entries)
+
+    async def _connect(self) -> NATS:
+        if self._nc is not None and not self._nc.is_closed:
+            return self._nc
+        async with self._connect_lock:
+            if self._nc is None or self._nc.is_closed:
+                options = {
+                    "name": "session_client",
+                    "max_reconnect_attempts": -1,
+                    "reconnect_time_wait": 0.5,
+                    "connect_timeout": 2,
+                    "allow_reconnect": True,
+                    **self._connect_options,
+                    "error_cb": self._on_error,
+                    "reconnected_cb": self._on_reconnected,
+                }
+                try:
+                    self._nc = await nats.connect(self._servers, **options)
+                except Exception as exc:
+                    raise NatsUnavailableError(
+                        f"cannot connect to NATS at {', '.join(self._servers)}: {exc!r}"
+                    ) from exc
+            return self._nc
+
+    async def _on_error(self, error: Exception) -> None:
+        # Slow consumers, protocol errors and disconnects are logged; reconnects recover.
+        logger.warning("NATS error: %r", error)
+
+    async def _on_reconnected(self) -> None:
+        logger.info("NATS reconnected; waiters re-check the REST API")
+        reconnected, self._reconnected = self._reconnected, None
+        if reconnected is not None and not reconnected.done():
+            reconnected.set_result(None)
+
+    def next_reconnect(self) -> asyncio.Future[None]:
+        """A future that completes at the next NATS reconnect."""
+        if self._reconnected is None:
+            self._reconnected = asyncio.get_running_loop().create_future()
+        return self._reconnected
+
+    async def register(
+        self, subject: str, session_id: str, message_id: str | None, *, awaiting_id: bool = False
+    ) -> Waiter:
+        """Start listening on ``subject`` for ``session_id``; returns once the server has the
+        subscription. ``awaiting_id``: the message id will be given later (:meth:`Waiter.expect`).
+        Always pair with :meth:`release`."""
+        nc = await self._connect()
+        waiter = Waiter(subject, session_id, message_id)
+        entry = self._entries.get(subject)
+        if entry is None:
+            entry = _SubjectEntry(asyncio.get_running_loop().create_future())
+            self._entries[subject] = entry
+            self._add(entry, waiter, awaiting_id)
+            try:
+                entry.subscription = await nc.subscribe(subject, cb=self._dispatcher(entry))
+                await nc.flush()
+            except BaseException as exc:
+                entry.ready.set_exception(exc)
+                entry.ready.exception()  # mark retrieved: joiners may not exist
+                await self.release(waiter)
+                raise self._unavailable(exc) from exc
+            entry.ready.set_result(None)
+        else:
+            self._add(entry, waiter, awaiting_id)
+            try:
+                await asyncio.shield(entry.ready)
+            except BaseException as exc:
+                await self.release(waiter)
+                raise self._unavailable(exc) from exc
+        return waiter
+
+    @staticmethod
+    def _unavailable(exc: BaseException) -> BaseException:
+        if isinstance(exc, asyncio.CancelledError | NatsUnavailableError):
+            return exc
+        return NatsUnavailableError(f"cannot subscribe: {exc!r}")
+
+    @staticmethod
+    def _add(entry: _SubjectEntry, waiter: Waiter, awaiting_id: bool) -> None:
+        group = entry.sessions.get(waiter.session_id)
+        if group is None:
+            group = entry.sessions[waiter.session_id] = _SessionGroup()
+        group.add(waiter, awaiting_id)
+        entry.count += 1
+
+    def expect(self, waiter: Waiter, message_id: str) -> bool:
+        """Tell a waiter registered with ``awaiting_id`` its message id. Returns False if its
+        answer may have been missed (too many early answers), so the REST API must be asked."""
+        entry = self._entries.get(waiter.subject)
+        group = entry.sessions.get(waiter.session_id) if entry is not None else None
+        if group is None:
+            waiter.message_id = message_id
+            return False
+        return group.expect(waiter, message_id)
+
+    async def release(self, waiter: Waiter) -> None:
+        """Stop waiting; the subject's subscription ends with its last waiter."""
+        entry = self._entries.get(waiter.subject)
+        group = entry.sessions.get(waiter.session_id) if entry is not None else None
+        if entry is None or group is None or not group.remove(waiter):
+            return
+        if not group:
+            del entry.sessions[waiter.session_id]
+        entry.count -= 1
+        if entry.count == 0:
+            del self._entries[waiter.subject]
+            subscription = entry.subscription
+            if subscription is not None and self._nc is not None and not self._nc.is_closed:
+                try:
+                    await subscription.unsubscribe()
+                except Exception as exc:  # a closing connection drops it anyway
+                    logger.debug("unsubscribe from %s failed: %r", waiter.subject, exc)
+
+    def _dispatcher(self, entry: _SubjectEntry) -> Callable[[Msg], Any]:
+        async def dispatch(msg: Msg) -> None:
+            try:
+                payload = json.loads(msg.data)
+            except ValueError:
+                logger.warning("skipping a non-JSON payload on %s", msg.subject)
+                return
+            if not isinstance(payload, dict):
+                logger.warning("skipping a payload that is not a JSON object on %s", msg.subject)
+                return
+            session_id = payload.get("session_id")
+            group = entry.sessions.get(session_id) if isinstance(session_id, str) else None
+            if group is None:
+                logger.debug("skipping a payload for session %r on %s", session_id, msg.subject)
+                return
+            group.offer(payload)
+
+        return dispatch
+
+    async def close(self) -> None:
+        """Close the connection; waiters still pending fail with :class:`NatsUnavailableError`."""
+        for entry in list(self._entries.values()):
+            for group in entry.sessions.values():
+                for waiter in group.all_waiters():
+                    waiter.fail(NatsUnavailableError("the client was closed"))
+        self._entries.clear()
+        nc, self._nc = self._nc, None
+        if nc is not None and not nc.is_closed:
+            try:
+                await nc.close()
+            except Exception as exc:
+                logger.debug("closing NATS failed: %r", exc)

@@ -1,0 +1,102 @@
+"""The REST side: an httpx client (retries, auth, error mapping) driving the generated calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import httpx
+from session_api import Client
+
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    SessionClientError,
+    api_error_class,
+)
+from .retries import RetryingTransport
+
+__all__ = ["RestApi"]
+
+
+class _Model(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class _Detailed(Protocol):
+    @property
+    def parsed(self) -> Any: ...
+
+
+def _problem(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def _raise_api_errors(response: httpx.Response) -> None:
+    """httpx response hook: turn every error status into its :class:`APIError` subclass, so
+    the generated code only ever parses success bodies."""
+    if response.status_code < 400:
+        return
+    await response.aread()
+    raise api_error_class(response.status_code)(
+        response.status_code,
+        _problem(response),
+        response.headers.get("x-request-id"),
+        f"{response.request.method} {response.request.url.path}",
+    )
+
+
+class RestApi:
+    """The generated ``session_api`` client over one pooled httpx client."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: Any = True,
+    ) -> None:
+        headers = {"User-Agent": "session_client_lib"}
+        if api_key is not None:
+            headers["Authorization"] = f"Bearer {api_key}"
+        inner = transport or httpx.AsyncHTTPTransport(verify=verify)
+        self.http = httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            timeout=timeout,
+            transport=RetryingTransport(inner, max_retries=max_retries),
+            event_hooks={"response": [_raise_api_errors]},
+        )
+        self.client = Client(base_url=base_url).set_async_httpx_client(self.http)
+
+    async def call(
+        self, operation: Callable[..., Awaitable[_Detailed]], *args: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Run a generated ``asyncio_detailed`` call; return its parsed body as a plain dict."""
+        try:
+            response = await operation(*args, client=self.client, **kwargs)
+        except SessionClientError:
+            raise
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(f"the API did not answer in time: {exc!r}") from exc
+        except httpx.HTTPError as exc:
+            raise APIConnectionError(f"cannot reach the API: {exc!r}") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise APIResponseValidationError(f"malformed API response: {exc!r}") from exc
+        parsed: _Model | None = response.parsed
+        if parsed is None:
+            raise APIResponseValidationError("the API answered with an undocumented status")
+        return parsed.to_dict()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.http.aclose()

@@ -1,0 +1,97 @@
+"""HTTP retries with exponential backoff, jitter and ``Retry-After``, as an httpx transport."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+
+import httpx
+
+__all__ = ["RETRYABLE_STATUSES", "RetryingTransport"]
+
+logger = logging.getLogger("session_client.retries")
+
+RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait (``Retry-After``: seconds or an HTTP date)."""
+    value: str | None = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed is not None else None
+
+
+class RetryingTransport(httpx.AsyncBaseTransport):
+    """Retries connect errors, timeouts and 408/429/502/503/504 up to ``max_retries`` times.
+
+    A request that may already have been processed (timeouts, dropped responses, error
+    statuses) is retried only if repeating it is harmless: safe methods, or a POST carrying an
+    ``Idempotency-Key``, so a retry never sends a message twice. A connect error means nothing
+    was sent, so it is retried for every method.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        *,
+        max_retries: int = 2,
+        initial_delay: float = 0.5,
+        max_delay: float = 8.0,
+        max_retry_after: float = 60.0,
+    ) -> None:
+        self._inner = inner
+        self.max_retries = max_retries
+        self.initial_delay = initial_delay
+        self.max_delay = max_delay
+        self.max_retry_after = max_retry_after
+
+    def _backoff(self, attempt: int, response: httpx.Response | None) -> float:
+        if response is not None:
+            asked = _retry_after(response)
+            if asked is not None and asked <= self.max_retry_after:
+                return asked
+        delay = min(self.max_delay, self.initial_delay * 2.0**attempt)
+        return delay * (1 - 0.25 * random.random())  # jitter spreads synchronized clients
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        repeatable = request.method in _SAFE_METHODS or "idempotency-key" in request.headers
+        attempt = 0
+        while True:
+            retries_left = attempt < self.max_retries
+            response: httpx.Response | None = None
+            try:
+                response = await self._inner.handle_async_request(request)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if not retries_left:
+                    raise
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
+                if not (retries_left and repeatable):
+                    raise
+            if response is not None:
+                if not (retries_left and repeatable and response.status_code in RETRYABLE_STATUSES):
+                    return response
+                await response.aclose()
+            delay = self._backoff(attempt, response)
+            logger.info(
+                "retrying %s %s in %.2f s (attempt %d of %d)",
+                request.method,
+                request.url.path,
+                delay,
+                attempt + 1,
+                self.max_retries,
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport."""
+        await self._inner.aclose()

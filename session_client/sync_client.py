@@ -1,0 +1,225 @@
+"""``SessionClient``: the blocking client, running the async client on a private loop thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from .async_client import AsyncSessionClient
+from .subjects import DEFAULT_SUBJECT_TEMPLATE
+
+__all__ = ["SessionClient"]
+
+T = TypeVar("T")
+
+
+class _LoopThread:
+    """One event loop on one daemon thread, started on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+        try:
+            return future.result()
+        except BaseException:
+            # Ctrl-C or a caller's exception while blocked: stop the work, don't orphan it.
+            future.cancel()
+            raise
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="session-client-loop", daemon=True
+                )
+                thread.start()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def stop(self) -> None:
+        with self._lock:
+            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+
+
+class SessionClient:
+    """The blocking client of the session management system.
+
+    Same arguments and methods as :class:`AsyncSessionClient`, as ordinary functions. Its async
+    work runs on one private event-loop thread, so it is safe to call from many threads at once
+    and from inside a running event loop (e.g. Jupyter). Use ``with`` or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        api_base_url: str,
+        nats_servers: list[str] | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 2,
+        subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
+        nats_options: dict[str, Any] | None = None,
+        verify: Any = True,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._async = AsyncSessionClient(
+            api_base_url,
+            nats_servers,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            subject_template=subject_template,
+            nats_options=nats_options,
+            verify=verify,
+            http_transport=http_transport,
+        )
+        self._loop = _LoopThread()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace("AsyncSessionClient", "SessionClient", 1)
+
+    @property
+    def api_base_url(self) -> str:
+        """The REST API base URL."""
+        return self._async.api_base_url
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """The NATS server URLs."""
+        return self._async.nats_servers
+
+    @property
+    def async_client(self) -> AsyncSessionClient:
+        """The :class:`AsyncSessionClient` doing the work (use it only via this client)."""
+        return self._async
+
+    @property
+    def subscription_count(self) -> int:
+        """Open response subscriptions (0 when nobody waits)."""
+        return self._async.subscription_count
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coroutine.close()
+            raise RuntimeError("the client is closed")
+        return self._loop.run(coroutine)
+
+    def create_session(
+        self,
+        session_id: str,
+        message_data: dict[str, Any] | None = None,
+        message_data_template: dict[str, Any] | None = None,
+        expiry_date: int | None = None,
+        subject_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a session; see :meth:`AsyncSessionClient.create_session`."""
+        return self._run(
+            self._async.create_session(
+                session_id, message_data, message_data_template, expiry_date, subject_id
+            )
+        )
+
+    def get_session(self, session_id: str) -> dict[str, Any]:
+        """Return the session's details."""
+        return self._run(self._async.get_session(session_id))
+
+    def list_sessions(
+        self,
+        status: str | None = None,
+        subject_id: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """Return one page of sessions; see :meth:`AsyncSessionClient.list_sessions`."""
+        return self._run(self._async.list_sessions(status, subject_id, limit, cursor))
+
+    def send_message(
+        self, session_id: str, channel_id: str, message: str, *, subject_id: str | None = None
+    ) -> dict[str, Any]:
+        """Send a message to the human communication channel; return the API's record."""
+        return self._run(
+            self._async.send_message(session_id, channel_id, message, subject_id=subject_id)
+        )
+
+    def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
+        """Return a message with its state and, once answered, ``response``."""
+        return self._run(self._async.get_message(session_id, message_id))
+
+    def submit_response(
+        self, session_id: str, message_id: str, response: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Submit a human's answer (for channel integrations)."""
+        return self._run(self._async.submit_response(session_id, message_id, response))
+
+    def expire_sessions(self) -> dict[str, Any]:
+        """Trigger the expiry process to mark expired sessions."""
+        return self._run(self._async.expire_sessions())
+
+    def reject_session(self, session_id: str) -> dict[str, Any]:
+        """Reject (cancel) a session by updating its status to ``FAILED``."""
+        return self._run(self._async.reject_session(session_id))
+
+    def send_and_wait_for_response(
+        self,
+        session_id: str,
+        channel_id: str,
+        message: str,
+        subject_id: str,
+        timeout: int | float = 60,
+    ) -> dict[str, Any]:
+        """Send a message and block until the answer arrives on NATS or ``timeout`` passes.
+
+        See :meth:`AsyncSessionClient.send_and_wait_for_response` for what it returns/raises.
+        """
+        return self._run(
+            self._async.send_and_wait_for_response(
+                session_id, channel_id, message, subject_id, timeout
+            )
+        )
+
+    def wait_for_response(
+        self,
+        session_id: str,
+        subject_id: str,
+        message_id: str | None = None,
+        timeout: int | float = 60,
+    ) -> dict[str, Any]:
+        """Resume waiting for an answer; see :meth:`AsyncSessionClient.wait_for_response`."""
+        return self._run(self._async.wait_for_response(session_id, subject_id, message_id, timeout))
+
+    def close(self) -> None:
+        """Close NATS and HTTP connections and stop the private loop thread. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._loop.run(self._async.aclose())
+        finally:
+            self._loop.stop()
+
+    def __enter__(self) -> SessionClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,117 @@
+"""Argument checks run before any I/O, mirroring the schemas of ``openapi.yaml``."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .subjects import SUBJECT_ID_MAX_LENGTH, is_valid_subject_id
+
+__all__ = [
+    "check_expiry_date",
+    "check_identifier",
+    "check_json_object",
+    "check_limit",
+    "check_message",
+    "check_status",
+    "check_subject_id",
+    "check_timeout",
+]
+
+# The ``Identifier`` schema of openapi.yaml.
+_IDENTIFIER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+=~-]{0,127}")
+_MESSAGE_MAX_LENGTH = 65536
+SESSION_STATUSES = ("ACTIVE", "FAILED", "EXPIRED")
+
+
+def _require_str(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    return value
+
+
+def check_identifier(name: str, value: object) -> str:
+    """A session, message or channel id: 1-128 of ``A-Za-z0-9_.:@+=~-``, starting alphanumeric."""
+    text = _require_str(name, value)
+    if not text:
+        raise ValueError(f"{name} must not be empty")
+    if _IDENTIFIER_RE.fullmatch(text) is None:
+        raise ValueError(
+            f"{name} {text!r} is not a valid identifier: 1 to 128 characters of "
+            "A-Z a-z 0-9 _ . : @ + = ~ -, starting with a letter or digit"
+        )
+    return text
+
+
+def check_subject_id(value: object) -> str:
+    """A legal ``subject_id`` (``asyncapi.yaml``), so no caller can widen a subscription."""
+    text = _require_str("subject_id", value)
+    if not is_valid_subject_id(text):
+        raise ValueError(
+            f"subject_id {text!r} is not legal: dot-separated tokens of "
+            f"A-Z a-z 0-9 _ : @ + = ~ -, no whitespace, no '*' or '>' wildcards, no empty "
+            f"tokens, at most {SUBJECT_ID_MAX_LENGTH} characters"
+        )
+    return text
+
+
+def check_message(value: object) -> str:
+    """The message text: a non-empty str of at most 65,536 characters."""
+    text = _require_str("message", value)
+    if not text:
+        raise ValueError("message must not be empty")
+    if len(text) > _MESSAGE_MAX_LENGTH:
+        raise ValueError(f"message is longer than {_MESSAGE_MAX_LENGTH} characters")
+    return text
+
+
+def check_json_object(name: str, value: object) -> dict[str, Any]:
+    """A JSON-serialisable mapping with str keys, returned as a plain dict."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
+    try:
+        # allow_nan=False: NaN and Infinity are not JSON and the server would refuse them.
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} is not JSON-serialisable: {exc}") from exc
+    if not all(isinstance(key, str) for key in value):
+        raise TypeError(f"{name} must have str keys")
+    return dict(value)
+
+
+def check_expiry_date(value: object) -> int:
+    """A Unix timestamp in seconds (int, not bool), 0 to year 9999."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expiry_date must be an int Unix timestamp, got {type(value).__name__}")
+    if not 0 <= value <= 253402300799:
+        raise ValueError(f"expiry_date {value} is out of range (0 to 253402300799)")
+    return value
+
+
+def check_timeout(value: object, name: str = "timeout") -> float:
+    """A finite number of seconds greater than zero."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def check_limit(value: object) -> int:
+    """A page size from 1 to 1000."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"limit must be an int, got {type(value).__name__}")
+    if not 1 <= value <= 1000:
+        raise ValueError(f"limit must be from 1 to 1000, got {value}")
+    return value
+
+
+def check_status(value: object) -> str:
+    """A session status filter."""
+    text = _require_str("status", value)
+    if text not in SESSION_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(SESSION_STATUSES)}, got {text!r}")
+    return text
