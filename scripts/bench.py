@@ -1,0 +1,836 @@
+"""``make bench``: what the library costs on top of the raw round trip it must make.
+
+The orchestrator starts the local stack as a separate process (``python -m session_client.testing
+serve``), so the reference server never shares a GIL or a CPU clock with the client being
+measured. Every measurement then runs in a fresh worker process of its own (``bench.py worker``)
+that reports wall time, latencies and its own CPU time (``time.process_time``). Variants:
+
+- ``floor``: the round trip written by hand - one ``httpx.AsyncClient``, one nats-py connection,
+  subscribe and flush before sending, match the answer by ``message_id``, unsubscribe;
+- ``async``: ``AsyncSessionClient.send_and_wait_for_response``;
+- ``sync``: ``SessionClient.send_and_wait_for_response`` from one thread per concurrent caller.
+
+``concurrency`` callers each use their own session and response subject and run their operations
+back to back. Results go to ``BENCHMARKS.md`` and ``benchmarks.png`` (see ``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import platform
+import re
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS = ("floor", "async", "sync")
+HTTP_TIMEOUT = 300.0  # generous: at 10,000 callers requests queue behind the server
+WAIT_TIMEOUT = 300.0
+CHANNEL = "bench"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def session_id(index: int) -> str:
+    """The session of caller ``index`` (created once by the orchestrator)."""
+    return f"bench-{index}"
+
+
+def subject_id(index: int) -> str:
+    """The response subject id of caller ``index``."""
+    return f"bench.c{index}"
+
+
+# -- the floor ----------------------------------------------------------------------------------
+
+
+class Floor:
+    """The same round trip written directly against httpx and nats-py."""
+
+    def __init__(self, api_url: str, nats_url: str) -> None:
+        self.api_url = api_url
+        self.nats_url = nats_url
+        self.http: Any = None
+        self.nc: Any = None
+
+    async def connect(self) -> None:
+        """Open the HTTP client and the NATS connection."""
+        import httpx
+        import nats
+
+        self.http = httpx.AsyncClient(base_url=self.api_url, timeout=HTTP_TIMEOUT)
+        self.nc = await nats.connect(self.nats_url)
+
+    async def send_and_wait(
+        self, session: str, subject: str, on_sent: Callable[[str], None] | None = None
+    ) -> dict[str, Any]:
+        """Subscribe, flush, send, wait for the answer with the sent ``message_id``."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[dict[str, Any]] = loop.create_future()
+        early: dict[str, dict[str, Any]] = {}
+        wanted: list[str] = []
+
+        async def on_message(msg: Any) -> None:
+            payload = json.loads(msg.data)
+            message_id = payload.get("message_id")
+            if wanted and message_id == wanted[0]:
+                if not answer.done():
+                    answer.set_result(payload)
+            else:
+                early[message_id] = payload  # the answer may beat the HTTP response
+
+        subscription = await self.nc.subscribe(f"sessions.responses.{subject}", cb=on_message)
+        try:
+            await self.nc.flush()
+            response = await self.http.post(
+                f"/sessions/{session}/messages",
+                json={"channel_id": CHANNEL, "message": "ping", "subject_id": subject},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            )
+            response.raise_for_status()
+            message_id = response.json()["message_id"]
+            if on_sent is not None:
+                on_sent(message_id)
+            if message_id in early:
+                return early[message_id]
+            wanted.append(message_id)
+            return await asyncio.wait_for(answer, WAIT_TIMEOUT)
+        finally:
+            await subscription.unsubscribe()
+
+    async def aclose(self) -> None:
+        """Close both connections."""
+        await self.nc.close()
+        await self.http.aclose()
+
+
+# -- workers: one measurement per process -------------------------------------------------------
+
+
+@dataclass
+class Spec:
+    """What a worker process measures."""
+
+    variant: str
+    concurrency: int
+    ops: int
+    api_url: str
+    nats_url: str
+    mode: str = "throughput"  # throughput | first_call | memory
+    profile: str | None = None
+    tracemalloc: bool = False
+
+
+@dataclass
+class Result:
+    """What a worker process reports."""
+
+    variant: str
+    concurrency: int
+    ops: int
+    wall: float = 0.0
+    cpu: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    first_call: float = 0.0
+    memory: dict[str, Any] = field(default_factory=dict)
+    profile: str = ""
+
+
+def rss_bytes() -> int:
+    """The current resident set size of this process."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+async def _timed(op: Callable[[], Awaitable[Any]], latencies: list[float]) -> None:
+    started = time.perf_counter()
+    await op()
+    latencies.append(time.perf_counter() - started)
+
+
+async def _async_rounds(
+    op: Callable[[int], Awaitable[Any]], concurrency: int, rounds: int, latencies: list[float]
+) -> None:
+    async def caller(index: int) -> None:
+        for _ in range(rounds):
+            await _timed(lambda: op(index), latencies)
+
+    await asyncio.gather(*(caller(index) for index in range(concurrency)))
+
+
+@contextlib.contextmanager
+def measured(result: Result, profile: bool) -> Iterator[None]:
+    """Record the wall and CPU time (and a pyinstrument profile) of the block into ``result``."""
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    yield
+    result.wall = time.perf_counter() - wall
+    result.cpu = time.process_time() - cpu
+    if profiler is not None:
+        profiler.stop()
+        result.profile = profiler.output_text(flat=True)
+
+
+def _warm_callers(concurrency: int) -> int:
+    # Enough warm-up callers to open the HTTP connections the run will use.
+    return min(concurrency, 100)
+
+
+def async_caller(spec: Spec) -> tuple[Callable[[int], Awaitable[Any]], Callable[[], Any]]:
+    """The floor's or ``AsyncSessionClient``'s round trip for caller ``index``, and its close."""
+    if spec.variant == "floor":
+        floor = Floor(spec.api_url, spec.nats_url)
+
+        async def floor_op(index: int) -> Any:
+            if floor.nc is None:
+                await floor.connect()
+            return await floor.send_and_wait(session_id(index), subject_id(index))
+
+        return floor_op, floor.aclose
+    from session_client import AsyncSessionClient
+
+    client = AsyncSessionClient(spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT)
+
+    async def client_op(index: int) -> Any:
+        return await client.send_and_wait_for_response(
+            session_id(index), CHANNEL, "ping", subject_id(index), timeout=WAIT_TIMEOUT
+        )
+
+    return client_op, client.aclose
+
+
+def throughput_async(spec: Spec, result: Result) -> None:
+    """Floor or ``AsyncSessionClient``: ``ops`` round trips by ``concurrency`` callers."""
+
+    async def main() -> None:
+        op, close = async_caller(spec)
+        await op(0)  # connects
+        await _async_rounds(op, _warm_callers(spec.concurrency), 2, [])
+        with measured(result, bool(spec.profile)):
+            await _async_rounds(
+                op, spec.concurrency, spec.ops // spec.concurrency, result.latencies
+            )
+        await close()
+
+    asyncio.run(main())
+
+
+def throughput_sync(spec: Spec, result: Result) -> None:
+    """``SessionClient``: one thread per concurrent caller."""
+    from session_client import SessionClient
+
+    threading.stack_size(512 * 1024)  # 10,000 callers are 10,000 threads
+
+    with SessionClient(spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT) as client:
+
+        def calls(index: int, rounds: int, start: threading.Barrier, out: list[float]) -> None:
+            start.wait()
+            for _ in range(rounds):
+                started = time.perf_counter()
+                client.send_and_wait_for_response(
+                    session_id(index), CHANNEL, "ping", subject_id(index), timeout=WAIT_TIMEOUT
+                )
+                out.append(time.perf_counter() - started)
+
+        def run(concurrency: int, rounds: int, out: list[float]) -> None:
+            start = threading.Barrier(concurrency + 1)
+            threads = [
+                threading.Thread(target=calls, args=(index, rounds, start, out))
+                for index in range(concurrency)
+            ]
+            for thread in threads:
+                thread.start()
+            start.wait()
+            for thread in threads:
+                thread.join()
+
+        run(1, 1, [])
+        run(_warm_callers(spec.concurrency), 2, [])
+        with measured(result, bool(spec.profile)):
+            run(spec.concurrency, spec.ops // spec.concurrency, result.latencies)
+
+
+def first_call(spec: Spec, result: Result) -> None:
+    """From constructing the client to its first answer, the lazy NATS connect included."""
+    started = time.perf_counter()
+    if spec.variant == "sync":
+        from session_client import SessionClient
+
+        with SessionClient(spec.api_url, [spec.nats_url]) as client:
+            client.send_and_wait_for_response(session_id(0), CHANNEL, "ping", subject_id(0))
+            result.first_call = time.perf_counter() - started
+        return
+
+    async def main() -> None:
+        op, close = async_caller(spec)
+        await op(0)
+        result.first_call = time.perf_counter() - started
+        await close()
+
+    asyncio.run(main())
+
+
+def memory(spec: Spec, result: Result) -> None:
+    """``ops`` waits pending at once (the human is silent), then all answered by hand.
+
+    Each wait has its own subject. Memory is measured once every message was sent, against a
+    baseline taken after a warm-up round; answers then go in through the REST API and every
+    waiter must get its own.
+    """
+    import httpx
+
+    async def main() -> None:
+        sent: dict[str, int] = {}  # message id -> caller index
+        if spec.variant == "floor":
+            floor = Floor(spec.api_url, spec.nats_url)
+            await floor.connect()
+
+            async def wait(index: int) -> Any:
+                return await floor.send_and_wait(
+                    "bench-mem",
+                    f"bench.m{index}",
+                    lambda message_id: sent.__setitem__(message_id, index),
+                )
+
+            close: Callable[[], Awaitable[None]] = floor.aclose
+        else:
+            from session_client import AsyncSessionClient
+
+            class Recording(AsyncSessionClient):
+                async def send_message(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+                    record = await super().send_message(*args, **kwargs)
+                    sent[record["message_id"]] = int(record["subject_id"][len("bench.m") :])
+                    return record
+
+            client = Recording(spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT)
+
+            async def wait(index: int) -> Any:
+                return await client.send_and_wait_for_response(
+                    "bench-mem", CHANNEL, "ping", f"bench.m{index}", timeout=WAIT_TIMEOUT
+                )
+
+            close = client.aclose
+        answering = httpx.AsyncClient(base_url=spec.api_url, timeout=HTTP_TIMEOUT)
+        limit = asyncio.Semaphore(50)
+
+        async def answer(message_id: str, index: int) -> None:
+            async with limit:
+                response = await answering.post(
+                    f"/sessions/bench-mem/messages/{message_id}/response",
+                    json={"response": {"n": index}},
+                )
+                response.raise_for_status()
+
+        async def round_trip(first: int, count: int, measure: bool) -> list[Any]:
+            sent.clear()
+            tasks = [asyncio.create_task(wait(first + index)) for index in range(count)]
+            while len(sent) < count:
+                if any(task.done() for task in tasks):
+                    await asyncio.gather(*tasks)  # raises the failure
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)  # every waiter back at its wait
+            if measure:
+                gc.collect()
+                traced = tracemalloc.get_traced_memory()[0] if spec.tracemalloc else 0
+                result.memory.update(
+                    rss_pending=rss_bytes(),
+                    traced_pending=traced,
+                    rss_peak_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                )
+            await asyncio.gather(*(answer(mid, index) for mid, index in list(sent.items())))
+            return list(await asyncio.gather(*tasks))
+
+        import tracemalloc
+
+        await round_trip(0, min(spec.ops, 100), measure=False)  # connections, caches
+        gc.collect()
+        if spec.tracemalloc:
+            tracemalloc.start()
+        result.memory.update(rss_base=rss_bytes(), traced_base=0)
+        answers = await round_trip(1000, spec.ops, measure=True)
+        if spec.tracemalloc:
+            tracemalloc.stop()
+        result.memory["answered"] = sum(
+            answer["response"] == {"n": 1000 + index} for index, answer in enumerate(answers)
+        )
+        await answering.aclose()
+        await close()
+
+    asyncio.run(main())
+
+
+def worker(spec: Spec) -> Result:
+    """Run one measurement in this process."""
+    result = Result(spec.variant, spec.concurrency, spec.ops)
+    if spec.mode == "first_call":
+        first_call(spec, result)
+    elif spec.mode == "memory":
+        memory(spec, result)
+    elif spec.variant == "sync":
+        throughput_sync(spec, result)
+    else:
+        throughput_async(spec, result)
+    return result
+
+
+# -- the orchestrator ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def local_stack(*extra: str) -> Iterator[dict[str, str]]:
+    """The local stack in a process of its own; yields its ``api_url`` and ``nats_url``."""
+    command = [sys.executable, "-m", "session_client.testing", "serve", "--no-stream", *extra]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the local stack did not start: {shlex.join(command)}")
+        yield json.loads(line)
+    finally:
+        process.terminate()  # SIGTERM: the stack stops its nats-server and exits
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_worker(spec: Spec) -> Result:
+    """Run ``spec`` in a fresh worker process."""
+    out = subprocess.run(
+        [sys.executable, __file__, "worker", json.dumps(spec.__dict__)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"worker {spec} failed:\n{out.stderr[-4000:]}")
+    return Result(**json.loads(out.stdout.splitlines()[-1]))
+
+
+async def create_sessions(api_url: str, count: int) -> None:
+    """The sessions of ``count`` callers (and of the memory run), each with its subject."""
+    import httpx
+
+    limit = asyncio.Semaphore(50)
+    async with httpx.AsyncClient(base_url=api_url, timeout=HTTP_TIMEOUT) as http:
+
+        async def create(session: str, subject: str) -> None:
+            async with limit:
+                body = {"session_id": session, "subject_id": subject}
+                (await http.post("/sessions", json=body)).raise_for_status()
+
+        await asyncio.gather(
+            create("bench-mem", "bench.mem"),
+            *(create(session_id(index), subject_id(index)) for index in range(count)),
+        )
+
+
+def import_time(statement: str, modules: list[str]) -> float:
+    """Seconds to import ``modules`` in a fresh interpreter (``python -X importtime``)."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", statement],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    total = 0
+    for line in out.stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)
+        if match and match.group(2) in modules:  # top-level lines only: no indentation
+            total += int(match.group(1))
+    return total / 1e6
+
+
+@dataclass
+class Plan:
+    """How much the orchestrator measures."""
+
+    concurrency: list[int]
+    repeats: int
+    pending: int
+    cold_repeats: int
+    profile: bool
+
+    def ops(self, concurrency: int) -> int:
+        """Operations per run: enough for a p99, bounded in time."""
+        target = 40 if self.repeats == 1 and self.pending < 1000 else 400
+        target = max(target, 2 * concurrency if concurrency < 10_000 else concurrency)
+        return -(-target // concurrency) * concurrency
+
+
+def measure(plan: Plan) -> dict[str, Any]:
+    """Every measurement of ``plan``; the raw material of the report."""
+    data: dict[str, Any] = {"runs": [], "first_call": [], "memory": [], "imports": {}}
+    with local_stack() as urls:
+        asyncio.run(create_sessions(urls["api_url"], max(plan.concurrency)))
+        base = {"api_url": urls["api_url"], "nats_url": urls["nats_url"]}
+        for repeat in range(plan.repeats):
+            for concurrency in plan.concurrency:
+                # Rotate the order so no variant always runs first after a quiet period.
+                order = VARIANTS[repeat % 3 :] + VARIANTS[: repeat % 3]
+                for variant in order:
+                    spec = Spec(variant, concurrency, plan.ops(concurrency), **base)
+                    result = run_worker(spec)
+                    data["runs"].append({"repeat": repeat, **result.__dict__})
+                    log(
+                        f"repeat {repeat} {variant:>5} x{concurrency:<6} "
+                        f"{result.ops / result.wall:8.1f} ops/s "
+                        f"cpu {1e3 * result.cpu / result.ops:.3f} ms/op"
+                    )
+            for variant in VARIANTS:
+                result = run_worker(Spec(variant, 1, 1, mode="first_call", **base))
+                data["first_call"].append({"repeat": repeat, **result.__dict__})
+        if plan.profile:
+            data["profiles"] = {}
+            for variant in ("floor", "async"):
+                for concurrency in (1, 1000):
+                    spec = Spec(variant, concurrency, plan.ops(concurrency), profile="1", **base)
+                    data["profiles"][f"{variant} x{concurrency}"] = run_worker(spec).profile
+    with local_stack("--silent") as urls:
+        asyncio.run(create_sessions(urls["api_url"], 0))
+        base = {"api_url": urls["api_url"], "nats_url": urls["nats_url"]}
+        for variant in ("floor", "async"):
+            for traced in (False, True):
+                spec = Spec(variant, plan.pending, plan.pending, mode="memory", **base)
+                spec.tracemalloc = traced
+                result = run_worker(spec)
+                data["memory"].append(result.__dict__)
+                log(f"memory {variant} tracemalloc={traced}: {result.memory}")
+    cases = {"session_client": ["session_client"], "httpx, nats": ["httpx", "nats"]}
+    for statement, modules in cases.items():
+        data["imports"][statement] = [
+            import_time(f"import {statement}", modules) for _ in range(plan.cold_repeats)
+        ]
+    return data
+
+
+def log(text: str) -> None:
+    """Progress on stderr."""
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run_stats(run: dict[str, Any]) -> dict[str, float]:
+    """Throughput, latency percentiles and CPU per operation of one run."""
+    return {
+        "throughput": run["ops"] / run["wall"],
+        "p50": quantile(run["latencies"], 0.50),
+        "p99": quantile(run["latencies"], 0.99),
+        "cpu": run["cpu"] / run["ops"],
+    }
+
+
+def summarize(data: dict[str, Any]) -> dict[tuple[str, int], dict[str, float]]:
+    """Per variant and concurrency: the median over repeats of each statistic, and the median
+    over repeats of each statistic's ratio to the floor's in the same repeat."""
+    by_key: dict[tuple[str, int], dict[int, dict[str, float]]] = {}
+    for run in data["runs"]:
+        by_key.setdefault((run["variant"], run["concurrency"]), {})[run["repeat"]] = run_stats(run)
+    summary = {}
+    for (variant, concurrency), repeats in by_key.items():
+        floor = by_key[("floor", concurrency)]
+        row = {}
+        for name in ("throughput", "p50", "p99", "cpu"):
+            row[name] = statistics.median(stats[name] for stats in repeats.values())
+            row[f"{name}_ratio"] = statistics.median(
+                stats[name] / floor[repeat][name] for repeat, stats in repeats.items()
+            )
+        summary[(variant, concurrency)] = row
+    return summary
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    model = "unknown CPU"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = os.sysconf("SC_PHYS_PAGES") * PAGE / 2**30
+    return (
+        f"{model}, {os.cpu_count()} CPUs, {memory:.0f} GiB RAM, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def verdict(value: float, limit: float, higher_is_better: bool = False) -> str:
+    """``met`` or ``missed`` for ``value`` against ``limit``."""
+    ok = value >= limit if higher_is_better else value <= limit
+    return "met" if ok else "**missed**"
+
+
+def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> str:
+    """BENCHMARKS.md from the measurements (and the hand-written notes on the profile)."""
+    summary = summarize(data)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `scripts/bench.py`; do not edit by hand (notes come from "
+        "`scripts/bench_notes.md`).",
+        "",
+        f"- Command: `{command}` ({elapsed / 60:.1f} min, {time.strftime('%Y-%m-%d %H:%M %Z')})",
+        f"- Machine: {machine()}; load average at the end {os.getloadavg()[0]:.2f} "
+        "(shared with other jobs: compare ratios, which are taken within one repeat)",
+        f"- Repeats: {plan.repeats}; figures are medians over repeats, ratios are medians of "
+        "the per-repeat ratios to the floor",
+        "- Workload: `concurrency` callers, each with its own session and response subject, "
+        "each doing send-and-wait round trips back to back against the reference server "
+        "(separate process, instant simulated human); every variant in a fresh process.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | verdict |",
+        "|---|---|---|",
+    ]
+    targets = []
+    for variant in ("async", "sync"):
+        for concurrency, limit in ((1, 1.3), (1000, 1.2)):
+            row = summary.get((variant, concurrency))
+            if row is not None:
+                targets.append(
+                    (
+                        f"{variant} CPU/op at x{concurrency} <= {limit}x floor",
+                        row["cpu_ratio"],
+                        limit,
+                    )
+                )
+    for variant in ("async", "sync"):
+        for name, limit in (("p50", 1.10), ("p99", 1.25)):
+            worst = max(
+                (row[f"{name}_ratio"], c) for (v, c), row in summary.items() if v == variant
+            )
+            targets.append(
+                (
+                    f"{variant} {name} <= {limit}x floor (worst over concurrency: x{worst[1]})",
+                    worst[0],
+                    limit,
+                )
+            )
+    for target, value, limit in targets:
+        lines.append(f"| {target} | {value:.2f}x | {verdict(value, limit)} |")
+    sync_vs_async = statistics.median(
+        run_stats(sync)["throughput"] / run_stats(asyn)["throughput"]
+        for sync in data["runs"]
+        for asyn in data["runs"]
+        if sync["variant"] == "sync"
+        and asyn["variant"] == "async"
+        and sync["concurrency"] == asyn["concurrency"] == 1
+        and sync["repeat"] == asyn["repeat"]
+    )
+    lines.append(
+        f"| sync sequential throughput >= 0.9x async | {sync_vs_async:.2f}x | "
+        f"{verdict(sync_vs_async, 0.9, higher_is_better=True)} |"
+    )
+    memory = {(m["variant"], bool(m["memory"].get("traced_pending"))): m for m in data["memory"]}
+    async_traced = memory.get(("async", True))
+    async_rss = memory.get(("async", False))
+    if async_traced and async_rss:
+        per_traced = per_wait(async_traced, "traced")
+        per_rss = per_wait(async_rss, "rss")
+        answered = min(async_traced["memory"]["answered"], async_rss["memory"]["answered"])
+        pending = async_rss["ops"]
+        lines.append(
+            f"| {pending:,} concurrent waits on one NATS connection, all answered | "
+            f"{answered:,} answered | {verdict(answered, pending, higher_is_better=True)} |"
+        )
+        lines.append(
+            f"| <= 8 KiB per pending wait (tracemalloc / RSS) | {per_traced / 1024:.1f} / "
+            f"{per_rss / 1024:.1f} KiB | {verdict(max(per_traced, per_rss), 8192)} |"
+        )
+    imports = {name: statistics.median(times) for name, times in data["imports"].items()}
+    import_ratio = imports["session_client"] / imports["httpx, nats"]
+    lines.append(
+        f"| `import session_client` <= 1.3x `import httpx, nats` | {import_ratio:.2f}x | "
+        f"{verdict(import_ratio, 1.3)} |"
+    )
+    lines += [
+        "",
+        "## Round trips",
+        "",
+        "Throughput in round trips per second; latency of one `send_and_wait_for_response` in "
+        "ms; CPU time of the client process per round trip in ms (all threads). In brackets: "
+        "the ratio to the floor.",
+        "",
+        "| concurrency | variant | ops/run | throughput | p50 ms | p99 ms | CPU ms/op |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for concurrency in plan.concurrency:
+        for variant in VARIANTS:
+            row = summary.get((variant, concurrency))
+            if row is None:
+                continue
+
+            def cell(
+                name: str, scale: float, digits: int, row: dict[str, float] = row, v: str = variant
+            ) -> str:
+                text = f"{row[name] * scale:.{digits}f}"
+                return text if v == "floor" else f"{text} ({row[name + '_ratio']:.2f}x)"
+
+            lines.append(
+                f"| {concurrency:,} | {variant} | {plan.ops(concurrency):,} | "
+                f"{cell('throughput', 1, 0)} | {cell('p50', 1e3, 2)} | {cell('p99', 1e3, 2)} | "
+                f"{cell('cpu', 1e3, 3)} |"
+            )
+    lines += [
+        "",
+        "## Memory per pending wait",
+        "",
+        "The silent human never answers on its own: all waits are pending at once, each on its "
+        "own subject (so its own subscription), then every message is answered through the REST "
+        "API and each waiter must get its own answer. Per wait = growth over a warmed-up "
+        "baseline / waits.",
+        "",
+        "| variant | pending waits | answered | tracemalloc / wait | RSS / wait |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for variant in ("floor", "async"):
+        traced, rss = memory.get((variant, True)), memory.get((variant, False))
+        if traced and rss:
+            lines.append(
+                f"| {variant} | {rss['ops']:,} | {rss['memory']['answered']:,} | "
+                f"{per_wait(traced, 'traced') / 1024:.2f} KiB | "
+                f"{per_wait(rss, 'rss') / 1024:.2f} KiB |"
+            )
+    lines += [
+        "",
+        "## Cold start",
+        "",
+        "Import time from `python -X importtime -c 'import ...'` (cumulative of the top-level "
+        f"modules, median of {plan.cold_repeats}), and the first call's latency in a fresh "
+        "process: constructing the client, connecting NATS lazily, one round trip (median over "
+        "repeats).",
+        "",
+        "| import | ms |",
+        "|---|---:|",
+    ]
+    for name, seconds in imports.items():
+        lines.append(f"| `import {name}` | {seconds * 1e3:.1f} |")
+    lines += ["", "| variant | first call ms |", "|---|---:|"]
+    for variant in VARIANTS:
+        firsts = [f["first_call"] for f in data["first_call"] if f["variant"] == variant]
+        lines.append(f"| {variant} | {statistics.median(firsts) * 1e3:.1f} |")
+    for name, text in data.get("profiles", {}).items():
+        top = [line for line in text.splitlines() if line.strip()][:18]
+        lines += ["", f"### Profile: {name} (pyinstrument, flat, self time)", "", "```"]
+        lines += [*top, "```"]
+    notes = ROOT / "scripts" / "bench_notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text().strip()]
+    lines += ["", "![latency CDF and throughput](benchmarks.png)", ""]
+    return "\n".join(lines)
+
+
+def per_wait(run: dict[str, Any], kind: str) -> float:
+    """Bytes per pending wait of a memory run, by ``traced`` or ``rss`` memory."""
+    memory = run["memory"]
+    return (memory[f"{kind}_pending"] - memory[f"{kind}_base"]) / run["ops"]
+
+
+def plot(data: dict[str, Any], plan: Plan, path: Path) -> None:
+    """Latency CDFs per variant (lowest and a high concurrency) and throughput vs concurrency."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = summarize(data)
+    high = max(c for c in plan.concurrency if c <= 1000)
+    figure, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    for axis, concurrency in zip(axes[:2], (plan.concurrency[0], high), strict=True):
+        for variant in VARIANTS:
+            latencies = sorted(
+                latency * 1e3
+                for run in data["runs"]
+                if run["variant"] == variant and run["concurrency"] == concurrency
+                for latency in run["latencies"]
+            )
+            fractions = [(index + 1) / len(latencies) for index in range(len(latencies))]
+            axis.plot(latencies, fractions, label=variant)
+        axis.set_xscale("log")
+        axis.set_xlabel("latency (ms, log)")
+        axis.set_ylabel("fraction of round trips")
+        axis.set_title(f"latency CDF, concurrency {concurrency:,}")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    throughput_axis = axes[2]
+    for variant in VARIANTS:
+        points = sorted((c, row["throughput"]) for (v, c), row in summary.items() if v == variant)
+        throughput_axis.plot(*zip(*points, strict=True), marker="o", label=variant)
+    throughput_axis.set_xscale("log")
+    throughput_axis.set_xlabel("concurrency (log)")
+    throughput_axis.set_ylabel("round trips / s")
+    throughput_axis.set_title("throughput vs concurrency")
+    throughput_axis.grid(True, which="both", alpha=0.3)
+    throughput_axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``bench.py [--smoke] [--out-dir DIR]`` or ``bench.py worker SPEC``."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["worker"]:
+        result = worker(Spec(**json.loads(argv[1])))
+        print(json.dumps(result.__dict__))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out-dir", type=Path, default=ROOT, help="where to write the report")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the harness")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of every measurement")
+    options = parser.parse_args(argv)
+    if options.smoke:
+        plan = Plan([1, 10], repeats=1, pending=50, cold_repeats=1, profile=False)
+    else:
+        plan = Plan(
+            [1, 10, 100, 1000, 10_000],
+            repeats=options.repeats,
+            pending=10_000,
+            cold_repeats=9,
+            profile=True,
+        )
+    command = "make bench" if not options.smoke else "scripts/bench.py --smoke"
+    started = time.perf_counter()
+    data = measure(plan)
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    (options.out_dir / "benchmarks.json").write_text(json.dumps(data))
+    plot(data, plan, options.out_dir / "benchmarks.png")
+    text = report(data, plan, command, time.perf_counter() - started)
+    (options.out_dir / "BENCHMARKS.md").write_text(text)
+    log(f"wrote {options.out_dir / 'BENCHMARKS.md'} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
