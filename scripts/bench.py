@@ -188,7 +188,7 @@ def measured(result: Result, profile: bool) -> Iterator[None]:
     result.cpu = time.process_time() - cpu
     if profiler is not None:
         profiler.stop()
-        result.profile = profiler.output_text(flat=True)
+        result.profile = profiler.output_text(flat=os.environ.get("TREE") is None, show_all=False)
 
 
 def _warm_callers(concurrency: int) -> int:
