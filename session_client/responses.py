@@ -9,12 +9,12 @@ caller sends its message, so even an instant answer is not missed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -181,23 +181,36 @@ class ResponseRouter:
             return self._nc
         async with self._connect_lock:
             if self._nc is None or self._nc.is_closed:
-                options = {
-                    "name": "session_client",
-                    "max_reconnect_attempts": -1,
-                    "reconnect_time_wait": 0.5,
-                    "connect_timeout": 2,
-                    "allow_reconnect": True,
-                    **self._connect_options,
-                    "error_cb": self._on_error,
-                    "reconnected_cb": self._on_reconnected,
-                }
-                try:
-                    self._nc = await nats.connect(self._servers, **options)
-                except Exception as exc:
-                    raise NatsUnavailableError(
-                        f"cannot connect to NATS at {', '.join(self._servers)}: {exc!r}"
-                    ) from exc
+                self._nc = await self._first_connect()
             return self._nc
+
+    async def _first_connect(self) -> NATS:
+        options: dict[str, Any] = {
+            "name": "session_client",
+            # Once connected, never give up: waits survive server restarts.
+            "max_reconnect_attempts": -1,
+            "reconnect_time_wait": 0.5,
+            "connect_timeout": 2,
+            **self._connect_options,
+            "error_cb": self._on_error,
+            "reconnected_cb": self._on_reconnected,
+        }
+        # nats-py retries the first connect for ever too; bound it so an unreachable server is
+        # a clear error rather than a silent wait.
+        limit = float(options["connect_timeout"]) * len(self._servers) + 1.0
+        nc = NATS()
+        try:
+            async with asyncio.timeout(limit):
+                await nc.connect(self._servers, **options)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise NatsUnavailableError(
+                f"cannot connect to NATS at {', '.join(self._servers)}: {exc!r}"
+            ) from exc
+        return nc
 
     async def _on_error(self, error: Exception) -> None:
         # Slow consumers, protocol errors and disconnects are logged; reconnects recover.
