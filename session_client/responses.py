@@ -245,9 +245,7 @@ class ResponseRouter:
                 entry.subscription = await nc.subscribe(subject, cb=self._dispatcher(entry))
                 await nc.flush()
             except BaseException as exc:
-                entry.ready.set_exception(exc)
-                entry.ready.exception()  # mark retrieved: joiners may not exist
-                await self.release(waiter)
+                await self._abandon(entry, subject, exc)
                 raise self._unavailable(exc) from exc
             entry.ready.set_result(None)
         else:
@@ -258,6 +256,17 @@ class ResponseRouter:
                 await self.release(waiter)
                 raise self._unavailable(exc) from exc
         return waiter
+
+    async def _abandon(self, entry: _SubjectEntry, subject: str, exc: BaseException) -> None:
+        """A subscription could not be made: forget it, so the next wait starts afresh, and
+        fail the waiters that joined it meanwhile."""
+        if self._entries.get(subject) is entry:
+            del self._entries[subject]
+        entry.ready.set_exception(NatsUnavailableError(f"cannot subscribe to {subject}: {exc!r}"))
+        entry.ready.exception()  # retrieved: there may be no joiner to await it
+        if entry.subscription is not None:
+            with contextlib.suppress(Exception):
+                await entry.subscription.unsubscribe()
 
     @staticmethod
     def _unavailable(exc: BaseException) -> BaseException:
