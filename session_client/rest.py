@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
-from session_api import Client
 
 from .errors import (
     APIConnectionError,
@@ -16,7 +15,11 @@ from .errors import (
     SessionClientError,
     api_error_class,
 )
+from .limits import MAX_CONNECTIONS, BoundedTransport
 from .retries import RetryingTransport
+
+if TYPE_CHECKING:
+    from session_api import Client
 
 __all__ = ["RestApi"]
 
@@ -68,7 +71,14 @@ class RestApi:
         headers = {"User-Agent": "session_client_lib"}
         if api_key is not None:
             headers["Authorization"] = f"Bearer {api_key}"
-        inner = transport or httpx.AsyncHTTPTransport(verify=verify)
+        # Keep every connection alive: past httpx's default of 20 idle ones, busy clients
+        # would reconnect for most requests.
+        limits = httpx.Limits(
+            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+        )
+        inner = BoundedTransport(
+            transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
+        )
         self.http = httpx.AsyncClient(
             base_url=base_url,
             headers=headers,
@@ -76,7 +86,18 @@ class RestApi:
             transport=RetryingTransport(inner, max_retries=max_retries),
             event_hooks={"response": [_raise_api_errors]},
         )
-        self.client = Client(base_url=base_url).set_async_httpx_client(self.http)
+        self._base_url = base_url
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        """The generated ``session_api.Client`` over :attr:`http`, made (and the generated
+        package imported) on first use."""
+        if self._client is None:
+            from session_api import Client
+
+            self._client = Client(base_url=self._base_url).set_async_httpx_client(self.http)
+        return self._client
 
     async def call(
         self, operation: Callable[..., Awaitable[_Detailed]], *args: Any, **kwargs: Any
