@@ -8,15 +8,6 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from session_api.api.messages import get_message, send_message, submit_response
-from session_api.api.sessions import (
-    create_session,
-    expire_sessions,
-    get_session,
-    list_sessions,
-    reject_session,
-)
-from session_api.models import CreateSessionRequest, SendMessageRequest, SubmitResponseRequest
 
 from .config import resolve_api_base_url, resolve_api_key, resolve_nats_servers
 from .errors import ResponseTimeoutError, SessionExpiredError, SessionRejectedError
@@ -36,6 +27,9 @@ from .validation import (
 )
 
 __all__ = ["AsyncSessionClient"]
+
+# The generated ``session_api`` modules (attrs, dateutil, ~25 ms) are imported by the methods
+# that use them, on first use, so ``import session_client`` stays cheap.
 
 _CLOSED_MESSAGE_ERRORS = {"CANCELLED": SessionRejectedError, "EXPIRED": SessionExpiredError}
 _CLOSED_SESSION_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
@@ -139,6 +133,9 @@ class AsyncSessionClient:
             "expiry_date": None if expiry_date is None else check_expiry_date(expiry_date),
             "subject_id": None if subject_id is None else check_subject_id(subject_id),
         }
+        from session_api.api.sessions import create_session
+        from session_api.models import CreateSessionRequest
+
         return await self._rest.call(
             create_session.asyncio_detailed,
             body=CreateSessionRequest.from_dict(body),
@@ -147,6 +144,8 @@ class AsyncSessionClient:
 
     async def get_session(self, session_id: str) -> dict[str, Any]:
         """Return the session's details."""
+        from session_api.api.sessions import get_session
+
         return await self._rest.call(
             get_session.asyncio_detailed, check_identifier("session_id", session_id)
         )
@@ -171,6 +170,8 @@ class AsyncSessionClient:
             if not isinstance(cursor, str) or not cursor:
                 raise ValueError("cursor must be the non-empty next_cursor of a previous page")
             kwargs["cursor"] = cursor
+        from session_api.api.sessions import list_sessions
+
         return await self._rest.call(list_sessions.asyncio_detailed, **kwargs)
 
     async def send_message(
@@ -185,6 +186,9 @@ class AsyncSessionClient:
         }
         if subject_id is not None:
             body["subject_id"] = check_subject_id(subject_id)
+        from session_api.api.messages import send_message
+        from session_api.models import SendMessageRequest
+
         return await self._rest.call(
             send_message.asyncio_detailed,
             check_identifier("session_id", session_id),
@@ -194,6 +198,8 @@ class AsyncSessionClient:
 
     async def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
         """Return a message with its state and, once answered, ``response``."""
+        from session_api.api.messages import get_message
+
         return await self._rest.call(
             get_message.asyncio_detailed,
             check_identifier("session_id", session_id),
@@ -204,6 +210,9 @@ class AsyncSessionClient:
         self, session_id: str, message_id: str, response: dict[str, Any]
     ) -> dict[str, Any]:
         """Submit a human's answer (for channel integrations); the server publishes it."""
+        from session_api.api.messages import submit_response
+        from session_api.models import SubmitResponseRequest
+
         body = {"response": check_json_object("response", response)}
         return await self._rest.call(
             submit_response.asyncio_detailed,
@@ -216,12 +225,16 @@ class AsyncSessionClient:
     async def expire_sessions(self) -> dict[str, Any]:
         """Expire every open session past its expiry date; return ``{expired_count,
         session_ids}``."""
+        from session_api.api.sessions import expire_sessions
+
         return await self._rest.call(
             expire_sessions.asyncio_detailed, idempotency_key=_idempotency_key()
         )
 
     async def reject_session(self, session_id: str) -> dict[str, Any]:
         """Reject (cancel) the session: its status becomes ``FAILED``. Returns the session."""
+        from session_api.api.sessions import reject_session
+
         return await self._rest.call(
             reject_session.asyncio_detailed,
             check_identifier("session_id", session_id),

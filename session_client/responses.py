@@ -13,13 +13,14 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
-
-from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
+from typing import TYPE_CHECKING, Any
 
 from .errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
+
+if TYPE_CHECKING:  # nats (~30 ms to import) is imported on the first connect
+    from nats.aio.client import Client as NATS
+    from nats.aio.msg import Msg
+    from nats.aio.subscription import Subscription
 
 __all__ = ["ResponseRouter", "Waiter"]
 
@@ -198,6 +199,8 @@ class ResponseRouter:
         # nats-py retries the first connect for ever too; bound it so an unreachable server is
         # a clear error rather than a silent wait.
         limit = float(options["connect_timeout"]) * len(self._servers) + 1.0
+        from nats.aio.client import Client as NATS
+
         nc = NATS()
         try:
             async with asyncio.timeout(limit):
