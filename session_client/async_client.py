@@ -275,11 +275,14 @@ class AsyncSessionClient:
             async with asyncio.timeout_at(deadline):
                 waiter = await self._router.register(subject, session_id, None, awaiting_id=True)
                 try:
-                    sent = await self.send_message(
-                        session_id, channel_id, message, subject_id=subject_id
-                    )
-                    message_id = sent["message_id"]
-                    complete = self._router.expect(waiter, sent["message_id"])
+                    # Keep only the id: the whole record would stay alive for the whole wait.
+                    sent_id: str = (
+                        await self.send_message(
+                            session_id, channel_id, message, subject_id=subject_id
+                        )
+                    )["message_id"]
+                    message_id = sent_id
+                    complete = self._router.expect(waiter, sent_id)
                     return await self._await_answer(waiter, check_first=not complete)
                 finally:
                     await self._router.release(waiter)
