@@ -36,6 +36,9 @@ class FakeConnection:
         self.flush_error: BaseException | None = None
         self.flush_gate: asyncio.Event | None = None
 
+    async def _flush_pending(self, force_flush: bool = False) -> None:
+        """nats-py's pending-buffer flush: nothing is buffered here."""
+
     async def subscribe(
         self, subject: str, cb: Callable[[Any], Awaitable[None]]
     ) -> FakeSubscription:
