@@ -1,0 +1,31 @@
+"""A tiny run of the benchmark harness (``make bench``), so it cannot rot.
+
+Speed is proven by ``make bench`` only; this checks that every measurement still runs and the
+report and plot are written, not how fast anything is.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.integration
+def test_smoke_run_writes_the_report_and_the_plot(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--smoke", "--out-dir", str(tmp_path)],
+        check=True,
+        timeout=120,
+    )
+    report = (tmp_path / "BENCHMARKS.md").read_text()
+    for section in ("## Targets", "## Round trips", "## Memory per pending wait", "## Cold start"):
+        assert section in report
+    for variant in ("| floor |", "| async |", "| sync |"):
+        assert variant in report
+    assert "50 answered" in report  # every pending wait got its own answer
+    assert (tmp_path / "benchmarks.png").read_bytes().startswith(b"\x89PNG")
