@@ -11,7 +11,8 @@ that reports wall time, latencies and its own CPU time (``time.process_time``). 
 - ``sync``: ``SessionClient.send_and_wait_for_response`` from one thread per concurrent caller.
 
 ``concurrency`` callers each use their own session and response subject and run their operations
-back to back. Results go to ``BENCHMARKS.md`` and ``benchmarks.png`` (see ``--help``).
+back to back. Results go to ``BENCHMARKS.md`` and ``benchmarks.png`` (see ``--help``);
+``BENCH_TRACE_TOP=1`` makes the memory runs log tracemalloc's largest allocation sites.
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def measured(result: Result, profile: bool) -> Iterator[None]:
     result.cpu = time.process_time() - cpu
     if profiler is not None:
         profiler.stop()
-        result.profile = profiler.output_text(flat=os.environ.get("TREE") is None, show_all=False)
+        result.profile = profiler.output_text(flat=True)
 
 
 def _warm_callers(concurrency: int) -> int:
