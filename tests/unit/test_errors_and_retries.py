@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -67,7 +68,9 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_sleep(delay: float) -> None:
         recorded.append(delay)
 
-    monkeypatch.setattr(retries_module.asyncio, "sleep", fake_sleep)
+    # Replace the retries module's asyncio only: patching asyncio.sleep itself would also
+    # record the sleeps of event loops on other threads (e.g. a local stack still running).
+    monkeypatch.setattr(retries_module, "asyncio", SimpleNamespace(sleep=fake_sleep))
     return recorded
 
 
