@@ -498,11 +498,11 @@ class Plan:
     pending: int
     cold_repeats: int
     profile: bool
+    min_ops: int
 
     def ops(self, concurrency: int) -> int:
         """Operations per run: enough for a p99, bounded in time."""
-        target = 40 if self.repeats == 1 and self.pending < 1000 else 400
-        target = max(target, 2 * concurrency if concurrency < 10_000 else concurrency)
+        target = max(self.min_ops, 2 * concurrency if concurrency < 10_000 else concurrency)
         return -(-target // concurrency) * concurrency
 
 
@@ -847,7 +847,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="repeats of every measurement")
     options = parser.parse_args(argv)
     if options.smoke:
-        plan = Plan([1, 10], repeats=1, pending=50, cold_repeats=1, profile=False)
+        plan = Plan([1, 10], repeats=1, pending=50, cold_repeats=1, profile=False, min_ops=40)
     else:
         plan = Plan(
             [1, 10, 100, 1000, 10_000],
@@ -855,6 +855,7 @@ def main(argv: list[str] | None = None) -> int:
             pending=10_000,
             cold_repeats=9,
             profile=True,
+            min_ops=1000,
         )
     command = "make bench" if not options.smoke else "scripts/bench.py --smoke"
     started = time.perf_counter()
