@@ -128,10 +128,14 @@ class _SessionGroup:
                     waiter.fail(error(waiter.session_id, waiter.message_id))
             return
         message_id = payload.get("message_id")
-        if not isinstance(message_id, str):
+        if message_id is None:
             # No message id: the session match is all there is.
             for waiter in self.all_waiters():
                 waiter.resolve(payload)
+            return
+        if not isinstance(message_id, str):
+            # Malformed, not absent: it must not settle every waiter of the session.
+            logger.warning("skipping a payload whose message_id is not a string")
             return
         for waiter in (*self.by_message.get(message_id, ()), *self.any_message):
             waiter.resolve(payload)
@@ -292,7 +296,7 @@ class ResponseRouter:
         async def dispatch(msg: Msg) -> None:
             try:
                 payload = json.loads(msg.data)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: hostile deep nesting
                 logger.warning("skipping a non-JSON payload on %s", msg.subject)
                 return
             if not isinstance(payload, dict):
