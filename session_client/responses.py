@@ -18,6 +18,7 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import SlowConsumerError
 
 from .errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
 
@@ -29,6 +30,14 @@ logger = logging.getLogger("session_client.responses")
 # this, the waiter re-checks the REST API instead, so nothing is lost.
 _EARLY_ANSWER_LIMIT = 10_000
 _CLOSED_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
+# Per-subscription buffer between the socket and the dispatcher. Past it, nats-py drops
+# messages (slow consumer) instead of growing without bound under a flood; the waiters then
+# re-check the REST API, so a dropped answer is not lost.
+PENDING_MSGS_LIMIT = 65_536
+PENDING_BYTES_LIMIT = 64 * 1024 * 1024
+# Drops come in bursts: one REST re-check (and one log line) per burst, this long after its
+# first drop, covers every drop of the burst.
+_SLOW_CONSUMER_SETTLE = 0.2
 
 
 class Waiter:
@@ -169,6 +178,9 @@ class ResponseRouter:
         self._connect_lock = asyncio.Lock()
         self._entries: dict[str, _SubjectEntry] = {}
         self._reconnected: asyncio.Future[None] | None = None
+        self._dropped = 0
+        self.slow_consumer_events = 0
+        """Messages NATS dropped because a subscription's buffer was full (for tests)."""
 
     @property
     def connection(self) -> NATS | None:
@@ -204,17 +216,36 @@ class ResponseRouter:
             return self._nc
 
     async def _on_error(self, error: Exception) -> None:
-        # Slow consumers, protocol errors and disconnects are logged; reconnects recover.
+        if isinstance(error, SlowConsumerError):
+            # A dropped message may be an answer: treat the drop like a disconnect.
+            self.slow_consumer_events += 1
+            self._dropped += 1
+            if self._dropped == 1:
+                asyncio.get_running_loop().call_later(_SLOW_CONSUMER_SETTLE, self._after_drops)
+            return
+        # Protocol errors and disconnects are logged; reconnects recover.
         logger.warning("NATS error: %r", error)
+
+    def _after_drops(self) -> None:
+        logger.warning(
+            "slow consumer: NATS dropped %d message(s); waiters re-check the REST API",
+            self._dropped,
+        )
+        self._dropped = 0
+        self._wake_waiters()
 
     async def _on_reconnected(self) -> None:
         logger.info("NATS reconnected; waiters re-check the REST API")
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         reconnected, self._reconnected = self._reconnected, None
         if reconnected is not None and not reconnected.done():
             reconnected.set_result(None)
 
     def next_reconnect(self) -> asyncio.Future[None]:
-        """A future that completes at the next NATS reconnect."""
+        """A future that completes at the next NATS reconnect, or shortly after NATS dropped
+        messages for a slow consumer: either way an answer may have been missed."""
         if self._reconnected is None:
             self._reconnected = asyncio.get_running_loop().create_future()
         return self._reconnected
@@ -233,7 +264,12 @@ class ResponseRouter:
             self._entries[subject] = entry
             self._add(entry, waiter, awaiting_id)
             try:
-                entry.subscription = await nc.subscribe(subject, cb=self._dispatcher(entry))
+                entry.subscription = await nc.subscribe(
+                    subject,
+                    cb=self._dispatcher(entry),
+                    pending_msgs_limit=PENDING_MSGS_LIMIT,
+                    pending_bytes_limit=PENDING_BYTES_LIMIT,
+                )
                 await nc.flush()
             except BaseException as exc:
                 entry.ready.set_exception(exc)
