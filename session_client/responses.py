@@ -27,8 +27,10 @@ __all__ = ["ResponseRouter", "Waiter"]
 logger = logging.getLogger("session_client.responses")
 
 # Answers kept per session while one of its waiters does not yet know its message id; past
-# this, the waiter re-checks the REST API instead, so nothing is lost.
+# either limit (count, or payload bytes: a flood of huge payloads), the waiter re-checks the
+# REST API instead, so nothing is lost.
 _EARLY_ANSWER_LIMIT = 10_000
+_EARLY_ANSWER_BYTES = 4 * 1024 * 1024
 _CLOSED_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
 # Per-subscription buffer between the socket and the dispatcher. Past it, nats-py drops
 # messages (slow consumer) instead of growing without bound under a flood; the waiters then
@@ -65,7 +67,7 @@ class Waiter:
 class _SessionGroup:
     """The waiters of one session on one subject, indexed so a payload finds its waiter in O(1)."""
 
-    __slots__ = ("any_message", "awaiting_id", "by_message", "early", "overflowed")
+    __slots__ = ("any_message", "awaiting_id", "by_message", "early", "early_bytes", "overflowed")
 
     def __init__(self) -> None:
         self.by_message: dict[str, set[Waiter]] = {}
@@ -74,6 +76,7 @@ class _SessionGroup:
         # their answer may come first. Answers seen meanwhile wait in ``early``.
         self.awaiting_id: set[Waiter] = set()
         self.early: dict[str, dict[str, Any]] = {}
+        self.early_bytes = 0
         self.overflowed = False
 
     def __bool__(self) -> bool:
@@ -113,6 +116,7 @@ class _SessionGroup:
     def _forget_early(self) -> None:
         if not self.awaiting_id:
             self.early.clear()
+            self.early_bytes = 0
             self.overflowed = False
 
     def expect(self, waiter: Waiter, message_id: str) -> bool:
@@ -129,7 +133,8 @@ class _SessionGroup:
             return True
         return complete
 
-    def offer(self, payload: dict[str, Any]) -> None:
+    def offer(self, payload: dict[str, Any], size: int) -> None:
+        """Route ``payload`` (``size`` bytes on the wire) to the waiters it settles."""
         if payload.get("event") == "session.status":
             error = _CLOSED_ERRORS.get(str(payload.get("status")))
             if error is not None:
@@ -148,9 +153,13 @@ class _SessionGroup:
             return
         for waiter in (*self.by_message.get(message_id, ()), *self.any_message):
             waiter.resolve(payload)
-        if self.awaiting_id:
-            if len(self.early) < _EARLY_ANSWER_LIMIT:
-                self.early.setdefault(message_id, payload)
+        if self.awaiting_id and message_id not in self.early:
+            if (
+                len(self.early) < _EARLY_ANSWER_LIMIT
+                and self.early_bytes + size <= _EARLY_ANSWER_BYTES
+            ):
+                self.early[message_id] = payload
+                self.early_bytes += size
             else:
                 self.overflowed = True
 
@@ -343,7 +352,7 @@ class ResponseRouter:
             if group is None:
                 logger.debug("skipping a payload for session %r on %s", session_id, msg.subject)
                 return
-            group.offer(payload)
+            group.offer(payload, len(msg.data))
 
         return dispatch
 
