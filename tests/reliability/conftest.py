@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from session_client import AsyncSessionClient
+from session_client.testing import LocalStack
 
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
 
@@ -123,6 +125,20 @@ async def create_sessions(
             await client.create_session(session_id, subject_id=subject_of(session_id))
 
     await asyncio.gather(*(one(session_id) for session_id in session_ids))
+
+
+async def answer_spread(
+    stack: LocalStack, count: int, window: float, answerer: AsyncSessionClient
+) -> None:
+    """Answer the ``count`` delivered messages in random order, spread over ``window`` s."""
+    messages = await asyncio.to_thread(stack.human.wait_for_messages, count, 60)
+    random.shuffle(messages)
+
+    async def one(index: int, message: dict[str, Any]) -> None:
+        await asyncio.sleep(window * index / count)
+        await answerer.submit_response(message["session_id"], message["message_id"], echo(message))
+
+    await asyncio.gather(*(one(i, message) for i, message in enumerate(messages)))
 
 
 @pytest.fixture

@@ -4,32 +4,16 @@ answers; every pending wait still gets its answer, once."""
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from session_client import AsyncSessionClient
 from session_client.testing import LocalStack
 
-from .conftest import create_sessions, echo, scale, wait_all
+from .conftest import answer_spread, create_sessions, scale, wait_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
-
-
-async def answer_spread(
-    stack: LocalStack, count: int, window: float, answerer: AsyncSessionClient
-) -> None:
-    """Answer the ``count`` delivered messages in random order, spread over ``window`` s."""
-    messages = await asyncio.to_thread(stack.human.wait_for_messages, count, 60)
-    random.shuffle(messages)
-
-    async def one(index: int, message: dict[str, Any]) -> None:
-        await asyncio.sleep(window * index / count)
-        await answerer.submit_response(message["session_id"], message["message_id"], echo(message))
-
-    await asyncio.gather(*(one(i, message) for i, message in enumerate(messages)))
 
 
 async def test_nats_sigkill_and_restart_while_answering(figures: Callable[..., None]) -> None:
