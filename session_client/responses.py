@@ -36,7 +36,7 @@ _CLOSED_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError
 # messages (slow consumer) instead of growing without bound under a flood; the waiters then
 # re-check the REST API, so a dropped answer is not lost.
 PENDING_MSGS_LIMIT = 65_536
-PENDING_BYTES_LIMIT = 64 * 1024 * 1024
+PENDING_BYTES_LIMIT = 8 * 1024 * 1024
 # Drops come in bursts: one REST re-check (and one log line) per burst, this long after its
 # first drop, covers every drop of the burst.
 _SLOW_CONSUMER_SETTLE = 0.2
