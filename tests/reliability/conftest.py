@@ -152,9 +152,13 @@ def figures(request: pytest.FixtureRequest) -> Iterator[Callable[..., None]]:
         rows.append({"scenario": scenario, "test": request.node.nodeid, **values})
 
     yield record
+    for row in rows:
+        report({**row, "seconds": round(time.monotonic() - started, 1)})
+
+
+def report(row: dict[str, Any]) -> None:
+    """Append ``row`` to the ``RELIABILITY_REPORT`` file, if one is asked for."""
     path = os.environ.get("RELIABILITY_REPORT")
     if path:
-        with Path(path).open("a") as report:
-            for row in rows:
-                row["seconds"] = round(time.monotonic() - started, 1)
-                report.write(json.dumps(row) + "\n")
+        with Path(path).open("a") as out:
+            out.write(json.dumps(row) + "\n")
