@@ -32,6 +32,14 @@ def scale(fast: int, full: int) -> int:
     return full if FULL else fast
 
 
+def rss_mb() -> float:
+    """This process's resident set size in MiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
 def question(session_id: str) -> str:
     """The message sent for ``session_id``; the human echoes it, so answers are attributable."""
     return f"question for {session_id}"

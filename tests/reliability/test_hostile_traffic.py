@@ -20,20 +20,12 @@ from session_client import AsyncSessionClient
 from session_client import responses as responses_module
 from session_client.testing import LocalStack
 
-from .conftest import create_sessions, echo, scale, wait_all
+from .conftest import create_sessions, echo, rss_mb, scale, wait_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 ROOT = Path(__file__).resolve().parents[2]
 RSS_BOUND_MB = 256
-
-
-def rss_mb() -> float:
-    """This process's resident set size in MiB (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 class PeakRss:
