@@ -19,7 +19,7 @@ from session_api.api.sessions import (
 )
 from session_api.models import CreateSessionRequest, SendMessageRequest, SubmitResponseRequest
 
-from .config import resolve_api_base_url, resolve_api_key, resolve_nats_servers
+from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
 from .errors import ResponseTimeoutError, SessionExpiredError, SessionRejectedError
 from .responses import ResponseRouter, Waiter, logger
 from .rest import RestApi
@@ -114,8 +114,8 @@ class AsyncSessionClient:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(api_base_url={self.api_base_url!r}, "
-            f"nats_servers={self.nats_servers!r})"
+            f"{type(self).__name__}(api_base_url={redact_url(self.api_base_url)!r}, "
+            f"nats_servers={[redact_url(url) for url in self.nats_servers]!r})"
         )
 
     @property

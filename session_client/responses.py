@@ -20,6 +20,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import SlowConsumerError
 
+from .config import redact_url
 from .errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
 
 __all__ = ["ResponseRouter", "Waiter"]
@@ -220,7 +221,8 @@ class ResponseRouter:
                     self._nc = await nats.connect(self._servers, **options)
                 except Exception as exc:
                     raise NatsUnavailableError(
-                        f"cannot connect to NATS at {', '.join(self._servers)}: {exc!r}"
+                        "cannot connect to NATS at "
+                        f"{', '.join(map(redact_url, self._servers))}: {exc!r}"
                     ) from exc
             return self._nc
 
