@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from session_client import AsyncSessionClient
@@ -48,6 +49,21 @@ def question(session_id: str) -> str:
 def echo(message: dict[str, Any]) -> dict[str, Any]:
     """The answer a human gives to ``message``: its own text, so misrouting shows."""
     return {"echo": message["message"]}
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Counts the HTTP requests that reach the network."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 @dataclass

@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 from session_client import SessionClient, SessionClientError
 from session_client.testing import LocalStack
 
-from .conftest import report, scale
+from .conftest import CountingTransport, report, scale
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
@@ -89,21 +88,6 @@ def outcomes_report() -> Iterator[None]:
             "seconds": round(time.monotonic() - started, 1),
         }
     )
-
-
-class CountingTransport(httpx.AsyncBaseTransport):
-    """Counts the HTTP requests that reach the network."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        self._inner = httpx.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests += 1
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 @pytest.fixture(scope="module")
