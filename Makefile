@@ -11,11 +11,12 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 GENERATOR := $(BIN)/openapi-python-client generate --path openapi.yaml \
 	--config openapi-generator.yaml --meta none --overwrite --fail-on-warning
 
-.PHONY: help venv generate check-generated lint typecheck test pytest demo
+.PHONY: help venv generate check-generated lint typecheck test pytest demo reliability
 
 help:
 	@echo "make demo             - run the documented flow against the embedded local stack"
 	@echo "make test             - lint, typecheck, check-generated and the full test suite"
+	@echo "make reliability      - the fault suite at full size; writes RELIABILITY.md"
 	@echo "make generate         - regenerate generated/ from openapi.yaml"
 	@echo "make check-generated  - fail if generated/ differs from a fresh generation"
 	@echo "make lint / typecheck - ruff check + format check / mypy strict on session_client/"
@@ -55,3 +56,6 @@ test: lint typecheck check-generated pytest
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
+
+reliability: $(STAMP)
+	$(PY) scripts/reliability.py

@@ -82,6 +82,7 @@ def outcomes_report() -> Iterator[None]:
     report(
         {
             "scenario": "5. Bad input (hypothesis, every public method)",
+            "module": "tests/reliability/test_bad_input.py",
             "expected": calls,
             "delivered": calls - OUTCOMES["violation"],
             "outcomes": dict(OUTCOMES),
