@@ -158,11 +158,14 @@ async def test_nats_tls_is_verified_against_the_ca_and_by_default(
                 client.wait_for_response("ntls-1", "ntls.a", sent["message_id"], 10)
             )
             publisher = await nats.connect(tls_url, tls=context)
+            payload = {**answer_for(sent), "response": {"over": "tls"}}
             try:
-                while client.subscription_count == 0:  # noqa: ASYNC110 - until it subscribed
-                    await asyncio.sleep(0.01)
-                payload = {**answer_for(sent), "response": {"over": "tls"}}
-                await publisher.publish("sessions.responses.ntls.a", json.dumps(payload).encode())
+                # Until the wait has subscribed and got it (the waiter drops repeats).
+                while not waiting.done():
+                    await publisher.publish(
+                        "sessions.responses.ntls.a", json.dumps(payload).encode()
+                    )
+                    await asyncio.wait((waiting,), timeout=0.2)
                 answer = await waiting
             finally:
                 await publisher.close()
