@@ -21,6 +21,7 @@ from session_api.models import CreateSessionRequest, SendMessageRequest, SubmitR
 
 from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
 from .errors import ResponseTimeoutError, SessionExpiredError, SessionRejectedError
+from .payloads import answer_payload
 from .responses import ResponseRouter, Waiter, logger
 from .rest import RestApi
 from .subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, validate_subject_template
@@ -46,18 +47,6 @@ _RECHECK_MAX = 30.0
 
 def _idempotency_key() -> str:
     return uuid.uuid4().hex
-
-
-def answer_payload(message: dict[str, Any]) -> dict[str, Any]:
-    """The NATS response payload (``asyncapi.yaml``) of an answered REST ``Message``."""
-    return {
-        "session_id": message["session_id"],
-        "message_id": message["message_id"],
-        "channel_id": message["channel_id"],
-        "subject_id": message["subject_id"],
-        "response": message["response"],
-        "responded_at": message["responded_at"],
-    }
 
 
 class AsyncSessionClient:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
     "API_TOKEN_ENV",
+    "API_URL_ENV",
     "DEFAULT_NATS_URL",
     "NATS_URL_ENV",
     "redact_url",
@@ -18,6 +19,8 @@ __all__ = [
 
 NATS_URL_ENV = "ORG_NATS_URL"
 API_TOKEN_ENV = "ORG_API_TOKEN"
+#: The REST API base URL for the ``session-client`` command (the classes take it as argument).
+API_URL_ENV = "ORG_API_URL"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 _NATS_SCHEMES = ("nats", "tls", "ws", "wss")
 

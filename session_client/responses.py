@@ -9,12 +9,12 @@ caller sends its message, so even an instant answer is not missed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -207,24 +207,36 @@ class ResponseRouter:
             return self._nc
         async with self._connect_lock:
             if self._nc is None or self._nc.is_closed:
-                options = {
-                    "name": "session_client",
-                    "max_reconnect_attempts": -1,
-                    "reconnect_time_wait": 0.5,
-                    "connect_timeout": 2,
-                    "allow_reconnect": True,
-                    **self._connect_options,
-                    "error_cb": self._on_error,
-                    "reconnected_cb": self._on_reconnected,
-                }
-                try:
-                    self._nc = await nats.connect(self._servers, **options)
-                except Exception as exc:
-                    raise NatsUnavailableError(
-                        "cannot connect to NATS at "
-                        f"{', '.join(map(redact_url, self._servers))}: {exc!r}"
-                    ) from exc
+                self._nc = await self._first_connect()
             return self._nc
+
+    async def _first_connect(self) -> NATS:
+        options: dict[str, Any] = {
+            "name": "session_client",
+            # Once connected, never give up: waits survive server restarts.
+            "max_reconnect_attempts": -1,
+            "reconnect_time_wait": 0.5,
+            "connect_timeout": 2,
+            **self._connect_options,
+            "error_cb": self._on_error,
+            "reconnected_cb": self._on_reconnected,
+        }
+        # nats-py retries the first connect for ever too; bound it so an unreachable server is
+        # a clear error rather than a silent wait.
+        limit = float(options["connect_timeout"]) * len(self._servers) + 1.0
+        nc = NATS()
+        try:
+            async with asyncio.timeout(limit):
+                await nc.connect(self._servers, **options)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise NatsUnavailableError(
+                f"cannot connect to NATS at {', '.join(map(redact_url, self._servers))}: {exc!r}"
+            ) from exc
+        return nc
 
     async def _on_error(self, error: Exception) -> None:
         if isinstance(error, SlowConsumerError):
@@ -283,9 +295,7 @@ class ResponseRouter:
                 )
                 await nc.flush()
             except BaseException as exc:
-                entry.ready.set_exception(exc)
-                entry.ready.exception()  # mark retrieved: joiners may not exist
-                await self.release(waiter)
+                await self._abandon(entry, subject, exc)
                 raise self._unavailable(exc) from exc
             entry.ready.set_result(None)
         else:
@@ -296,6 +306,17 @@ class ResponseRouter:
                 await self.release(waiter)
                 raise self._unavailable(exc) from exc
         return waiter
+
+    async def _abandon(self, entry: _SubjectEntry, subject: str, exc: BaseException) -> None:
+        """A subscription could not be made: forget it, so the next wait starts afresh, and
+        fail the waiters that joined it meanwhile."""
+        if self._entries.get(subject) is entry:
+            del self._entries[subject]
+        entry.ready.set_exception(NatsUnavailableError(f"cannot subscribe to {subject}: {exc!r}"))
+        entry.ready.exception()  # retrieved: there may be no joiner to await it
+        if entry.subscription is not None:
+            with contextlib.suppress(Exception):
+                await entry.subscription.unsubscribe()
 
     @staticmethod
     def _unavailable(exc: BaseException) -> BaseException:

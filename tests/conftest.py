@@ -8,6 +8,9 @@ import pytest
 
 from session_client.testing import LocalStack
 
+# pytester runs the README's example test file as a user's suite would (tests/test_readme.py).
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:

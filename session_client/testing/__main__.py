@@ -8,19 +8,9 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
 
+from ..cli.parser import json_object
 from .stack import LocalStack
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object")
-    return value
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +22,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nats-url", help="use this NATS server instead of starting one")
     parser.add_argument(
         "--auto-respond",
-        type=_json_object,
+        type=json_object,
         metavar="JSON",
         help='the simulated human answers with this object (default: {"approved": true})',
     )

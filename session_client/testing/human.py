@@ -65,6 +65,15 @@ class SimulatedHuman:
             self.answer_using(callback, delay=delay)
         else:
             self.answer_with(answer if answer is not None else {"approved": True}, delay=delay)
+        self._initial = (self._callback, self._default)
+
+    def reset(self) -> None:
+        """Back to the behaviour given at construction: one-shots dropped, ``received`` emptied
+        (so a stack shared by many tests starts each test alike)."""
+        with self._lock:
+            self._callback, self._default = self._initial
+            self._next.clear()
+            self.received.clear()
 
     # -- controls ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
+from ..payloads import answer_payload
 from ..subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject
 from .store import utc_now
 
@@ -61,15 +62,7 @@ class EventPublisher:
         """Publish the answered ``message`` to its subject (no subject: nothing to publish)."""
         if message["subject_id"] is None:
             return
-        payload = {
-            "session_id": message["session_id"],
-            "message_id": message["message_id"],
-            "channel_id": message["channel_id"],
-            "subject_id": message["subject_id"],
-            "response": message["response"],
-            "responded_at": message["responded_at"],
-        }
-        await self._publish(message["subject_id"], payload, message["message_id"])
+        await self._publish(message["subject_id"], answer_payload(message), message["message_id"])
 
     async def publish_status(self, session_id: str, status: str, subject_ids: list[str]) -> None:
         """Publish a ``session.status`` event on every subject that may have a waiter."""

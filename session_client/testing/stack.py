@@ -70,6 +70,12 @@ class LocalStack:
         return self._nats_url
 
     @property
+    def api_token(self) -> str | None:
+        """The bearer token the reference server requires, if any."""
+        token: str | None = self._server_options["api_token"]
+        return token
+
+    @property
     def api_url(self) -> str:
         """The base URL of the running reference server."""
         if self.server is None:

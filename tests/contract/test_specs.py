@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import jsonschema
 import pytest
 from openapi_spec_validator import validate
@@ -96,3 +99,17 @@ def test_asyncapi_examples_match_their_payload_schemas(message: str) -> None:
     for example in definition["examples"]:
         jsonschema.validate(example["payload"], schema)
         jsonschema.validate(example["headers"], definition["headers"])
+
+
+def test_asyncapi_passes_the_official_asyncapi_parser() -> None:
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        ["node", str(root / "scripts" / "validate_asyncapi.mjs"), str(root / "asyncapi.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "valid AsyncAPI 3.0.0 (0 warnings)" in result.stdout

@@ -1,0 +1,7 @@
+"""``python -m session_client``: the ``session-client`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,184 @@
+"""The command line of ``session-client``: subcommands, options and their argument types."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any, NoReturn
+
+from ..config import API_TOKEN_ENV, API_URL_ENV, NATS_URL_ENV
+from . import commands
+from .exit_codes import ExitCode, exit_codes_help
+from .output import PROG
+
+__all__ = ["build_parser", "json_object"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit with 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Report a usage error in one line (argparse would add the whole usage text)."""
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """An argument type: a JSON object given as text."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def _token_file(path: str) -> str:
+    """An argument type: the API token read from a file (never from the command line, which
+    other users of the machine can see)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.read().strip()
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read the token file: {exc.strerror}") from exc
+    if not token:
+        raise argparse.ArgumentTypeError(f"the token file {path!r} is empty")
+    return token
+
+
+def _expires_in(text: str) -> int:
+    """An argument type: seconds from now, turned into a Unix timestamp."""
+    try:
+        seconds = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from exc
+    return int(time.time()) + seconds
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    """The options every client command shares; flags win over the environment."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("connection")
+    group.add_argument(
+        "--api-url", metavar="URL", help=f"REST API base URL (default: ${API_URL_ENV})"
+    )
+    group.add_argument(
+        "--nats-url",
+        metavar="URLS",
+        help=f"NATS server URLs, comma-separated (default: ${NATS_URL_ENV} or "
+        "nats://127.0.0.1:4222)",
+    )
+    group.add_argument(
+        "--api-token-file",
+        metavar="PATH",
+        type=_token_file,
+        dest="api_token",
+        help=f"read the bearer token from this file (default: ${API_TOKEN_ENV})",
+    )
+    return options
+
+
+def _add_wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="give up waiting after this long (default: 60)",
+    )
+
+
+def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> None:
+    def add(name: str, handler: commands.Handler, help_: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = commands_.add_parser(
+            name, parents=[common], help=help_, description=help_
+        )
+        parser.set_defaults(handler=handler)
+        return parser
+
+    create = add("create", commands.create, "create a session (or return the identical one)")
+    create.add_argument("session_id")
+    create.add_argument("--message-data", type=json_object, metavar="JSON")
+    create.add_argument(
+        "--template", type=json_object, metavar="JSON", help="JSON Schema for message data"
+    )
+    expiry = create.add_mutually_exclusive_group()
+    expiry.add_argument("--expiry-date", type=int, metavar="UNIX_TIME")
+    expiry.add_argument("--expires-in", type=_expires_in, metavar="SECONDS", dest="expiry_date")
+    create.add_argument("--subject-id", help="default subject for answers")
+
+    get = add("get", commands.get, "show a session, or one of its messages")
+    get.add_argument("session_id")
+    get.add_argument("--message-id", help="show this message (with its response, once answered)")
+
+    list_ = add("list", commands.list_, "list sessions, oldest first")
+    list_.add_argument("--status", choices=("ACTIVE", "FAILED", "EXPIRED"))
+    list_.add_argument("--subject-id")
+    list_.add_argument("--limit", type=int, default=100, help="page size (default: 100)")
+    list_.add_argument("--cursor", help="next_cursor of the previous page")
+    list_.add_argument("--all", action="store_true", help="follow next_cursor to the last page")
+
+    send = add("send", commands.send, "send a message to the human; print its record")
+    send.add_argument("session_id")
+    send.add_argument("channel_id")
+    send.add_argument("message")
+    send.add_argument("--subject-id", help="publish the answer for this subject")
+
+    wait = add("wait", commands.wait, "wait for the answer to a message already sent")
+    wait.add_argument("session_id")
+    wait.add_argument("subject_id")
+    wait.add_argument("--message-id", help="the message to wait for (default: any)")
+    _add_wait_options(wait)
+
+    send_and_wait = add(
+        "send-and-wait", commands.send_and_wait, "send a message and wait for the answer"
+    )
+    for name in ("session_id", "channel_id", "message", "subject_id"):
+        send_and_wait.add_argument(name)
+    _add_wait_options(send_and_wait)
+
+    respond = add("respond", commands.respond, "submit a human's answer to a message")
+    respond.add_argument("session_id")
+    respond.add_argument("message_id")
+    respond.add_argument("response", type=json_object, metavar="RESPONSE_JSON")
+
+    reject = add("reject", commands.reject, "reject a session (status FAILED)")
+    reject.add_argument("session_id")
+
+    expire = add("expire", commands.expire, "expire sessions past their expiry date (for cron)")
+    expire.add_argument(
+        "-v", "--verbose", action="store_true", help="print the result (quiet by default)"
+    )
+
+
+def _add_dev_command(commands_: Any) -> None:
+    try:
+        # The local stack lives in the optional 'testing' extra.
+        from ..testing.__main__ import add_serve_arguments
+    except ImportError as exc:
+        missing = f"{exc}; install session_client_lib[testing]"
+        dev = commands_.add_parser("dev", help="run the local stack (needs the testing extra)")
+        dev.set_defaults(dev_unavailable=missing)
+        return
+    dev = commands_.add_parser(
+        "dev",
+        help="run the local stack: API, NATS and a simulated human",
+        description="Run the local stack until Ctrl-C; prints one JSON line with its URLs.",
+    )
+    add_serve_arguments(dev)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``session-client`` parser; each client command sets ``handler``."""
+    parser = _Parser(
+        prog=PROG,
+        description="Put a human in the loop from the shell. JSON goes to stdout; errors are "
+        "one line on stderr.",
+        epilog=exit_codes_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands_ = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_client_commands(commands_, _connection_options())
+    _add_dev_command(commands_)
+    return parser

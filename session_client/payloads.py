@@ -1,0 +1,20 @@
+"""The NATS payloads of ``asyncapi.yaml``, built in one place for the client and the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["answer_payload"]
+
+
+def answer_payload(message: dict[str, Any]) -> dict[str, Any]:
+    """The ``ResponsePayload`` published for an answered ``Message`` (as the REST API shows
+    it)."""
+    return {
+        "session_id": message["session_id"],
+        "message_id": message["message_id"],
+        "channel_id": message["channel_id"],
+        "subject_id": message["subject_id"],
+        "response": message["response"],
+        "responded_at": message["responded_at"],
+    }

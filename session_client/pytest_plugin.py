@@ -1,0 +1,120 @@
+"""The pytest plugin of session_client_lib: test code that asks a human, against the local stack.
+
+Registered as the ``pytest11`` entry point ``session_client``, so installing
+``session_client_lib[testing]`` is all it takes. Fixtures:
+
+``session_stack``
+    The running :class:`~session_client.testing.LocalStack` of this test: one stack shared by
+    the whole run (``shared_session_stack``), or a new one for a test marked
+    ``@pytest.mark.fresh_session_stack(**local_stack_options)``.
+``session_human``
+    Its :class:`~session_client.testing.SimulatedHuman`: ``answer_next(obj, delay=...)``,
+    ``stay_silent_next()``, ``reject_next()``, ``answer_with(...)``, ``received``, ... Reset to
+    answering ``{"approved": true}`` at once after every test.
+``session_client`` / ``async_session_client``
+    A :class:`~session_client.SessionClient` / :class:`~session_client.AsyncSessionClient`
+    connected to ``session_stack``, closed after the test (the async one needs pytest-asyncio,
+    which the testing extra brings).
+
+The plugin lives outside ``session_client.testing`` and imports the stack only inside its
+fixtures: pytest loads every installed ``pytest11`` plugin, also where the testing extra is not
+installed, and must not fail there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from session_client import AsyncSessionClient, SessionClient
+    from session_client.testing import LocalStack, SimulatedHuman
+
+__all__ = [
+    "session_client",
+    "session_human",
+    "session_stack",
+    "shared_session_stack",
+]
+
+FRESH_MARKER = "fresh_session_stack"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``fresh_session_stack`` marker."""
+    config.addinivalue_line(
+        "markers",
+        f"{FRESH_MARKER}(**options): give this test its own local stack, started with "
+        "LocalStack(**options) (session_client plugin)",
+    )
+
+
+def _local_stack(**options: object) -> LocalStack:
+    try:
+        from session_client.testing import LocalStack
+    except ImportError as exc:
+        raise pytest.UsageError(
+            f"the session_client fixtures need the testing extra: "
+            f"pip install 'session_client_lib[testing]' ({exc})"
+        ) from exc
+    return LocalStack(**options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def shared_session_stack() -> Iterator[LocalStack]:
+    """One local stack (nats-server, reference server, simulated human) for the whole run."""
+    with _local_stack() as stack:
+        yield stack
+
+
+@pytest.fixture
+def session_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """The local stack of this test: the shared one, or a fresh one for tests marked
+    ``fresh_session_stack``. Its simulated human is reset after the test."""
+    marker = request.node.get_closest_marker(FRESH_MARKER)
+    if marker is not None:
+        with _local_stack(**marker.kwargs) as stack:
+            yield stack
+        return
+    stack = request.getfixturevalue("shared_session_stack")
+    try:
+        yield stack
+    finally:
+        stack.human.reset()
+
+
+@pytest.fixture
+def session_human(session_stack: LocalStack) -> SimulatedHuman:
+    """The simulated human of ``session_stack``: tell it how to answer the next messages."""
+    return session_stack.human
+
+
+@pytest.fixture
+def session_client(session_stack: LocalStack) -> Iterator[SessionClient]:
+    """A :class:`~session_client.SessionClient` connected to ``session_stack``."""
+    from session_client import SessionClient
+
+    with SessionClient(
+        session_stack.api_url, [session_stack.nats_url], api_key=session_stack.api_token
+    ) as client:
+        yield client
+
+
+# Async fixtures need pytest-asyncio, part of the testing extra; without it the rest still works.
+if importlib.util.find_spec("pytest_asyncio") is not None:
+    import pytest_asyncio
+
+    @pytest_asyncio.fixture
+    async def async_session_client(session_stack: LocalStack) -> AsyncIterator[AsyncSessionClient]:
+        """An :class:`~session_client.AsyncSessionClient` connected to ``session_stack``."""
+        from session_client import AsyncSessionClient
+
+        async with AsyncSessionClient(
+            session_stack.api_url, [session_stack.nats_url], api_key=session_stack.api_token
+        ) as client:
+            yield client
+
+    __all__ += ["async_session_client"]

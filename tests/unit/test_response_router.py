@@ -1,0 +1,163 @@
+"""The response router's routing rules, driven through a stand-in NATS connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from session_client.errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
+from session_client.responses import ResponseRouter
+
+
+class FakeMsg:
+    def __init__(self, subject: str, data: bytes) -> None:
+        self.subject, self.data = subject, data
+
+
+class FakeSubscription:
+    def __init__(self, connection: FakeConnection, subject: str) -> None:
+        self.connection, self.subject = connection, subject
+
+    async def unsubscribe(self) -> None:
+        del self.connection.callbacks[self.subject]
+
+
+class FakeConnection:
+    """Just enough of nats-py's client: subscribe/flush, and a way to publish to callbacks."""
+
+    is_closed = False
+
+    def __init__(self) -> None:
+        self.callbacks: dict[str, Callable[[Any], Awaitable[None]]] = {}
+        self.flush_error: BaseException | None = None
+        self.flush_gate: asyncio.Event | None = None
+
+    async def subscribe(
+        self, subject: str, cb: Callable[[Any], Awaitable[None]]
+    ) -> FakeSubscription:
+        self.callbacks[subject] = cb
+        return FakeSubscription(self, subject)
+
+    async def flush(self) -> None:
+        if self.flush_gate is not None:
+            await self.flush_gate.wait()
+        if self.flush_error is not None:
+            raise self.flush_error
+
+    async def deliver(self, subject: str, payload: Any) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        await self.callbacks[subject](FakeMsg(subject, data))
+
+
+@pytest.fixture
+def connection() -> FakeConnection:
+    return FakeConnection()
+
+
+@pytest.fixture
+def router(connection: FakeConnection) -> ResponseRouter:
+    routed = ResponseRouter(["nats://fake:4222"], {})
+    routed._nc = connection  # type: ignore[assignment]
+    return routed
+
+
+def answer(session_id: str, message_id: str | None, **response: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {"session_id": session_id, "response": response}
+    if message_id is not None:
+        payload["message_id"] = message_id
+    return payload
+
+
+async def test_answers_reach_only_their_own_waiter(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    first = await router.register("subj", "s1", "m1")
+    second = await router.register("subj", "s1", "m2")
+    other = await router.register("subj", "s2", "m3")
+    assert router.subscription_count == 1
+    for junk in (b"not json", b"[1, 2]", b'"text"', answer("s9", "m1"), {"no": "session"}):
+        await connection.deliver("subj", junk)
+    await connection.deliver("subj", answer("s1", "m2", n=2))
+    await connection.deliver("subj", answer("s1", "m1", n=1))
+    await connection.deliver("subj", answer("s1", "m1", n=99))  # duplicate: dropped
+    assert first.future.result()["response"] == {"n": 1}
+    assert second.future.result()["response"] == {"n": 2}
+    assert not other.future.done()
+    for waiter in (first, second, other):
+        await router.release(waiter)
+    assert router.subscription_count == 0 and connection.callbacks == {}
+
+
+async def test_an_answer_before_the_message_id_is_known_is_kept(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    waiter = await router.register("subj", "s1", None, awaiting_id=True)
+    await connection.deliver("subj", answer("s1", "m-other", n=0))
+    await connection.deliver("subj", answer("s1", "m-mine", n=1))
+    assert not waiter.future.done()
+    assert router.expect(waiter, "m-mine") is True
+    assert waiter.future.result()["response"] == {"n": 1}
+    await router.release(waiter)
+
+
+async def test_without_a_message_id_the_session_match_decides(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    waiter = await router.register("subj", "s1", "m1")
+    await connection.deliver("subj", answer("s1", None, n=1))
+    assert waiter.future.result()["response"] == {"n": 1}
+    await router.release(waiter)
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [("FAILED", SessionRejectedError), ("EXPIRED", SessionExpiredError)]
+)
+async def test_status_events_wake_every_waiter_of_the_session(
+    router: ResponseRouter, connection: FakeConnection, status: str, error: type[Exception]
+) -> None:
+    waiters = [
+        await router.register("subj", "s1", "m1"),
+        await router.register("subj", "s1", None),
+        await router.register("subj", "s1", None, awaiting_id=True),
+    ]
+    bystander = await router.register("subj", "s2", "m2")
+    await connection.deliver(
+        "subj", {"event": "session.status", "session_id": "s1", "status": status}
+    )
+    for waiter in waiters:
+        with pytest.raises(error):
+            waiter.future.result()
+    assert not bystander.future.done()
+
+
+async def test_a_failed_subscription_is_forgotten_and_fails_its_joiners(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    connection.flush_gate = asyncio.Event()
+    connection.flush_error = OSError("connection lost")
+    creating = asyncio.create_task(router.register("subj", "s1", "m1"))
+    await asyncio.sleep(0)
+    joining = asyncio.create_task(router.register("subj", "s2", "m2"))
+    await asyncio.sleep(0)
+    connection.flush_gate.set()
+    for task in (creating, joining):
+        with pytest.raises(NatsUnavailableError):
+            await task
+    assert router.subscription_count == 0
+    connection.flush_error = None
+    waiter = await router.register("subj", "s1", "m1")
+    assert router.subscription_count == 1
+    await router.release(waiter)
+
+
+async def test_close_fails_pending_waiters(router: ResponseRouter) -> None:
+    waiter = await router.register("subj", "s1", "m1")
+    router._nc = None  # nothing real to close
+    await router.close()
+    with pytest.raises(NatsUnavailableError):
+        waiter.future.result()
+    assert router.subscription_count == 0
