@@ -96,12 +96,8 @@ def _encode_cursor(seq: int) -> str:
     return format(seq, "x")
 
 
-# SQLite integers are signed 64-bit; a 16-hex-digit cursor can exceed that.
-_MAX_SEQ = 2**63 - 1
-
-
 def _decode_cursor(cursor: str) -> int:
-    return min(int(cursor, 16), _MAX_SEQ)
+    return int(cursor, 16)
 
 
 class SessionStore:
