@@ -128,6 +128,8 @@ async def test_cluster_failover_of_the_clients_node(
         **tally.figures(),
         reconnects=reconnects,
         stream_messages=stream_messages,
+        conditions=f"answers spread over {window:g} s; the client's node SIGKILLed at "
+        f"{window * 0.3:g} s; the server publishes through another node",
     )
     assert connected_before == victim.port and connected_after != victim.port
     assert reconnects >= 1

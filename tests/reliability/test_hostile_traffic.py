@@ -121,6 +121,9 @@ async def test_hostile_flood_never_reaches_the_wrong_waiter(
         slow_consumer_drops=slow_consumer_events,
         reconnects=reconnects,
         rss_growth_mb=round(growth, 1),
+        conditions=f"router buffer shrunk to {responses_module.PENDING_MSGS_LIMIT} msgs / "
+        f"{responses_module.PENDING_BYTES_LIMIT >> 20} MiB per subject and the event loop "
+        "blocked 0.1 s every 0.5 s, so that drops happen",
     )
     assert tally.delivered == count, tally.figures()
     assert tally.wrong == 0 and tally.duplicated == 0

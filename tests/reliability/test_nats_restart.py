@@ -49,7 +49,13 @@ async def test_nats_sigkill_and_restart_while_answering(figures: Callable[..., N
             nc = client.nats_connection
             reconnects = nc.stats["reconnects"] if nc is not None else 0
             subscriptions = client.subscription_count
-    figures("1. NATS SIGKILL + restart", **tally.figures(), reconnects=reconnects)
+    figures(
+        "1. NATS SIGKILL + restart",
+        **tally.figures(),
+        reconnects=reconnects,
+        conditions=f"answers spread over {window:g} s, SIGKILL at {window * 0.3:g} s, "
+        f"down {outage:g} s; the client reconnects 1.5 s apart, the server's publisher 0.1 s",
+    )
     assert killed_pid_gone
     assert reconnects >= 1
     assert tally.delivered == count, tally.figures()
