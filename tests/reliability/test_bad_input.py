@@ -65,7 +65,19 @@ mapping = st.one_of(
     st.just({"x": {1, 2}}),
     junk,
 )
-timeout = mostly(st.floats(min_value=0.01, max_value=0.3), st.one_of(junk, st.integers(-3, 0)))
+# Invalid timeouts only: a huge valid one (junk's integers) would make a wait last that long.
+timeout = mostly(
+    st.floats(min_value=0.01, max_value=0.3),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.text(max_size=3),
+        st.integers(max_value=0),
+        st.floats(max_value=0.0),
+        st.sampled_from([math.nan, math.inf, -math.inf]),
+        st.builds(object),
+    ),
+)
 message = mostly(st.text(min_size=1, max_size=30), st.one_of(st.just("x" * 65_537), junk))
 
 
