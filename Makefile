@@ -11,11 +11,12 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 GENERATOR := $(BIN)/openapi-python-client generate --path openapi.yaml \
 	--config openapi-generator.yaml --meta none --overwrite --fail-on-warning
 
-.PHONY: help venv generate check-generated lint typecheck test pytest demo bench
+.PHONY: help venv generate check-generated lint typecheck test pytest demo reliability bench
 
 help:
 	@echo "make demo             - run the documented flow against the embedded local stack"
 	@echo "make test             - lint, typecheck, check-generated and the full test suite"
+	@echo "make reliability      - the fault suite at full size; writes RELIABILITY.md"
 	@echo "make bench            - measure against the raw floor; writes BENCHMARKS.md + benchmarks.png"
 	@echo "make generate         - regenerate generated/ from openapi.yaml"
 	@echo "make check-generated  - fail if generated/ differs from a fresh generation"
@@ -62,6 +63,9 @@ test: lint typecheck check-generated pytest
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
+
+reliability: $(STAMP)
+	$(PY) scripts/reliability.py
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)

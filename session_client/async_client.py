@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-from .config import resolve_api_base_url, resolve_api_key, resolve_nats_servers
+from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
 from .errors import ResponseTimeoutError, SessionExpiredError, SessionRejectedError
 from .payloads import answer_payload
 from .responses import ResponseRouter, Waiter, logger
@@ -33,6 +34,9 @@ __all__ = ["AsyncSessionClient"]
 
 _CLOSED_MESSAGE_ERRORS = {"CANCELLED": SessionRejectedError, "EXPIRED": SessionExpiredError}
 _CLOSED_SESSION_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
+# Seconds between REST re-checks of a pending wait, doubling up to the maximum.
+_RECHECK_FIRST = 2.0
+_RECHECK_MAX = 30.0
 
 
 def _idempotency_key() -> str:
@@ -93,8 +97,8 @@ class AsyncSessionClient:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(api_base_url={self.api_base_url!r}, "
-            f"nats_servers={self.nats_servers!r})"
+            f"{type(self).__name__}(api_base_url={redact_url(self.api_base_url)!r}, "
+            f"nats_servers={[redact_url(url) for url in self.nats_servers]!r})"
         )
 
     @property
@@ -322,15 +326,23 @@ class AsyncSessionClient:
     async def _await_answer(self, waiter: Waiter, *, check_first: bool) -> dict[str, Any]:
         if check_first:
             await self._check_rest(waiter)
+        interval = _RECHECK_FIRST
         while not waiter.future.done():
-            # Whatever was published while NATS was disconnected is in the REST API.
+            # Whatever was published while NATS was disconnected is in the REST API. Core NATS
+            # is at most once even while this client stays connected (a cluster reroutes, the
+            # server's publish fails): a slow periodic re-check bounds that loss too.
             reconnected = self._router.next_reconnect()
-            await asyncio.wait((waiter.future, reconnected), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                (waiter.future, reconnected),
+                timeout=interval * (1 - 0.25 * random.random()),  # jitter spreads the checks
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            interval = min(interval * 2, _RECHECK_MAX)
             if not waiter.future.done():
                 try:
                     await self._check_rest(waiter)
                 except Exception as exc:  # NATS may still deliver; keep waiting
-                    logger.warning("re-checking the REST API after a reconnect failed: %r", exc)
+                    logger.warning("re-checking the REST API failed: %r", exc)
         return waiter.future.result()
 
     async def _check_rest(self, waiter: Waiter) -> None:

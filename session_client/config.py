@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
     "API_TOKEN_ENV",
     "API_URL_ENV",
     "DEFAULT_NATS_URL",
     "NATS_URL_ENV",
+    "redact_url",
     "resolve_api_base_url",
     "resolve_api_key",
     "resolve_nats_servers",
@@ -67,3 +68,13 @@ def resolve_api_key(api_key: str | None) -> str | None:
     if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
         raise ValueError("api_key must be a non-empty str")
     return api_key
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its secret: ``nats://user:***@host`` or ``nats://***@host`` (a token)."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=f"{user + ':' if colon else ''}***@{host}"))

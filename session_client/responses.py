@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .config import redact_url
 from .errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
 
 if TYPE_CHECKING:  # nats (~30 ms to import) is imported on the first connect
@@ -27,9 +28,19 @@ __all__ = ["ResponseRouter", "Waiter"]
 logger = logging.getLogger("session_client.responses")
 
 # Answers kept per session while one of its waiters does not yet know its message id; past
-# this, the waiter re-checks the REST API instead, so nothing is lost.
+# either limit (count, or payload bytes: a flood of huge payloads), the waiter re-checks the
+# REST API instead, so nothing is lost.
 _EARLY_ANSWER_LIMIT = 10_000
+_EARLY_ANSWER_BYTES = 4 * 1024 * 1024
 _CLOSED_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
+# Per-subscription buffer between the socket and the dispatcher. Past it, nats-py drops
+# messages (slow consumer) instead of growing without bound under a flood; the waiters then
+# re-check the REST API, so a dropped answer is not lost.
+PENDING_MSGS_LIMIT = 65_536
+PENDING_BYTES_LIMIT = 8 * 1024 * 1024
+# Drops come in bursts: one REST re-check (and one log line) per burst, this long after its
+# first drop, covers every drop of the burst.
+_SLOW_CONSUMER_SETTLE = 0.2
 
 
 async def _flush_subscriptions(nc: NATS) -> None:
@@ -69,7 +80,7 @@ class Waiter:
 class _SessionGroup:
     """The waiters of one session on one subject, indexed so a payload finds its waiter in O(1)."""
 
-    __slots__ = ("any_message", "awaiting_id", "by_message", "early", "overflowed")
+    __slots__ = ("any_message", "awaiting_id", "by_message", "early", "early_bytes", "overflowed")
 
     def __init__(self) -> None:
         self.by_message: dict[str, set[Waiter]] = {}
@@ -78,6 +89,7 @@ class _SessionGroup:
         # their answer may come first. Answers seen meanwhile wait in ``early``.
         self.awaiting_id: set[Waiter] = set()
         self.early: dict[str, dict[str, Any]] = {}
+        self.early_bytes = 0
         self.overflowed = False
 
     def __bool__(self) -> bool:
@@ -117,6 +129,7 @@ class _SessionGroup:
     def _forget_early(self) -> None:
         if not self.awaiting_id:
             self.early.clear()
+            self.early_bytes = 0
             self.overflowed = False
 
     def expect(self, waiter: Waiter, message_id: str) -> bool:
@@ -133,7 +146,8 @@ class _SessionGroup:
             return True
         return complete
 
-    def offer(self, payload: dict[str, Any]) -> None:
+    def offer(self, payload: dict[str, Any], size: int) -> None:
+        """Route ``payload`` (``size`` bytes on the wire) to the waiters it settles."""
         if payload.get("event") == "session.status":
             error = _CLOSED_ERRORS.get(str(payload.get("status")))
             if error is not None:
@@ -141,16 +155,24 @@ class _SessionGroup:
                     waiter.fail(error(waiter.session_id, waiter.message_id))
             return
         message_id = payload.get("message_id")
-        if not isinstance(message_id, str):
+        if message_id is None:
             # No message id: the session match is all there is.
             for waiter in self.all_waiters():
                 waiter.resolve(payload)
             return
+        if not isinstance(message_id, str):
+            # Malformed, not absent: it must not settle every waiter of the session.
+            logger.warning("skipping a payload whose message_id is not a string")
+            return
         for waiter in (*self.by_message.get(message_id, ()), *self.any_message):
             waiter.resolve(payload)
-        if self.awaiting_id:
-            if len(self.early) < _EARLY_ANSWER_LIMIT:
-                self.early.setdefault(message_id, payload)
+        if self.awaiting_id and message_id not in self.early:
+            if (
+                len(self.early) < _EARLY_ANSWER_LIMIT
+                and self.early_bytes + size <= _EARLY_ANSWER_BYTES
+            ):
+                self.early[message_id] = payload
+                self.early_bytes += size
             else:
                 self.overflowed = True
 
@@ -178,6 +200,9 @@ class ResponseRouter:
         self._connect_lock = asyncio.Lock()
         self._entries: dict[str, _SubjectEntry] = {}
         self._reconnected: asyncio.Future[None] | None = None
+        self._dropped = 0
+        self.slow_consumer_events = 0
+        """Messages NATS dropped because a subscription's buffer was full (for tests)."""
 
     @property
     def connection(self) -> NATS | None:
@@ -223,22 +248,43 @@ class ResponseRouter:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             raise NatsUnavailableError(
-                f"cannot connect to NATS at {', '.join(self._servers)}: {exc!r}"
+                f"cannot connect to NATS at {', '.join(map(redact_url, self._servers))}: {exc!r}"
             ) from exc
         return nc
 
     async def _on_error(self, error: Exception) -> None:
-        # Slow consumers, protocol errors and disconnects are logged; reconnects recover.
+        from nats.errors import SlowConsumerError  # imported already: nats is connected
+
+        if isinstance(error, SlowConsumerError):
+            # A dropped message may be an answer: treat the drop like a disconnect.
+            self.slow_consumer_events += 1
+            self._dropped += 1
+            if self._dropped == 1:
+                asyncio.get_running_loop().call_later(_SLOW_CONSUMER_SETTLE, self._after_drops)
+            return
+        # Protocol errors and disconnects are logged; reconnects recover.
         logger.warning("NATS error: %r", error)
+
+    def _after_drops(self) -> None:
+        logger.warning(
+            "slow consumer: NATS dropped %d message(s); waiters re-check the REST API",
+            self._dropped,
+        )
+        self._dropped = 0
+        self._wake_waiters()
 
     async def _on_reconnected(self) -> None:
         logger.info("NATS reconnected; waiters re-check the REST API")
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         reconnected, self._reconnected = self._reconnected, None
         if reconnected is not None and not reconnected.done():
             reconnected.set_result(None)
 
     def next_reconnect(self) -> asyncio.Future[None]:
-        """A future that completes at the next NATS reconnect."""
+        """A future that completes at the next NATS reconnect, or shortly after NATS dropped
+        messages for a slow consumer: either way an answer may have been missed."""
         if self._reconnected is None:
             self._reconnected = asyncio.get_running_loop().create_future()
         return self._reconnected
@@ -257,7 +303,12 @@ class ResponseRouter:
             self._entries[subject] = entry
             self._add(entry, waiter, awaiting_id)
             try:
-                entry.subscription = await nc.subscribe(subject, cb=self._dispatcher(entry))
+                entry.subscription = await nc.subscribe(
+                    subject,
+                    cb=self._dispatcher(entry),
+                    pending_msgs_limit=PENDING_MSGS_LIMIT,
+                    pending_bytes_limit=PENDING_BYTES_LIMIT,
+                )
                 await _flush_subscriptions(nc)
             except BaseException as exc:
                 await self._abandon(entry, subject, exc)
@@ -329,7 +380,7 @@ class ResponseRouter:
         async def dispatch(msg: Msg) -> None:
             try:
                 payload = json.loads(msg.data)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: hostile deep nesting
                 logger.warning("skipping a non-JSON payload on %s", msg.subject)
                 return
             if not isinstance(payload, dict):
@@ -340,7 +391,7 @@ class ResponseRouter:
             if group is None:
                 logger.debug("skipping a payload for session %r on %s", session_id, msg.subject)
                 return
-            group.offer(payload)
+            group.offer(payload, len(msg.data))
 
         return dispatch
 

@@ -4,6 +4,7 @@
 Needs the ``testing`` extra: ``pip install 'session_client_lib[testing]'``.
 """
 
+from .faults import Faults
 from .human import Answer, Reject, Silence, SimulatedHuman
 from .nats_server import NatsServer
 from .server import ReferenceServer
@@ -11,6 +12,7 @@ from .stack import LocalStack
 
 __all__ = [
     "Answer",
+    "Faults",
     "LocalStack",
     "NatsServer",
     "ReferenceServer",

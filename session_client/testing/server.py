@@ -11,6 +11,7 @@ import uvicorn
 
 from ..subjects import DEFAULT_SUBJECT_TEMPLATE
 from .app import create_app
+from .faults import FaultInjectionMiddleware, Faults
 from .human import SimulatedHuman
 from .publisher import EventPublisher
 from .service import SessionService
@@ -23,7 +24,8 @@ class ReferenceServer:
     """The reference implementation of ``openapi.yaml`` over real HTTP on loopback.
 
     It runs in a background thread so that tests, the demo and the CLI can use it from
-    synchronous code; ``port=0`` picks a free port (see :attr:`url`).
+    synchronous code; ``port=0`` picks a free port (see :attr:`url`). ``ssl_certfile`` and
+    ``ssl_keyfile`` (PEM) serve HTTPS; ``faults`` injects failures (see :class:`Faults`).
     """
 
     def __init__(
@@ -37,14 +39,19 @@ class ReferenceServer:
         api_token: str | None = None,
         subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
         create_stream: bool = True,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.host = host
+        self.scheme = "https" if ssl_certfile else "http"
         self.store = SessionStore(db_path)
         publisher = (
             EventPublisher(nats_url, subject_template=subject_template) if nats_url else None
         )
         self.service = SessionService(self.store, publisher, human)
         self.app = create_app(self.service, api_token=api_token)
+        self.faults = FaultInjectionMiddleware(self.app, faults) if faults is not None else None
         self._create_stream = create_stream
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -54,7 +61,9 @@ class ReferenceServer:
         self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
-            self.app,
+            self.faults or self.app,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -68,7 +77,7 @@ class ReferenceServer:
     @property
     def url(self) -> str:
         """The base URL of the API, e.g. ``http://127.0.0.1:8000``."""
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> ReferenceServer:
         """Start serving; return once the server accepts requests."""

@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Any
 
 from ..subjects import DEFAULT_SUBJECT_TEMPLATE
+from .faults import Faults
 from .human import SimulatedHuman
 from .nats_server import NatsServer
 from .server import ReferenceServer
@@ -23,6 +24,8 @@ class LocalStack:
     Without ``nats_url`` an embedded ``nats-server`` (JetStream on, store in a temp dir) is
     started on a free port; with it, that server is used. Unless ``stream=False``, a JetStream
     stream covering the response subjects is created, so answers go through JetStream.
+    ``ssl_certfile``/``ssl_keyfile`` serve the API over HTTPS; ``faults`` makes it fail on
+    purpose (:class:`~session_client.testing.faults.Faults`).
     """
 
     def __init__(
@@ -38,6 +41,9 @@ class LocalStack:
         api_token: str | None = None,
         db_path: str = ":memory:",
         subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.human = human or SimulatedHuman(auto_respond, delay=respond_delay)
         self.nats_server = NatsServer(host=host) if nats_url is None else None
@@ -49,6 +55,9 @@ class LocalStack:
             "api_token": api_token,
             "subject_template": subject_template,
             "create_stream": stream,
+            "ssl_certfile": ssl_certfile,
+            "ssl_keyfile": ssl_keyfile,
+            "faults": faults,
         }
         self.server: ReferenceServer | None = None
 

@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from nats.errors import SlowConsumerError
 
+from session_client import responses
 from session_client.errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
 from session_client.responses import ResponseRouter
 
@@ -40,9 +42,10 @@ class FakeConnection:
         """nats-py's pending-buffer flush: nothing is buffered here."""
 
     async def subscribe(
-        self, subject: str, cb: Callable[[Any], Awaitable[None]]
+        self, subject: str, cb: Callable[[Any], Awaitable[None]], **limits: int
     ) -> FakeSubscription:
         self.callbacks[subject] = cb
+        self.limits = limits
         return FakeSubscription(self, subject)
 
     async def flush(self) -> None:
@@ -164,3 +167,39 @@ async def test_close_fails_pending_waiters(router: ResponseRouter) -> None:
     with pytest.raises(NatsUnavailableError):
         waiter.future.result()
     assert router.subscription_count == 0
+
+
+async def test_hostile_payloads_of_the_right_session_settle_nothing(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    waiter = await router.register("subj", "s1", "m1")
+    for junk in (b"[" * 100_000, {"session_id": "s1", "message_id": 7}, answer("s1", "m2")):
+        await connection.deliver("subj", junk)
+    assert not waiter.future.done()
+    assert connection.limits == {
+        "pending_msgs_limit": responses.PENDING_MSGS_LIMIT,
+        "pending_bytes_limit": responses.PENDING_BYTES_LIMIT,
+    }
+    await router.release(waiter)
+
+
+async def test_huge_early_answers_overflow_into_a_rest_check(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    waiter = await router.register("subj", "s1", None, awaiting_id=True)
+    pad = "x" * (1024 * 1024)
+    for n in range(5):  # 5 MiB of answers for other messages, past the 4 MiB buffer
+        await connection.deliver("subj", answer("s1", f"m-other-{n}", pad=pad))
+    assert router.expect(waiter, "m-mine") is False  # its answer may have been dropped
+    await router.release(waiter)
+
+
+async def test_a_slow_consumer_drop_wakes_the_waiters_once_per_burst(
+    router: ResponseRouter,
+) -> None:
+    woken = router.next_reconnect()
+    for _ in range(3):
+        await router._on_error(SlowConsumerError(subject="subj", reply="", sid=1, sub=None))
+    assert not woken.done() and router.slow_consumer_events == 3
+    await asyncio.wait_for(woken, 2)
+    assert router.next_reconnect() is not woken
