@@ -345,8 +345,9 @@ def memory(spec: Spec, result: Result) -> None:
             client = Recording(spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT)
 
             async def wait(index: int) -> Any:
+                # Pending through the whole run: every send, then every answer.
                 return await client.send_and_wait_for_response(
-                    "bench-mem", CHANNEL, str(index), subject(index), timeout=WAIT_TIMEOUT
+                    "bench-mem", CHANNEL, str(index), subject(index), timeout=HTTP_TIMEOUT
                 )
 
             close = client.aclose
@@ -861,7 +862,9 @@ def main(argv: list[str] | None = None) -> int:
             profile=True,
             min_ops=1000,
         )
-    command = "make bench" if not options.smoke else "scripts/bench.py --smoke"
+    command = "scripts/bench.py --smoke" if options.smoke else "make bench"
+    if not options.smoke and options.repeats != 3:
+        command += f" BENCH_ARGS='--repeats {options.repeats}'"
     started = time.perf_counter()
     data = measure(plan)
     options.out_dir.mkdir(parents=True, exist_ok=True)
