@@ -34,9 +34,10 @@ __all__ = ["AsyncSessionClient"]
 
 _CLOSED_MESSAGE_ERRORS = {"CANCELLED": SessionRejectedError, "EXPIRED": SessionExpiredError}
 _CLOSED_SESSION_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
-# Seconds between REST re-checks of a pending wait, doubling up to the maximum.
-_RECHECK_FIRST = 2.0
-_RECHECK_MAX = 30.0
+# Delays between the follow-up REST re-checks after a reconnect (or a slow-consumer drop):
+# in a cluster, the resubscription's interest takes a while to reach the node the server
+# publishes through, and answers published meanwhile are only in the REST API.
+_FOLLOW_UP_DELAYS = (1.0, 2.0, 4.0, 8.0)
 
 
 def _idempotency_key() -> str:
@@ -326,18 +327,18 @@ class AsyncSessionClient:
     async def _await_answer(self, waiter: Waiter, *, check_first: bool) -> dict[str, Any]:
         if check_first:
             await self._check_rest(waiter)
-        interval = _RECHECK_FIRST
+        follow_ups: list[float] = []
         while not waiter.future.done():
-            # Whatever was published while NATS was disconnected is in the REST API. Core NATS
-            # is at most once even while this client stays connected (a cluster reroutes, the
-            # server's publish fails): a slow periodic re-check bounds that loss too.
+            # Whatever was published while NATS was disconnected is in the REST API: re-check
+            # at each reconnect and a few times after it (see _FOLLOW_UP_DELAYS). A connected,
+            # quiet client costs the server nothing.
             reconnected = self._router.next_reconnect()
+            delay = follow_ups.pop(0) * (1 - 0.25 * random.random()) if follow_ups else None
             await asyncio.wait(
-                (waiter.future, reconnected),
-                timeout=interval * (1 - 0.25 * random.random()),  # jitter spreads the checks
-                return_when=asyncio.FIRST_COMPLETED,
+                (waiter.future, reconnected), timeout=delay, return_when=asyncio.FIRST_COMPLETED
             )
-            interval = min(interval * 2, _RECHECK_MAX)
+            if reconnected.done():
+                follow_ups = list(_FOLLOW_UP_DELAYS)
             if not waiter.future.done():
                 try:
                     await self._check_rest(waiter)

@@ -80,9 +80,15 @@ class EventPublisher:
         headers = {"Nats-Msg-Id": msg_id}
         try:
             if await self._stream_covers(nc, subject):
-                await nc.jetstream().publish(subject, data, headers=headers, timeout=2)
-            else:
-                await nc.publish(subject, data, headers=headers)
+                try:
+                    await nc.jetstream().publish(subject, data, headers=headers, timeout=2)
+                    return
+                except Exception as exc:  # e.g. no ack while the stream elects a leader
+                    logger.info(
+                        "JetStream publish to %s failed (%s); using core NATS", subject, exc
+                    )
+            # Core NATS still reaches every subscriber; nats-py buffers it across a reconnect.
+            await nc.publish(subject, data, headers=headers)
         except Exception as exc:  # logged, not raised: see the class docstring
             logger.warning(
                 "publish to %s failed (%s); the answer stays in the REST API", subject, exc
