@@ -38,6 +38,9 @@ _CLOSED_SESSION_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpi
 # in a cluster, the resubscription's interest takes a while to reach the node the server
 # publishes through, and answers published meanwhile are only in the REST API.
 _FOLLOW_UP_DELAYS = (1.0, 2.0, 4.0, 8.0)
+# While NATS is down nothing can arrive on it: poll the REST API, backing off to the maximum.
+_POLL_FIRST = 1.0
+_POLL_MAX = 30.0
 
 
 def _idempotency_key() -> str:
@@ -328,17 +331,24 @@ class AsyncSessionClient:
         if check_first:
             await self._check_rest(waiter)
         follow_ups: list[float] = []
+        poll = _POLL_FIRST
         while not waiter.future.done():
-            # Whatever was published while NATS was disconnected is in the REST API: re-check
-            # at each reconnect and a few times after it (see _FOLLOW_UP_DELAYS). A connected,
-            # quiet client costs the server nothing.
-            reconnected = self._router.next_reconnect()
-            delay = follow_ups.pop(0) * (1 - 0.25 * random.random()) if follow_ups else None
+            # Whatever was published while NATS was down is in the REST API: poll it while
+            # disconnected, re-check at the reconnect and a few times after it (see
+            # _FOLLOW_UP_DELAYS). A connected, quiet client costs the server nothing.
+            event = self._router.next_reconnect()
+            delay: float | None = None
+            if follow_ups:
+                delay = follow_ups.pop(0)
+            elif self._router.disconnected:
+                delay, poll = poll, min(poll * 2, _POLL_MAX)
             await asyncio.wait(
-                (waiter.future, reconnected), timeout=delay, return_when=asyncio.FIRST_COMPLETED
+                (waiter.future, event),
+                timeout=None if delay is None else delay * (1 - 0.25 * random.random()),
+                return_when=asyncio.FIRST_COMPLETED,
             )
-            if reconnected.done():
-                follow_ups = list(_FOLLOW_UP_DELAYS)
+            if event.done() and not self._router.disconnected:
+                follow_ups, poll = list(_FOLLOW_UP_DELAYS), _POLL_FIRST
             if not waiter.future.done():
                 try:
                     await self._check_rest(waiter)

@@ -199,6 +199,8 @@ class ResponseRouter:
         self._nc: NATS | None = None
         self._connect_lock = asyncio.Lock()
         self._entries: dict[str, _SubjectEntry] = {}
+        #: True while the connection is down and nats-py is reconnecting.
+        self.disconnected = False
         self._reconnected: asyncio.Future[None] | None = None
         self._dropped = 0
         self.slow_consumer_events = 0
@@ -231,6 +233,7 @@ class ResponseRouter:
             "connect_timeout": 2,
             **self._connect_options,
             "error_cb": self._on_error,
+            "disconnected_cb": self._on_disconnected,
             "reconnected_cb": self._on_reconnected,
         }
         # nats-py retries the first connect for ever too; bound it so an unreachable server is
@@ -273,8 +276,14 @@ class ResponseRouter:
         self._dropped = 0
         self._wake_waiters()
 
+    async def _on_disconnected(self) -> None:
+        logger.info("NATS disconnected; waiters poll the REST API until it is back")
+        self.disconnected = True
+        self._wake_waiters()
+
     async def _on_reconnected(self) -> None:
         logger.info("NATS reconnected; waiters re-check the REST API")
+        self.disconnected = False
         self._wake_waiters()
 
     def _wake_waiters(self) -> None:
@@ -283,8 +292,8 @@ class ResponseRouter:
             reconnected.set_result(None)
 
     def next_reconnect(self) -> asyncio.Future[None]:
-        """A future that completes at the next NATS reconnect, or shortly after NATS dropped
-        messages for a slow consumer: either way an answer may have been missed."""
+        """A future that completes at the next NATS disconnect or reconnect, or shortly after
+        NATS dropped messages for a slow consumer: an answer may have been missed."""
         if self._reconnected is None:
             self._reconnected = asyncio.get_running_loop().create_future()
         return self._reconnected

@@ -54,9 +54,17 @@ class EventPublisher:
         self._covered.clear()
 
     async def close(self) -> None:
-        """Drain and close the connection."""
-        if self._nc is not None and not self._nc.is_closed:
-            await self._nc.drain()
+        """Drain and close the connection (just close it while it is reconnecting)."""
+        nc = self._nc
+        if nc is None or nc.is_closed:
+            return
+        try:
+            if nc.is_connected:
+                await nc.drain()
+            else:  # nats-py refuses to drain a connection that is down
+                await nc.close()
+        except Exception as exc:  # the server is stopping anyway; a lost socket is expected
+            logger.debug("closing the NATS connection failed: %r", exc)
 
     async def publish_answer(self, message: dict[str, Any]) -> None:
         """Publish the answered ``message`` to its subject (no subject: nothing to publish)."""

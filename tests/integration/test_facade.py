@@ -341,3 +341,22 @@ def test_api_token_is_required_and_sent() -> None:
             assert right.send_and_wait_for_response("tok", "c", "m", "subj.tok", timeout=10)[
                 "response"
             ]
+
+
+async def test_answers_arrive_from_the_rest_api_while_nats_is_down() -> None:
+    with LocalStack() as own:
+        own.human.stay_silent()
+        async with AsyncSessionClient(own.api_url, [own.nats_url]) as waiting:
+            await waiting.create_session("nats-down")
+            wait = asyncio.create_task(
+                waiting.send_and_wait_for_response("nats-down", "c", "m", "subj.down", timeout=20)
+            )
+            (message,) = await asyncio.to_thread(own.human.wait_for_messages, 1, 5)
+            assert own.nats_server is not None
+            own.nats_server.stop()  # and it stays down
+            await asyncio.sleep(0.5)
+            await waiting.submit_response("nats-down", message["message_id"], {"via": "rest"})
+            started = time.monotonic()
+            response = await wait
+            assert response["response"] == {"via": "rest"}
+            assert time.monotonic() - started < 5  # polled, not timed out
