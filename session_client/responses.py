@@ -55,6 +55,10 @@ async def _flush_subscriptions(nc: NATS) -> None:
     await nc.flush()
 
 
+class _CreatorCancelled(Exception):
+    """The caller making a shared subscription was cancelled; its joiners subscribe anew."""
+
+
 class Waiter:
     """One caller waiting for the answer to one message (or any message) of a session."""
 
@@ -305,9 +309,19 @@ class ResponseRouter:
         subscription. ``awaiting_id``: the message id will be given later (:meth:`Waiter.expect`).
         Always pair with :meth:`release`."""
         nc = await self._connect()
-        waiter = Waiter(subject, session_id, message_id)
-        entry = self._entries.get(subject)
-        if entry is None:
+        while True:
+            waiter = Waiter(subject, session_id, message_id)
+            entry = self._entries.get(subject)
+            if entry is not None:
+                self._add(entry, waiter, awaiting_id)
+                try:
+                    await asyncio.shield(entry.ready)
+                    return waiter
+                except _CreatorCancelled:
+                    continue  # another caller's cancellation is no reason to fail this one
+                except BaseException as exc:
+                    await self.release(waiter)
+                    raise self._unavailable(exc) from exc
             entry = _SubjectEntry(asyncio.get_running_loop().create_future())
             self._entries[subject] = entry
             self._add(entry, waiter, awaiting_id)
@@ -323,21 +337,19 @@ class ResponseRouter:
                 await self._abandon(entry, subject, exc)
                 raise self._unavailable(exc) from exc
             entry.ready.set_result(None)
-        else:
-            self._add(entry, waiter, awaiting_id)
-            try:
-                await asyncio.shield(entry.ready)
-            except BaseException as exc:
-                await self.release(waiter)
-                raise self._unavailable(exc) from exc
-        return waiter
+            return waiter
 
     async def _abandon(self, entry: _SubjectEntry, subject: str, exc: BaseException) -> None:
-        """A subscription could not be made: forget it, so the next wait starts afresh, and
-        fail the waiters that joined it meanwhile."""
+        """A subscription could not be made: forget it, so the next wait starts afresh. The
+        waiters that joined it meanwhile fail with it, or, if only its creator was cancelled,
+        subscribe again."""
         if self._entries.get(subject) is entry:
             del self._entries[subject]
-        entry.ready.set_exception(NatsUnavailableError(f"cannot subscribe to {subject}: {exc!r}"))
+        entry.ready.set_exception(
+            _CreatorCancelled()
+            if isinstance(exc, asyncio.CancelledError)
+            else NatsUnavailableError(f"cannot subscribe to {subject}: {exc!r}")
+        )
         entry.ready.exception()  # retrieved: there may be no joiner to await it
         if entry.subscription is not None:
             with contextlib.suppress(Exception):

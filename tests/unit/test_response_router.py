@@ -203,3 +203,23 @@ async def test_a_slow_consumer_drop_wakes_the_waiters_once_per_burst(
     assert not woken.done() and router.slow_consumer_events == 3
     await asyncio.wait_for(woken, 2)
     assert router.next_reconnect() is not woken
+
+
+async def test_a_cancelled_creator_does_not_fail_its_joiners(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    connection.flush_gate = asyncio.Event()
+    creating = asyncio.create_task(router.register("subj", "s1", "m1"))
+    await asyncio.sleep(0)
+    joining = asyncio.create_task(router.register("subj", "s2", "m2"))
+    await asyncio.sleep(0)
+    creating.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await creating
+    connection.flush_gate.set()
+    waiter = await joining  # subscribed afresh instead of failing
+    assert router.subscription_count == 1 and list(connection.callbacks) == ["subj"]
+    await connection.deliver("subj", answer("s2", "m2", ok=True))
+    assert waiter.future.result()["response"] == {"ok": True}
+    await router.release(waiter)
+    assert router.subscription_count == 0
