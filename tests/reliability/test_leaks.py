@@ -112,6 +112,7 @@ async def test_waits_with_random_outcomes_leak_nothing(figures: Callable[..., No
     assert unexpected == 0, tally
     assert set(tally) == set(OUTCOMES)
     assert nats_subscriptions == 0 and router_subscriptions == 0
-    assert tasks_after == tasks_before
+    # A task of the warm-up may have ended meanwhile; a leak would leave more, never fewer.
+    assert tasks_after <= tasks_before
     assert threads_after == threads_before
     assert rss_growth < RSS_BOUND_MB, f"RSS grew by {rss_growth:.0f} MiB"
