@@ -82,13 +82,18 @@ def check_json_object(name: str, value: object) -> dict[str, Any]:
     return dict(value)
 
 
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    """An int (not bool) from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low} to {high}, got {value}")
+    return value
+
+
 def check_expiry_date(value: object) -> int:
     """A Unix timestamp in seconds (int, not bool), 0 to year 9999."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expiry_date must be an int Unix timestamp, got {type(value).__name__}")
-    if not 0 <= value <= 253402300799:
-        raise ValueError(f"expiry_date {value} is out of range (0 to 253402300799)")
-    return value
+    return _check_int("expiry_date (Unix seconds)", value, 0, 253402300799)
 
 
 def check_timeout(value: object, name: str = "timeout") -> float:
@@ -102,11 +107,7 @@ def check_timeout(value: object, name: str = "timeout") -> float:
 
 def check_limit(value: object) -> int:
     """A page size from 1 to 1000."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"limit must be an int, got {type(value).__name__}")
-    if not 1 <= value <= 1000:
-        raise ValueError(f"limit must be from 1 to 1000, got {value}")
-    return value
+    return _check_int("limit", value, 1, 1000)
 
 
 def check_status(value: object) -> str:
