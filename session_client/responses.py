@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import redact_url
 from .errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # nats (~30 ms to import) is imported on the first connect
     from nats.aio.subscription import Subscription
 
 __all__ = ["ResponseRouter", "Waiter"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger("session_client.responses")
 
@@ -41,18 +43,55 @@ PENDING_BYTES_LIMIT = 8 * 1024 * 1024
 # Drops come in bursts: one REST re-check (and one log line) per burst, this long after its
 # first drop, covers every drop of the burst.
 _SLOW_CONSUMER_SETTLE = 0.2
+# How long a subscription may take to be confirmed (nats-py's own flush timeout).
+_CONFIRM_TIMEOUT = 10.0
 
 
 async def _flush_subscriptions(nc: NATS) -> None:
     """Return once the server has every subscription made so far.
 
-    nats-py's ``flush()`` writes its PING straight to the socket while SUB commands wait in its
-    pending buffer for the flusher task, so the PONG can come back before the server saw the
-    SUB - and an instant answer is then lost (``make bench`` lost about one in 200). Push the
-    buffer out first, then round-trip the PING.
+    Runs shielded in a task of its own: a caller cancelled while nats-py waits for the PONG
+    would leave a cancelled future in nats-py's PONG queue, and the PONG's arrival then kills
+    nats-py's read loop (``InvalidStateError``, see nats-io/nats.py#914) - the connection looks
+    alive but delivers nothing more. The caller's cancellation still reaches the caller at once.
     """
+    confirmation = asyncio.ensure_future(_confirm_subscriptions(nc))
+    confirmation.add_done_callback(_log_failure)
+    await asyncio.shield(confirmation)
+
+
+async def _confirm_subscriptions(nc: NATS) -> None:
+    # nats-py's flush() writes its PING straight to the socket while SUB commands wait in its
+    # pending buffer for the flusher task, so the PONG can come back before the server saw the
+    # SUB - and an instant answer is then lost (``make bench`` lost about one in 200). Push the
+    # buffer out first, then PING. asyncio.wait, unlike flush(), never cancels the PONG future.
     await nc._flush_pending(force_flush=True)
-    await nc.flush()
+    pong: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    await nc._send_ping(pong)
+    await asyncio.wait((pong,), timeout=_CONFIRM_TIMEOUT)
+    if not pong.done():
+        raise NatsUnavailableError(f"no PONG from NATS within {_CONFIRM_TIMEOUT:g} s")
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    # Retrieved here, so a failure after the caller gave up is logged, not "never retrieved".
+    if not task.cancelled() and task.exception() is not None:
+        logger.debug("confirming subscriptions failed: %r", task.exception())
+
+
+async def _uncancelled(call: Awaitable[T]) -> T:
+    """Await a nats-py call and re-raise a cancellation it swallowed.
+
+    nats-py's ``_flush_pending`` (behind ``subscribe`` and ``unsubscribe``) catches
+    ``CancelledError``; a caller's timeout or cancel would then be lost, and the wait would
+    outlive its timeout.
+    """
+    task = asyncio.current_task()
+    requested = task.cancelling() if task is not None else 0
+    result = await call
+    if task is not None and task.cancelling() > requested:
+        raise asyncio.CancelledError
+    return result
 
 
 class _CreatorCancelled(Exception):
@@ -326,11 +365,13 @@ class ResponseRouter:
             self._entries[subject] = entry
             self._add(entry, waiter, awaiting_id)
             try:
-                entry.subscription = await nc.subscribe(
-                    subject,
-                    cb=self._dispatcher(entry),
-                    pending_msgs_limit=PENDING_MSGS_LIMIT,
-                    pending_bytes_limit=PENDING_BYTES_LIMIT,
+                entry.subscription = await _uncancelled(
+                    nc.subscribe(
+                        subject,
+                        cb=self._dispatcher(entry),
+                        pending_msgs_limit=PENDING_MSGS_LIMIT,
+                        pending_bytes_limit=PENDING_BYTES_LIMIT,
+                    )
                 )
                 await _flush_subscriptions(nc)
             except BaseException as exc:
@@ -393,7 +434,7 @@ class ResponseRouter:
             subscription = entry.subscription
             if subscription is not None and self._nc is not None and not self._nc.is_closed:
                 try:
-                    await subscription.unsubscribe()
+                    await _uncancelled(subscription.unsubscribe())
                 except Exception as exc:  # a closing connection drops it anyway
                     logger.debug("unsubscribe from %s failed: %r", waiter.subject, exc)
 

@@ -1,6 +1,13 @@
-"""Subscribe-before-send on the wire: the SUB must reach nats-server before the flush's PING."""
+"""Subscribing on the wire: the SUB must reach nats-server before the flush's PING, and a
+caller cancelled while subscribing must neither be kept waiting nor break the connection."""
 
 from __future__ import annotations
+
+import asyncio
+import json
+
+import nats
+import pytest
 
 from session_client.responses import ResponseRouter
 from session_client.testing import LocalStack
@@ -30,4 +37,36 @@ async def test_sub_is_written_before_the_ping_that_confirms_it(stack: LocalStack
         assert wire.index(b"SUB sessions.responses.order ") < wire.index(b"PING")
         await router.release(waiter)
     finally:
+        await router.close()
+
+
+async def test_a_cancelled_subscribe_is_cancelled_and_the_connection_keeps_delivering(
+    stack: LocalStack,
+) -> None:
+    router = ResponseRouter([stack.nats_url], {})
+    publisher = await nats.connect(stack.nats_url)
+    try:
+        await router.release(await router.register("sessions.responses.warm", "s", None))
+        # Cancel after 0, 1, 2, ... loop turns: at some point inside nats-py's subscribe, its
+        # pending-buffer flush and the PING/PONG. nats-py swallows a cancellation in the flush,
+        # and a cancelled PONG future kills its read loop when the PONG comes.
+        for turns in range(40):
+            task = asyncio.ensure_future(router.register(f"sessions.responses.c{turns}", "s", None))
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            if task.done():
+                await router.release(task.result())
+                continue
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert router.subscription_count == 0
+        await asyncio.sleep(0.1)  # every PONG of the cancelled subscribes is back
+        waiter = await router.register("sessions.responses.after", "s", None)
+        payload = {"session_id": "s", "message_id": "m", "response": {"ok": True}}
+        await publisher.publish("sessions.responses.after", json.dumps(payload).encode())
+        assert (await asyncio.wait_for(waiter.future, 5))["response"] == {"ok": True}
+        await router.release(waiter)
+    finally:
+        await publisher.close()
         await router.close()

@@ -29,7 +29,7 @@ class FakeSubscription:
 
 
 class FakeConnection:
-    """Just enough of nats-py's client: subscribe/flush, and a way to publish to callbacks."""
+    """Just enough of nats-py's client: subscribe, PING/PONG, and a way to publish to callbacks."""
 
     is_closed = False
 
@@ -48,11 +48,13 @@ class FakeConnection:
         self.limits = limits
         return FakeSubscription(self, subject)
 
-    async def flush(self) -> None:
+    async def _send_ping(self, pong: asyncio.Future[bool]) -> None:
+        """nats-py's PING: the PONG comes once ``flush_gate`` opens (or ``flush_error``)."""
         if self.flush_gate is not None:
             await self.flush_gate.wait()
         if self.flush_error is not None:
             raise self.flush_error
+        pong.set_result(True)
 
     async def deliver(self, subject: str, payload: Any) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
