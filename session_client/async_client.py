@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from types import TracebackType
 from typing import Any
@@ -13,7 +12,8 @@ import httpx
 from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
 from .errors import ResponseTimeoutError, SessionExpiredError, SessionRejectedError
 from .payloads import answer_payload
-from .responses import ResponseRouter, Waiter, logger
+from .rechecks import Rechecks
+from .responses import ResponseRouter, Waiter
 from .rest import RestApi
 from .subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, validate_subject_template
 from .validation import (
@@ -34,17 +34,6 @@ __all__ = ["AsyncSessionClient"]
 
 _CLOSED_MESSAGE_ERRORS = {"CANCELLED": SessionRejectedError, "EXPIRED": SessionExpiredError}
 _CLOSED_SESSION_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
-# Delays between the follow-up REST re-checks after a reconnect (or a slow-consumer drop):
-# in a cluster, the resubscription's interest takes a while to reach the node the server
-# publishes through, and answers published meanwhile are only in the REST API.
-_FOLLOW_UP_DELAYS = (1.0, 2.0, 4.0, 8.0)
-# While NATS is down nothing can arrive on it: poll the REST API, backing off to the maximum.
-_POLL_FIRST = 1.0
-_POLL_MAX = 30.0
-# While connected, a slow safety-net re-check: the full-size leak scenario (10,000 waits) lost
-# an answer on a live connection in 2 of 8 runs without it, cause not yet found.
-_SAFETY_FIRST = 5.0
-_SAFETY_MAX = 60.0
 
 
 def _idempotency_key() -> str:
@@ -101,7 +90,10 @@ class AsyncSessionClient:
             transport=http_transport,
             verify=verify,
         )
-        self._router = ResponseRouter(self.nats_servers, dict(nats_options or {}))
+        self._rechecks = Rechecks(self._check_rest, lambda: self._router.disconnected)
+        self._router = ResponseRouter(
+            self.nats_servers, dict(nats_options or {}), self._rechecks.connection_changed
+        )
 
     def __repr__(self) -> str:
         return (
@@ -334,32 +326,15 @@ class AsyncSessionClient:
     async def _await_answer(self, waiter: Waiter, *, check_first: bool) -> dict[str, Any]:
         if check_first:
             await self._check_rest(waiter)
-        follow_ups: list[float] = []
-        poll, safety = _POLL_FIRST, _SAFETY_FIRST
-        while not waiter.future.done():
-            # Whatever was published while NATS was down is in the REST API: poll it while
-            # disconnected, re-check at the reconnect and a few times after it (see
-            # _FOLLOW_UP_DELAYS), and now and then while connected (see _SAFETY_FIRST).
-            event = self._router.next_reconnect()
-            if follow_ups:
-                delay = follow_ups.pop(0)
-            elif self._router.disconnected:
-                delay, poll = poll, min(poll * 2, _POLL_MAX)
-            else:
-                delay, safety = safety, min(safety * 2, _SAFETY_MAX)
-            await asyncio.wait(
-                (waiter.future, event),
-                timeout=delay * (1 - 0.25 * random.random()),  # jitter spreads the checks
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if event.done() and not self._router.disconnected:
-                follow_ups, poll = list(_FOLLOW_UP_DELAYS), _POLL_FIRST
-            if not waiter.future.done():
-                try:
-                    await self._check_rest(waiter)
-                except Exception as exc:  # NATS may still deliver; keep waiting
-                    logger.warning("re-checking the REST API failed: %r", exc)
-        return waiter.future.result()
+        if waiter.future.done():
+            return waiter.future.result()
+        # NATS alone may miss an answer (a reconnect, a slow-consumer drop, a failed publish):
+        # the REST API is re-checked now and then meanwhile (see rechecks.py).
+        self._rechecks.watch(waiter)
+        try:
+            return await waiter.future
+        finally:
+            self._rechecks.unwatch(waiter)
 
     async def _check_rest(self, waiter: Waiter) -> None:
         """Settle ``waiter`` from the REST API if its message or session is already final."""

@@ -234,17 +234,24 @@ class ResponseRouter:
     """Owns the client's one NATS connection and routes payloads to :class:`Waiter` objects.
 
     The connection is made on the first :meth:`register` and reused until :meth:`close`.
+    ``on_connection_change`` is called at every disconnect and reconnect, and shortly after
+    NATS dropped messages for a slow consumer: an answer may have been missed.
     """
 
-    def __init__(self, servers: list[str], connect_options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        servers: list[str],
+        connect_options: dict[str, Any],
+        on_connection_change: Callable[[], None] = lambda: None,
+    ) -> None:
         self._servers = servers
         self._connect_options = connect_options
+        self._on_connection_change = on_connection_change
         self._nc: NATS | None = None
         self._connect_lock = asyncio.Lock()
         self._entries: dict[str, _SubjectEntry] = {}
         #: True while the connection is down and nats-py is reconnecting.
         self.disconnected = False
-        self._reconnected: asyncio.Future[None] | None = None
         self._dropped = 0
         self.slow_consumer_events = 0
         """Messages NATS dropped because a subscription's buffer was full (for tests)."""
@@ -317,29 +324,17 @@ class ResponseRouter:
             self._dropped,
         )
         self._dropped = 0
-        self._wake_waiters()
+        self._on_connection_change()
 
     async def _on_disconnected(self) -> None:
         logger.info("NATS disconnected; waiters poll the REST API until it is back")
         self.disconnected = True
-        self._wake_waiters()
+        self._on_connection_change()
 
     async def _on_reconnected(self) -> None:
         logger.info("NATS reconnected; waiters re-check the REST API")
         self.disconnected = False
-        self._wake_waiters()
-
-    def _wake_waiters(self) -> None:
-        reconnected, self._reconnected = self._reconnected, None
-        if reconnected is not None and not reconnected.done():
-            reconnected.set_result(None)
-
-    def next_reconnect(self) -> asyncio.Future[None]:
-        """A future that completes at the next NATS disconnect or reconnect, or shortly after
-        NATS dropped messages for a slow consumer: an answer may have been missed."""
-        if self._reconnected is None:
-            self._reconnected = asyncio.get_running_loop().create_future()
-        return self._reconnected
+        self._on_connection_change()
 
     async def register(
         self, subject: str, session_id: str, message_id: str | None, *, awaiting_id: bool = False
