@@ -47,28 +47,22 @@ _SLOW_CONSUMER_SETTLE = 0.2
 _CONFIRM_TIMEOUT = 10.0
 
 
-async def _flush_subscriptions(nc: NATS) -> None:
-    """Return once the server has every subscription made so far.
-
-    Runs shielded in a task of its own: a caller cancelled while nats-py waits for the PONG
-    would leave a cancelled future in nats-py's PONG queue, and the PONG's arrival then kills
-    nats-py's read loop (``InvalidStateError``, see nats-io/nats.py#914) - the connection looks
-    alive but delivers nothing more. The caller's cancellation still reaches the caller at once.
-    """
-    confirmation = asyncio.ensure_future(_confirm_subscriptions(nc))
-    confirmation.add_done_callback(_log_failure)
-    await asyncio.shield(confirmation)
-
-
-async def _confirm_subscriptions(nc: NATS) -> None:
+async def _confirm_subscriptions(nc: NATS, closing: asyncio.Future[None]) -> None:
+    """Return once the server has every subscription made so far (see ``_confirmation``)."""
     # nats-py's flush() writes its PING straight to the socket while SUB commands wait in its
     # pending buffer for the flusher task, so the PONG can come back before the server saw the
     # SUB - and an instant answer is then lost (``make bench`` lost about one in 200). Push the
-    # buffer out first, then PING. asyncio.wait, unlike flush(), never cancels the PONG future.
+    # buffer out first, then PING. asyncio.wait, unlike flush(), never cancels the PONG future:
+    # a cancelled one makes nats-py's read loop die when its PONG arrives (InvalidStateError,
+    # nats-io/nats.py#914) - the connection looks alive but delivers nothing more.
     await nc._flush_pending(force_flush=True)
     pong: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
     await nc._send_ping(pong)
-    await asyncio.wait((pong,), timeout=_CONFIRM_TIMEOUT)
+    await asyncio.wait(
+        (pong, closing), timeout=_CONFIRM_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+    )
+    if closing.done():
+        raise NatsUnavailableError("the client was closed")
     if not pong.done():
         raise NatsUnavailableError(f"no PONG from NATS within {_CONFIRM_TIMEOUT:g} s")
 
@@ -118,6 +112,8 @@ class Waiter:
         """Settle with ``error`` unless already settled."""
         if not self.future.done():
             self.future.set_exception(error)
+            # Its caller may be gone (cancelled, or failing to subscribe): no "never retrieved".
+            self.future.exception()
 
 
 class _SessionGroup:
@@ -252,6 +248,8 @@ class ResponseRouter:
         self._entries: dict[str, _SubjectEntry] = {}
         #: True while the connection is down and nats-py is reconnecting.
         self.disconnected = False
+        self._closing: asyncio.Future[None] | None = None
+        self._next_confirmation: asyncio.Task[None] | None = None
         self._dropped = 0
         self.slow_consumer_events = 0
         """Messages NATS dropped because a subscription's buffer was full (for tests)."""
@@ -368,12 +366,32 @@ class ResponseRouter:
                         pending_bytes_limit=PENDING_BYTES_LIMIT,
                     )
                 )
-                await _flush_subscriptions(nc)
+                await asyncio.shield(self._confirmation(nc))
             except BaseException as exc:
                 await self._abandon(entry, subject, exc)
                 raise self._unavailable(exc) from exc
             entry.ready.set_result(None)
             return waiter
+
+    def _confirmation(self, nc: NATS) -> asyncio.Task[None]:
+        """A confirmation covering every subscription made so far, shared by every caller that
+        subscribed before it started: one PING for a burst of subscriptions, not one each.
+
+        Callers await it shielded: cancelling a caller must not cancel nats-py's PONG future
+        (see ``_confirm_subscriptions``); the caller's cancellation still reaches it at once.
+        """
+        if self._next_confirmation is None:
+            if self._closing is None:
+                self._closing = asyncio.get_running_loop().create_future()
+            task = asyncio.ensure_future(self._confirm(nc, self._closing))
+            task.add_done_callback(_log_failure)
+            self._next_confirmation = task
+        return self._next_confirmation
+
+    async def _confirm(self, nc: NATS, closing: asyncio.Future[None]) -> None:
+        # Started: a SUB made from now on may miss this PING, so it needs the next one.
+        self._next_confirmation = None
+        await _confirm_subscriptions(nc, closing)
 
     async def _abandon(self, entry: _SubjectEntry, subject: str, exc: BaseException) -> None:
         """A subscription could not be made: forget it, so the next wait starts afresh. The
@@ -459,6 +477,9 @@ class ResponseRouter:
                 for waiter in group.all_waiters():
                     waiter.fail(NatsUnavailableError("the client was closed"))
         self._entries.clear()
+        if self._closing is not None:  # confirmations in flight end now, not at their timeout
+            self._closing.set_result(None)
+            self._closing = None
         nc, self._nc = self._nc, None
         if nc is not None and not nc.is_closed:
             try:

@@ -37,6 +37,8 @@ class FakeConnection:
         self.callbacks: dict[str, Callable[[Any], Awaitable[None]]] = {}
         self.flush_error: BaseException | None = None
         self.flush_gate: asyncio.Event | None = None
+        self.pings = 0
+        self.silent = False  # True: PINGs go out, PONGs never come back
 
     async def _flush_pending(self, force_flush: bool = False) -> None:
         """nats-py's pending-buffer flush: nothing is buffered here."""
@@ -50,11 +52,13 @@ class FakeConnection:
 
     async def _send_ping(self, pong: asyncio.Future[bool]) -> None:
         """nats-py's PING: the PONG comes once ``flush_gate`` opens (or ``flush_error``)."""
+        self.pings += 1
         if self.flush_gate is not None:
             await self.flush_gate.wait()
         if self.flush_error is not None:
             raise self.flush_error
-        pong.set_result(True)
+        if not self.silent:
+            pong.set_result(True)
 
     async def deliver(self, subject: str, payload: Any) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -230,3 +234,25 @@ async def test_a_cancelled_creator_does_not_fail_its_joiners(
     assert waiter.future.result()["response"] == {"ok": True}
     await router.release(waiter)
     assert router.subscription_count == 0
+
+
+async def test_a_burst_of_subscriptions_shares_one_ping(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    await router.release(await router.register("warm", "s", None))
+    pings = connection.pings
+    waiters = await asyncio.gather(*(router.register(f"subj{n}", "s", None) for n in range(50)))
+    assert connection.pings == pings + 1
+    for waiter in waiters:
+        await router.release(waiter)
+
+
+async def test_closing_ends_a_confirmation_in_flight(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    connection.silent = True
+    registering = asyncio.create_task(router.register("subj", "s", None))
+    await asyncio.sleep(0.01)
+    await router.close()
+    with pytest.raises(NatsUnavailableError, match="closed"):
+        await asyncio.wait_for(registering, 1)
