@@ -65,7 +65,7 @@ def subject_id(index: int) -> str:
 class Floor:
     """The same round trip written directly against httpx and nats-py.
 
-    Configured like the library's HTTP client - 100 connections, all kept alive - and, like
+    Configured like the library's HTTP client - its pool size, all kept alive - and, like
     it, bounding the requests in flight to the pool size with a semaphore: without that,
     httpcore's pool queue costs quadratic CPU and 10,000 callers take many minutes. Also like
     it, it pushes nats-py's pending SUB out before the flush that confirms it: without that an
@@ -77,14 +77,19 @@ class Floor:
         self.nats_url = nats_url
         self.http: Any = None
         self.nc: Any = None
-        self.slots = asyncio.Semaphore(100)
+        self.slots: asyncio.Semaphore | None = None
 
     async def connect(self) -> None:
         """Open the HTTP client and the NATS connection."""
         import httpx
         import nats
 
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        from session_client.limits import MAX_CONNECTIONS  # the library's pool size
+
+        self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        limits = httpx.Limits(
+            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+        )
         self.http = httpx.AsyncClient(base_url=self.api_url, timeout=HTTP_TIMEOUT, limits=limits)
         self.nc = await nats.connect(self.nats_url)
 
@@ -111,6 +116,7 @@ class Floor:
             # Like the library: flush() alone may PING before the buffered SUB is written.
             await self.nc._flush_pending(force_flush=True)
             await self.nc.flush()
+            assert self.slots is not None, "connect() first"
             async with self.slots:
                 response = await self.http.post(
                     f"/sessions/{session}/messages",

@@ -9,8 +9,11 @@ import httpx
 
 __all__ = ["MAX_CONNECTIONS", "BoundedTransport"]
 
-#: HTTP connections per client (httpx's default), all kept alive between requests.
-MAX_CONNECTIONS = 100
+#: HTTP connections per client, all kept alive between requests. Not httpx's 100: httpcore's
+#: pool bookkeeping costs O(connections x idle connections) per request (encode/httpcore#1035),
+#: and 100 mostly idle connections made the sync client collapse to 100 round trips/s under
+#: ``make bench``. Twenty requests in flight keep the session server busy.
+MAX_CONNECTIONS = 20
 
 
 class _ReleasingStream(httpx.AsyncByteStream):
