@@ -1,0 +1,67 @@
+"""The sync client's private loop thread: results, errors, and Ctrl-C while blocked."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from session_client.sync_client import _LoopThread
+
+
+@pytest.fixture
+def loop_thread() -> Iterator[_LoopThread]:
+    runner = _LoopThread()
+    yield runner
+    runner.stop()
+
+
+def test_results_and_errors_come_back_to_the_caller(loop_thread: _LoopThread) -> None:
+    async def double(n: int) -> int:
+        await asyncio.sleep(0)
+        return 2 * n
+
+    async def fail() -> None:
+        raise ValueError("from the loop thread")
+
+    assert [loop_thread.run(double(n)) for n in range(3)] == [0, 2, 4]
+    with pytest.raises(ValueError, match="from the loop thread"):
+        loop_thread.run(fail())
+
+
+def test_many_threads_at_once_each_get_their_own_result(loop_thread: _LoopThread) -> None:
+    async def echo(n: int) -> int:
+        await asyncio.sleep(0.001)
+        return n
+
+    results: dict[int, int] = {}
+
+    def call(n: int) -> None:
+        results[n] = loop_thread.run(echo(n))
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {n: n for n in range(50)}
+
+
+def test_ctrl_c_while_blocked_cancels_the_work(loop_thread: _LoopThread) -> None:
+    cancelled = threading.Event()
+
+    async def long_wait() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        loop_thread.run(long_wait())
+    assert cancelled.wait(5)
