@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
@@ -50,12 +51,20 @@ class _LoopThread:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        # Calls submitted by caller threads, started in batches by the loop thread: one
+        # loop wake-up (a self-pipe write, and a GIL hand-off) serves every call submitted
+        # while it was pending, instead of one each.
+        self._submitted: deque[_Call] = deque()
+        self._wake_pending = False
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on the loop thread; block until it ends; return its result."""
-        loop = self._running_loop()
+        loop = self._loop or self._start_loop()
         call = _Call(coroutine)
-        loop.call_soon_threadsafe(call.start)
+        self._submitted.append(call)
+        if not self._wake_pending:
+            self._wake_pending = True
+            loop.call_soon_threadsafe(self._start_submitted)
         try:
             call.done.acquire()
         except BaseException:
@@ -66,7 +75,15 @@ class _LoopThread:
         result: T = call.task.result()
         return result
 
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
+    def _start_submitted(self) -> None:
+        # Cleared before draining: a call appended after this line finds it False and wakes
+        # the loop again; one appended before it is drained here.
+        self._wake_pending = False
+        submitted = self._submitted
+        while submitted:
+            submitted.popleft().start()
+
+    def _start_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
