@@ -7,7 +7,7 @@ in the REST API. Each pending waiter is therefore re-checked there:
 - at once after every disconnect, reconnect or slow-consumer drop, then after 1, 2, 4, ... s
   (in a cluster the renewed subscription takes a while to reach every node);
 - while NATS is down, every 1, 2, 4, ... s up to 30 s;
-- while all is well, a slow safety net: after 30 s, doubling up to 5 minutes.
+- while all is well, a slow safety net: after 60 s, doubling up to 5 minutes.
 
 One timer per waiter and a task only while a check runs: 10,000 pending waits cost no more
 than 10,000 timer handles.
@@ -28,7 +28,7 @@ logger = logging.getLogger("session_client.rechecks")
 
 _AFTER_EVENT = 1.0
 _WHILE_DOWN_MAX = 30.0
-_SAFETY_FIRST = 30.0
+_SAFETY_FIRST = 60.0
 _SAFETY_MAX = 300.0
 
 
