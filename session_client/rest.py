@@ -15,7 +15,7 @@ from .errors import (
     SessionClientError,
     api_error_class,
 )
-from .limits import MAX_CONNECTIONS, BoundedTransport
+from .limits import MAX_CONNECTIONS, RequestSlots
 from .retries import RetryingTransport
 
 if TYPE_CHECKING:
@@ -76,9 +76,7 @@ class RestApi:
         limits = httpx.Limits(
             max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
         )
-        inner = BoundedTransport(
-            transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
-        )
+        inner = transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
         self.http = httpx.AsyncClient(
             base_url=base_url,
             headers=headers,
@@ -86,6 +84,7 @@ class RestApi:
             transport=RetryingTransport(inner, max_retries=max_retries),
             event_hooks={"response": [_raise_api_errors]},
         )
+        self._slots = RequestSlots(MAX_CONNECTIONS, self.http.timeout.pool)
         self._base_url = base_url
         self._client: Client | None = None
 
@@ -104,7 +103,8 @@ class RestApi:
     ) -> dict[str, Any]:
         """Run a generated ``asyncio_detailed`` call; return its parsed body as a plain dict."""
         try:
-            response = await operation(*args, client=self.client, **kwargs)
+            async with self._slots:  # retries included: a backing-off call keeps its slot
+                response = await operation(*args, client=self.client, **kwargs)
         except SessionClientError:
             raise
         except httpx.TimeoutException as exc:

@@ -1,82 +1,111 @@
-"""BoundedTransport: requests beyond the pool size wait in order, slots come back on close."""
+"""RequestSlots: REST calls beyond the pool size wait in order; slots come back however a call
+ends; the wait counts against the pool timeout."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
 
-from session_client.limits import BoundedTransport
+from session_client import APITimeoutError
+from session_client.limits import MAX_CONNECTIONS, RequestSlots
+from session_client.rest import RestApi
 
 
-class _Counting(httpx.AsyncBaseTransport):
-    """Answers after a yield, recording how many requests were inside at once."""
+class _Inside:
+    """Counts the calls inside the slots at once."""
 
     def __init__(self) -> None:
-        self.inside = 0
+        self.now = 0
         self.most = 0
+        self.order: list[int] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.inside += 1
-        self.most = max(self.most, self.inside)
-        await asyncio.sleep(0.001)
-        self.inside -= 1
-        return httpx.Response(200, json={"path": request.url.path})
-
-
-class _Streaming(httpx.AsyncByteStream):
-    """A body that is only read when iterated, like a real connection's."""
-
-    async def __aiter__(self):  # type: ignore[no-untyped-def]
-        yield b"ok"
+    async def call(self, slots: RequestSlots, n: int) -> int:
+        async with slots:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            self.order.append(n)
+            await asyncio.sleep(0.001)
+            self.now -= 1
+        return n
 
 
-def _streamed(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, stream=_Streaming())
-
-
-async def test_at_most_limit_requests_inside_and_all_complete() -> None:
-    inner = _Counting()
-    async with httpx.AsyncClient(
-        transport=BoundedTransport(inner, limit=3), base_url="http://api"
-    ) as http:
-        responses = await asyncio.gather(*(http.get(f"/{n}") for n in range(50)))
-    assert [r.json()["path"] for r in responses] == [f"/{n}" for n in range(50)]
-    assert inner.most == 3
-
-
-async def test_slot_is_held_until_the_body_is_closed() -> None:
-    transport = BoundedTransport(httpx.MockTransport(_streamed), limit=1)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-        request = http.build_request("GET", "/a")
-        streamed = await http.send(request, stream=True)
-        second = asyncio.create_task(http.get("/b"))
-        await asyncio.sleep(0.01)
-        assert not second.done()
-        await streamed.aclose()
-        assert (await second).status_code == 200
+async def test_at_most_limit_calls_inside_in_order_and_all_complete() -> None:
+    inside, slots = _Inside(), RequestSlots(3, None)
+    results = await asyncio.gather(*(inside.call(slots, n) for n in range(50)))
+    assert results == list(range(50))
+    assert inside.most == 3
+    assert inside.order == list(range(50))  # first come, first served
 
 
 async def test_waiting_for_a_slot_counts_against_the_pool_timeout() -> None:
-    transport = BoundedTransport(httpx.MockTransport(_streamed), limit=1)
-    timeout = httpx.Timeout(5.0, pool=0.05)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://api", timeout=timeout
-    ) as http:
-        streamed = await http.send(http.build_request("GET", "/a"), stream=True)
+    slots = RequestSlots(1, 0.05)
+    async with slots:
         with pytest.raises(httpx.PoolTimeout):
-            await http.get("/b")
-        await streamed.aclose()
-        assert (await http.get("/c")).status_code == 200
+            async with slots:
+                pass
+    async with slots:  # the slot came back
+        pass
 
 
-async def test_a_failed_request_gives_its_slot_back() -> None:
-    def fail(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+async def test_a_failed_or_cancelled_call_gives_its_slot_back() -> None:
+    slots = RequestSlots(1, 1.0)
+    for _ in range(3):
+        with pytest.raises(RuntimeError):
+            async with slots:
+                raise RuntimeError("the call failed")
+    held = asyncio.Event()
 
-    transport = BoundedTransport(httpx.MockTransport(fail), limit=1)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-        for _ in range(3):
-            with pytest.raises(httpx.ConnectError):
-                await http.get("/a")
+    async def hold() -> None:
+        async with slots:
+            held.set()
+            await asyncio.sleep(30)
+
+    holder = asyncio.create_task(hold())
+    await held.wait()
+    holder.cancel()
+    async with asyncio.timeout(1):
+        async with slots:
+            pass
+
+
+class _Parsed:
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": True}
+
+
+class _Detailed:
+    parsed = _Parsed()
+
+
+async def test_rest_calls_are_bounded_before_they_start() -> None:
+    inside = _Inside()
+    rest = RestApi("http://api", api_key=None, timeout=5.0, max_retries=0)
+
+    async def operation(*, client: Any) -> _Detailed:
+        await inside.call(RequestSlots(1_000, None), 0)  # just counts: the bound is the API's
+        return _Detailed()
+
+    results = await asyncio.gather(*(rest.call(operation) for _ in range(3 * MAX_CONNECTIONS)))
+    assert results == [{"ok": True}] * (3 * MAX_CONNECTIONS)
+    assert inside.most == MAX_CONNECTIONS
+    await rest.aclose()
+
+
+async def test_no_free_slot_in_time_is_an_api_timeout() -> None:
+    rest = RestApi("http://api", api_key=None, timeout=httpx.Timeout(5.0, pool=0.05), max_retries=0)
+    release = asyncio.Event()
+
+    async def slow(*, client: Any) -> _Detailed:
+        await release.wait()
+        return _Detailed()
+
+    busy = [asyncio.create_task(rest.call(slow)) for _ in range(MAX_CONNECTIONS)]
+    await asyncio.sleep(0.01)
+    with pytest.raises(APITimeoutError):
+        await rest.call(slow)
+    release.set()
+    await asyncio.gather(*busy)
+    await rest.aclose()
