@@ -811,6 +811,7 @@ def plot(data: dict[str, Any], plan: Plan, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     summary = summarize(data)
     high = max(c for c in plan.concurrency if c <= 1000)
@@ -826,6 +827,7 @@ def plot(data: dict[str, Any], plan: Plan, path: Path) -> None:
             fractions = [(index + 1) / len(latencies) for index in range(len(latencies))]
             axis.plot(latencies, fractions, label=variant)
         axis.set_xscale("log")
+        axis.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short ranges
         axis.set_xlabel("latency (ms, log)")
         axis.set_ylabel("fraction of round trips")
         axis.set_title(f"latency CDF, concurrency {concurrency:,}")
