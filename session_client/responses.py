@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .config import redact_url
 from .errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
@@ -24,8 +24,6 @@ if TYPE_CHECKING:  # nats (~30 ms to import) is imported on the first connect
     from nats.aio.subscription import Subscription
 
 __all__ = ["ResponseRouter", "Waiter"]
-
-T = TypeVar("T")
 
 logger = logging.getLogger("session_client.responses")
 
@@ -73,19 +71,19 @@ def _log_failure(task: asyncio.Future[None]) -> None:
         logger.debug("confirming subscriptions failed: %r", task.exception())
 
 
-async def _uncancelled(call: Awaitable[T]) -> T:
-    """Await a nats-py call and re-raise a cancellation it swallowed.
-
-    nats-py's ``_flush_pending`` (behind ``subscribe`` and ``unsubscribe``) catches
-    ``CancelledError``; a caller's timeout or cancel would then be lost, and the wait would
-    outlive its timeout.
-    """
+def _cancel_requests() -> int:
+    """How many cancellations of the current task are pending (see ``_reraise_swallowed``)."""
     task = asyncio.current_task()
-    requested = task.cancelling() if task is not None else 0
-    result = await call
-    if task is not None and task.cancelling() > requested:
+    return task.cancelling() if task is not None else 0
+
+
+def _reraise_swallowed(requested: int) -> None:
+    """Re-raise a cancellation a nats-py call swallowed since ``_cancel_requests()`` said
+    ``requested``: its ``_flush_pending`` (behind ``subscribe`` and ``unsubscribe``) catches
+    ``CancelledError``, and a caller's timeout or cancel would then be lost. The call's own
+    result must be kept first (a subscription to undo)."""
+    if _cancel_requests() > requested:
         raise asyncio.CancelledError
-    return result
 
 
 class _CreatorCancelled(Exception):
@@ -379,14 +377,14 @@ class ResponseRouter:
             self._entries[subject] = entry
             self._add(entry, waiter, awaiting_id)
             try:
-                entry.subscription = await _uncancelled(
-                    nc.subscribe(
-                        subject,
-                        cb=entry.dispatch,  # a bound method: lighter than a closure
-                        pending_msgs_limit=PENDING_MSGS_LIMIT,
-                        pending_bytes_limit=PENDING_BYTES_LIMIT,
-                    )
+                requested = _cancel_requests()
+                entry.subscription = await nc.subscribe(
+                    subject,
+                    cb=entry.dispatch,  # a bound method: lighter than a closure
+                    pending_msgs_limit=PENDING_MSGS_LIMIT,
+                    pending_bytes_limit=PENDING_BYTES_LIMIT,
                 )
+                _reraise_swallowed(requested)  # after keeping it: _abandon unsubscribes
                 await asyncio.shield(self._confirmation(nc))
             except BaseException as exc:
                 await self._abandon(entry, subject, exc)
@@ -468,7 +466,9 @@ class ResponseRouter:
             subscription = entry.subscription
             if subscription is not None and self._nc is not None and not self._nc.is_closed:
                 try:
-                    await _uncancelled(subscription.unsubscribe())
+                    requested = _cancel_requests()
+                    await subscription.unsubscribe()
+                    _reraise_swallowed(requested)
                 except Exception as exc:  # a closing connection drops it anyway
                     logger.debug("unsubscribe from %s failed: %r", waiter.subject, exc)
 

@@ -70,3 +70,32 @@ async def test_a_cancelled_subscribe_is_cancelled_and_the_connection_keeps_deliv
     finally:
         await publisher.close()
         await router.close()
+
+
+async def test_callers_cancelled_while_nats_py_subscribes_leave_no_subscription(
+    stack: LocalStack,
+) -> None:
+    # A one-slot flush queue makes nats-py's subscribe() wait (and swallow a cancellation)
+    # as it does under a burst of more than 1,024 new subjects.
+    router = ResponseRouter([stack.nats_url], {"flusher_queue_size": 1})
+    try:
+        await router.release(await router.register("sessions.responses.warm", "s", None))
+        nc = router.connection
+        before = len(nc._subs)
+        tasks = [
+            asyncio.ensure_future(router.register(f"sessions.responses.burst{n}", "s", None))
+            for n in range(300)
+        ]
+        await asyncio.sleep(0)
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:  # the few that finished before the cancel
+            if not isinstance(result, BaseException):
+                await router.release(result)
+        assert any(isinstance(result, asyncio.CancelledError) for result in results)
+        await asyncio.sleep(0.2)
+        assert router.subscription_count == 0
+        assert len(nc._subs) == before
+    finally:
+        await router.close()
