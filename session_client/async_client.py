@@ -330,7 +330,8 @@ class AsyncSessionClient:
             return waiter.future.result()
         # NATS alone may miss an answer (a reconnect, a slow-consumer drop, a failed publish):
         # the REST API is re-checked now and then meanwhile (see rechecks.py).
-        self._rechecks.watch(waiter)
+        missed = waiter.changes_seen != self._router.connection_changes
+        self._rechecks.watch(waiter, missed_change=missed)
         try:
             return await waiter.future
         finally:

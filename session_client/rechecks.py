@@ -48,10 +48,14 @@ class Rechecks:
         self._disconnected = disconnected
         self._watched: dict[Waiter, _Schedule] = {}
 
-    def watch(self, waiter: Waiter) -> None:
+    def watch(self, waiter: Waiter, *, missed_change: bool = False) -> None:
         """Start re-checking ``waiter`` (its first check has just been done, or was not
-        needed)."""
+        needed). ``missed_change``: the connection changed since it subscribed (while it was
+        sending, say), so it is checked at once, as :meth:`connection_changed` would have."""
         schedule = self._watched[waiter] = _Schedule(self, waiter)
+        if missed_change:
+            schedule.restart()
+            return
         schedule.interval = _AFTER_EVENT if self._disconnected() else _SAFETY_FIRST
         schedule.arm()
 

@@ -93,12 +93,14 @@ class _CreatorCancelled(Exception):
 class Waiter:
     """One caller waiting for the answer to one message (or any message) of a session."""
 
-    __slots__ = ("future", "message_id", "session_id", "subject")
+    __slots__ = ("changes_seen", "future", "message_id", "session_id", "subject")
 
     def __init__(self, subject: str, session_id: str, message_id: str | None) -> None:
         self.subject = subject
         self.session_id = session_id
         self.message_id = message_id
+        #: :attr:`ResponseRouter.connection_changes` when this waiter subscribed.
+        self.changes_seen = 0
         self.future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
 
     def resolve(self, payload: dict[str, Any]) -> None:
@@ -267,6 +269,9 @@ class ResponseRouter:
         self._entries: dict[str, _SubjectEntry] = {}
         #: True while the connection is down and nats-py is reconnecting.
         self.disconnected = False
+        #: Disconnects, reconnects and slow-consumer drops so far: a waiter that saw fewer may
+        #: have missed its answer.
+        self.connection_changes = 0
         self._closing: asyncio.Future[None] | None = None
         self._next_confirmation: asyncio.Task[None] | None = None
         self._dropped = 0
@@ -341,16 +346,19 @@ class ResponseRouter:
             self._dropped,
         )
         self._dropped = 0
+        self.connection_changes += 1
         self._on_connection_change()
 
     async def _on_disconnected(self) -> None:
         logger.info("NATS disconnected; waiters poll the REST API until it is back")
         self.disconnected = True
+        self.connection_changes += 1
         self._on_connection_change()
 
     async def _on_reconnected(self) -> None:
         logger.info("NATS reconnected; waiters re-check the REST API")
         self.disconnected = False
+        self.connection_changes += 1
         self._on_connection_change()
 
     async def register(
@@ -362,6 +370,7 @@ class ResponseRouter:
         nc = await self._connect()
         while True:
             waiter = Waiter(subject, session_id, message_id)
+            waiter.changes_seen = self.connection_changes
             entry = self._entries.get(subject)
             if entry is not None:
                 self._add(entry, waiter, awaiting_id)

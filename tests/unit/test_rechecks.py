@@ -117,3 +117,16 @@ async def test_unwatch_cancels_the_timer_and_a_check_in_flight() -> None:
     schedule.unwatch(waiter)
     await asyncio.sleep(0.3)
     assert len(checks.times) == 1 and len(asyncio.all_tasks()) == 1
+
+
+async def test_a_wait_that_missed_a_connection_change_is_checked_at_once() -> None:
+    # E.g. NATS reconnected while the message was being sent: connection_changed() came
+    # before watch(), so watch() must not start on the slow safety net.
+    checks = Checks()
+    schedule, waiter = make(checks), Waiter("subj", "s", "m")
+    schedule.watch(waiter, missed_change=True)
+    await asyncio.sleep(0.01)
+    assert len(checks.times) == 1
+    await asyncio.sleep(0.05)  # then the follow-ups of a change, not the safety net
+    assert len(checks.times) >= 2
+    schedule.unwatch(waiter)

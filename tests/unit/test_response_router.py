@@ -256,3 +256,15 @@ async def test_closing_ends_a_confirmation_in_flight(
     await router.close()
     with pytest.raises(NatsUnavailableError, match="closed"):
         await asyncio.wait_for(registering, 1)
+
+
+async def test_waiters_record_the_connection_changes_they_saw(
+    router: ResponseRouter,
+) -> None:
+    first = await router.register("subj", "s1", "m1")
+    await router._on_disconnected()
+    await router._on_reconnected()
+    second = await router.register("subj", "s1", "m2")
+    assert (first.changes_seen, second.changes_seen, router.connection_changes) == (0, 2, 2)
+    await router.release(first)
+    await router.release(second)
