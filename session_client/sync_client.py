@@ -25,21 +25,26 @@ class _Call:
     ``asyncio.run_coroutine_threadsafe``'s concurrent Future and Condition (~15 us less CPU a
     call, measured), which the sync client pays on every method."""
 
-    __slots__ = ("coroutine", "done", "task")
+    __slots__ = ("cancelled", "coroutine", "done", "task")
 
     def __init__(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         self.coroutine = coroutine
         self.task: asyncio.Task[Any] | None = None
+        self.cancelled = False
         self.done = threading.Lock()
         self.done.acquire()
 
     def start(self) -> None:
-        """On the loop thread: run the coroutine."""
+        """On the loop thread: run the coroutine (unless cancelled before it started)."""
+        if self.cancelled:
+            self.coroutine.close()
+            return
         self.task = asyncio.ensure_future(self.coroutine)
         self.task.add_done_callback(lambda _: self.done.release())
 
     def cancel(self) -> None:
-        """On the loop thread (after :meth:`start`): cancel the coroutine."""
+        """On the loop thread: cancel the coroutine, started or not."""
+        self.cancelled = True
         if self.task is not None:
             self.task.cancel()
 
@@ -61,15 +66,18 @@ class _LoopThread:
         """Run ``coroutine`` on the loop thread; block until it ends; return its result."""
         loop = self._loop or self._start_loop()
         call = _Call(coroutine)
-        self._submitted.append(call)
-        if not self._wake_pending:
-            self._wake_pending = True
-            loop.call_soon_threadsafe(self._start_submitted)
         try:
+            self._submitted.append(call)
+            if not self._wake_pending:
+                self._wake_pending = True
+                loop.call_soon_threadsafe(self._start_submitted)
             call.done.acquire()
         except BaseException:
-            # Ctrl-C while blocked: stop the work, don't orphan it.
+            # Ctrl-C: stop the work, or keep it from starting; and drain anyway, in case the
+            # interrupt came between setting _wake_pending and scheduling the drain (every
+            # later call would wait for ever).
             loop.call_soon_threadsafe(call.cancel)
+            loop.call_soon_threadsafe(self._start_submitted)
             raise
         assert call.task is not None  # started before it could end
         result: T = call.task.result()

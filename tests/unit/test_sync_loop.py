@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from session_client.sync_client import _LoopThread
+from session_client.sync_client import _Call, _LoopThread
 
 
 @pytest.fixture
@@ -68,3 +68,38 @@ def test_ctrl_c_while_blocked_cancels_the_work(loop_thread: _LoopThread) -> None
     with pytest.raises(KeyboardInterrupt):
         loop_thread.run(long_wait())
     assert cancelled.wait(5)
+
+
+def test_a_call_cancelled_before_it_started_never_runs() -> None:
+    ran = False
+
+    async def work() -> None:
+        nonlocal ran
+        ran = True
+
+    async def main() -> None:
+        call = _Call(work())
+        call.cancel()  # Ctrl-C came before the loop got to start it
+        call.start()
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert not ran
+
+
+def test_ctrl_c_between_flag_and_wake_up_does_not_wedge_the_client(
+    loop_thread: _LoopThread,
+) -> None:
+    async def answer() -> int:
+        return 42
+
+    assert loop_thread.run(answer()) == 42
+    loop_thread._wake_pending = True  # as if a caller was interrupted before it woke the loop
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        loop_thread.run(asyncio.sleep(30))
+    later: list[int] = []
+    caller = threading.Thread(target=lambda: later.append(loop_thread.run(answer())), daemon=True)
+    caller.start()
+    caller.join(5)
+    assert later == [42]
