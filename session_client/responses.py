@@ -53,16 +53,27 @@ async def _confirm_subscriptions(nc: NATS, closing: asyncio.Future[None]) -> Non
     # buffer out first, then PING. asyncio.wait, unlike flush(), never cancels the PONG future:
     # a cancelled one makes nats-py's read loop die when its PONG arrives (InvalidStateError,
     # nats-io/nats.py#914) - the connection looks alive but delivers nothing more.
-    await nc._flush_pending(force_flush=True)
+    # Each step also ends when the client closes: a flush stuck behind a dead connection would
+    # otherwise keep its callers waiting until their own timeouts.
+    await _until_closed(asyncio.ensure_future(nc._flush_pending(force_flush=True)), closing)
     pong: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
     await nc._send_ping(pong)
+    await _until_closed(pong, closing)
+
+
+async def _until_closed(step: asyncio.Future[Any], closing: asyncio.Future[None]) -> None:
+    """Wait for ``step`` (never cancelling it if it is the PONG), the client's close, or
+    ``_CONFIRM_TIMEOUT``; raise unless ``step`` finished."""
     await asyncio.wait(
-        (pong, closing), timeout=_CONFIRM_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        (step, closing), timeout=_CONFIRM_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
     )
+    if step.done():
+        return
+    if isinstance(step, asyncio.Task):
+        step.cancel()  # nats-py's flush: cancelling it is harmless (it swallows the cancel)
     if closing.done():
         raise NatsUnavailableError("the client was closed")
-    if not pong.done():
-        raise NatsUnavailableError(f"no PONG from NATS within {_CONFIRM_TIMEOUT:g} s")
+    raise NatsUnavailableError(f"NATS did not confirm within {_CONFIRM_TIMEOUT:g} s")
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:

@@ -39,9 +39,12 @@ class FakeConnection:
         self.flush_gate: asyncio.Event | None = None
         self.pings = 0
         self.silent = False  # True: PINGs go out, PONGs never come back
+        self.flush_stuck = False  # True: the forced flush never returns
 
     async def _flush_pending(self, force_flush: bool = False) -> None:
-        """nats-py's pending-buffer flush: nothing is buffered here."""
+        """nats-py's pending-buffer flush: nothing is buffered here, but it may hang."""
+        if force_flush and self.flush_stuck:
+            await asyncio.Event().wait()  # behind a dead connection's drain()
 
     async def subscribe(
         self, subject: str, cb: Callable[[Any], Awaitable[None]], **limits: int
@@ -268,3 +271,16 @@ async def test_waiters_record_the_connection_changes_they_saw(
     assert (first.changes_seen, second.changes_seen, router.connection_changes) == (0, 2, 2)
     await router.release(first)
     await router.release(second)
+
+
+async def test_closing_ends_a_confirmation_stuck_in_its_flush(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    connection.flush_stuck = True
+    registering = asyncio.create_task(router.register("subj", "s", None))
+    await asyncio.sleep(0.01)
+    await router.close()
+    with pytest.raises(NatsUnavailableError, match="closed"):
+        await asyncio.wait_for(registering, 1)
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == 1  # no confirmation or flush left behind
