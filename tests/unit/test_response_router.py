@@ -250,15 +250,18 @@ async def test_a_burst_of_subscriptions_shares_one_ping(
         await router.release(waiter)
 
 
+@pytest.mark.parametrize("stuck", ["silent", "flush_stuck"])  # no PONG / the flush hangs
 async def test_closing_ends_a_confirmation_in_flight(
-    router: ResponseRouter, connection: FakeConnection
+    router: ResponseRouter, connection: FakeConnection, stuck: str
 ) -> None:
-    connection.silent = True
+    setattr(connection, stuck, True)
     registering = asyncio.create_task(router.register("subj", "s", None))
     await asyncio.sleep(0.01)
     await router.close()
     with pytest.raises(NatsUnavailableError, match="closed"):
         await asyncio.wait_for(registering, 1)
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == 1  # no confirmation or flush left behind
 
 
 async def test_waiters_record_the_connection_changes_they_saw(
@@ -271,16 +274,3 @@ async def test_waiters_record_the_connection_changes_they_saw(
     assert (first.changes_seen, second.changes_seen, router.connection_changes) == (0, 2, 2)
     await router.release(first)
     await router.release(second)
-
-
-async def test_closing_ends_a_confirmation_stuck_in_its_flush(
-    router: ResponseRouter, connection: FakeConnection
-) -> None:
-    connection.flush_stuck = True
-    registering = asyncio.create_task(router.register("subj", "s", None))
-    await asyncio.sleep(0.01)
-    await router.close()
-    with pytest.raises(NatsUnavailableError, match="closed"):
-        await asyncio.wait_for(registering, 1)
-    await asyncio.sleep(0)
-    assert len(asyncio.all_tasks()) == 1  # no confirmation or flush left behind
