@@ -357,20 +357,21 @@ class ResponseRouter:
             self._dropped,
         )
         self._dropped = 0
+        self._connection_changed()
+
+    def _connection_changed(self) -> None:
         self.connection_changes += 1
         self._on_connection_change()
 
     async def _on_disconnected(self) -> None:
         logger.info("NATS disconnected; waiters poll the REST API until it is back")
         self.disconnected = True
-        self.connection_changes += 1
-        self._on_connection_change()
+        self._connection_changed()
 
     async def _on_reconnected(self) -> None:
         logger.info("NATS reconnected; waiters re-check the REST API")
         self.disconnected = False
-        self.connection_changes += 1
-        self._on_connection_change()
+        self._connection_changed()
 
     async def register(
         self, subject: str, session_id: str, message_id: str | None, *, awaiting_id: bool = False

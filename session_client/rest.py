@@ -71,8 +71,8 @@ class RestApi:
         headers = {"User-Agent": "session_client_lib"}
         if api_key is not None:
             headers["Authorization"] = f"Bearer {api_key}"
-        # Keep every connection alive: past httpx's default of 20 idle ones, busy clients
-        # would reconnect for most requests.
+        # As many kept alive as the pool holds, so busy clients never reconnect (see
+        # MAX_CONNECTIONS for why the pool is small).
         limits = httpx.Limits(
             max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
         )
