@@ -328,7 +328,7 @@ class AsyncSessionClient:
             await self._check_rest(waiter)
         if waiter.future.done():
             return waiter.future.result()
-        # NATS alone may miss an answer (a reconnect, a slow-consumer drop, a failed publish):
+        # NATS alone may miss an answer (a reconnect, a failed publish):
         # the REST API is re-checked now and then meanwhile (see rechecks.py).
         missed = waiter.changes_seen != self._router.connection_changes
         self._rechecks.watch(waiter, missed_change=missed)

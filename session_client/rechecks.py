@@ -1,10 +1,10 @@
 """When a pending wait asks the REST API instead of trusting NATS alone.
 
-Core NATS delivers at most once: an answer published while the connection is down, or dropped
-for a slow consumer, or never published because the server's own NATS link failed, exists only
-in the REST API. Each pending waiter is therefore re-checked there:
+Core NATS delivers at most once: an answer published while the connection is down (the server
+also disconnects a client that reads too slowly), or never published because the server's own
+NATS link failed, exists only in the REST API. Each pending waiter is therefore re-checked there:
 
-- at once after every disconnect, reconnect or slow-consumer drop, then after 1, 2, 4, ... s
+- at once after every disconnect and reconnect, then after 1, 2, 4, ... s
   (in a cluster the renewed subscription takes a while to reach every node);
 - while NATS is down, every 1, 2, 4, ... s up to 30 s;
 - while all is well, a slow safety net: after 60 s, doubling up to 5 minutes.

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .config import redact_url
 from .errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
@@ -33,14 +33,6 @@ logger = logging.getLogger("session_client.responses")
 _EARLY_ANSWER_LIMIT = 10_000
 _EARLY_ANSWER_BYTES = 4 * 1024 * 1024
 _CLOSED_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
-# Per-subscription buffer between the socket and the dispatcher. Past it, nats-py drops
-# messages (slow consumer) instead of growing without bound under a flood; the waiters then
-# re-check the REST API, so a dropped answer is not lost.
-PENDING_MSGS_LIMIT = 65_536
-PENDING_BYTES_LIMIT = 8 * 1024 * 1024
-# Drops come in bursts: one REST re-check (and one log line) per burst, this long after its
-# first drop, covers every drop of the burst.
-_SLOW_CONSUMER_SETTLE = 0.2
 # How long a subscription may take to be confirmed (nats-py's own flush timeout).
 _CONFIRM_TIMEOUT = 10.0
 
@@ -240,8 +232,8 @@ class _SubjectEntry:
         self.sessions: dict[str, _SessionGroup] = {}
         self.count = 0
 
-    async def dispatch(self, msg: Msg) -> None:
-        """nats-py's callback for the subject: route ``msg`` to the waiters it settles."""
+    def dispatch(self, msg: Msg) -> None:
+        """Route ``msg`` to the waiters it settles."""
         try:
             payload = json.loads(msg.data)
         except (ValueError, RecursionError):  # RecursionError: hostile deep nesting
@@ -258,12 +250,42 @@ class _SubjectEntry:
         group.offer(payload, len(msg.data))
 
 
+class _InlineDelivery:
+    """Where nats-py delivers a subject's messages: routed at once, as its read loop reads them.
+
+    It stands in for the future of nats-py's ``subscribe(future=...)``, for which nats-py calls
+    ``set_result(msg)`` for every message, straight from its read loop, after checking
+    ``cancelled()``. A subscription with a callback instead gets an ``asyncio.Queue`` and a task
+    of its own: about 1 KiB more per subject, a task switch per message, and a buffer that
+    drops messages (slow consumer) when it fills. Here nothing queues, so nothing is dropped:
+    a flood only slows the reading of the socket. ``tests/integration/test_subscribe_order.py``
+    checks this use of nats-py against a real server.
+    """
+
+    __slots__ = ("_entry",)
+
+    def __init__(self, entry: _SubjectEntry) -> None:
+        self._entry = entry
+
+    def cancelled(self) -> bool:
+        """Never: the subscription lives until it is unsubscribed."""
+        return False
+
+    def set_result(self, msg: Msg) -> None:
+        """Route ``msg``. Never raises: an exception would stop nats-py's read loop for good
+        (nats-io/nats.py#914)."""
+        try:
+            self._entry.dispatch(msg)
+        except Exception:
+            logger.exception("routing a message on %s failed", msg.subject)
+
+
 class ResponseRouter:
     """Owns the client's one NATS connection and routes payloads to :class:`Waiter` objects.
 
     The connection is made on the first :meth:`register` and reused until :meth:`close`.
-    ``on_connection_change`` is called at every disconnect and reconnect, and shortly after
-    NATS dropped messages for a slow consumer: an answer may have been missed.
+    ``on_connection_change`` is called at every disconnect and reconnect: an answer may have
+    been missed meanwhile.
     """
 
     def __init__(
@@ -280,14 +302,10 @@ class ResponseRouter:
         self._entries: dict[str, _SubjectEntry] = {}
         #: True while the connection is down and nats-py is reconnecting.
         self.disconnected = False
-        #: Disconnects, reconnects and slow-consumer drops so far: a waiter that saw fewer may
-        #: have missed its answer.
+        #: Disconnects and reconnects so far: a waiter that saw fewer may have missed its answer.
         self.connection_changes = 0
         self._closing: asyncio.Future[None] | None = None
         self._next_confirmation: asyncio.Task[None] | None = None
-        self._dropped = 0
-        self.slow_consumer_events = 0
-        """Messages NATS dropped because a subscription's buffer was full (for tests)."""
 
     @property
     def connection(self) -> NATS | None:
@@ -339,25 +357,8 @@ class ResponseRouter:
         return nc
 
     async def _on_error(self, error: Exception) -> None:
-        from nats.errors import SlowConsumerError  # imported already: nats is connected
-
-        if isinstance(error, SlowConsumerError):
-            # A dropped message may be an answer: treat the drop like a disconnect.
-            self.slow_consumer_events += 1
-            self._dropped += 1
-            if self._dropped == 1:
-                asyncio.get_running_loop().call_later(_SLOW_CONSUMER_SETTLE, self._after_drops)
-            return
         # Protocol errors and disconnects are logged; reconnects recover.
         logger.warning("NATS error: %r", error)
-
-    def _after_drops(self) -> None:
-        logger.warning(
-            "slow consumer: NATS dropped %d message(s); waiters re-check the REST API",
-            self._dropped,
-        )
-        self._dropped = 0
-        self._connection_changed()
 
     def _connection_changed(self) -> None:
         self.connection_changes += 1
@@ -400,10 +401,7 @@ class ResponseRouter:
             try:
                 requested = _cancel_requests()
                 entry.subscription = await nc.subscribe(
-                    subject,
-                    cb=entry.dispatch,  # a bound method: lighter than a closure
-                    pending_msgs_limit=PENDING_MSGS_LIMIT,
-                    pending_bytes_limit=PENDING_BYTES_LIMIT,
+                    subject, future=cast("asyncio.Future[Msg]", _InlineDelivery(entry))
                 )
                 _reraise_swallowed(requested)  # after keeping it: _abandon unsubscribes
                 await asyncio.shield(self._confirmation(nc))

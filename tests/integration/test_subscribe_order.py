@@ -1,5 +1,6 @@
-"""Subscribing on the wire: the SUB must reach nats-server before the flush's PING, and a
-caller cancelled while subscribing must neither be kept waiting nor break the connection."""
+"""Subscribing on the wire: the SUB must reach nats-server before the flush's PING, every
+message of a subscription is routed as nats-py reads it, and a caller cancelled while
+subscribing must neither be kept waiting nor break the connection."""
 
 from __future__ import annotations
 
@@ -37,6 +38,49 @@ async def test_sub_is_written_before_the_ping_that_confirms_it(stack: LocalStack
         assert wire.index(b"SUB sessions.responses.order ") < wire.index(b"PING")
         await router.release(waiter)
     finally:
+        await router.close()
+
+
+async def test_every_message_of_a_subject_is_routed_without_a_task_or_queue_of_its_own(
+    stack: LocalStack,
+) -> None:
+    # The router passes nats-py a stand-in for subscribe(future=...): nats-py must hand it
+    # every message, not only the first, also after a reconnect replayed the subscription.
+    reconnected = asyncio.Event()
+    router = ResponseRouter(
+        [stack.nats_url],
+        {"reconnect_time_wait": 0.05},
+        lambda: None if router.disconnected else reconnected.set(),
+    )
+    publisher = await nats.connect(stack.nats_url)
+    subject = "sessions.responses.many"
+
+    async def publish_and_collect(message_ids: list[str]) -> list[str]:
+        waiters = [await router.register(subject, "s", mid) for mid in message_ids]
+        for mid in reversed(message_ids):
+            payload = {"session_id": "s", "message_id": mid, "response": {"id": mid}}
+            await publisher.publish(subject, json.dumps(payload).encode())
+        answers = await asyncio.wait_for(asyncio.gather(*(w.future for w in waiters)), 5)
+        for waiter in waiters:
+            await router.release(waiter)
+        return [answer["response"]["id"] for answer in answers]
+
+    try:
+        keep = await router.register(subject, "keep", None)  # holds the subscription open
+        tasks_before = len(asyncio.all_tasks())
+        assert await publish_and_collect(["a", "b", "c", "d"]) == ["a", "b", "c", "d"]
+        subscription = router._entries[subject].subscription
+        assert subscription is not None and subscription._wait_for_msgs_task is None
+        assert len(asyncio.all_tasks()) == tasks_before
+        nc = router.connection
+        nc._transport.close()  # a broken connection: nats-py reconnects, replaying the SUB
+        await asyncio.wait_for(reconnected.wait(), 5)
+        await nc.flush(timeout=5)  # the server has the replayed subscription
+        assert await publish_and_collect(["e", "f"]) == ["e", "f"]
+        await router.release(keep)
+        assert router.subscription_count == 0 and not nc._subs
+    finally:
+        await publisher.close()
         await router.close()
 
 
