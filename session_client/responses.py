@@ -37,8 +37,14 @@ _CLOSED_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError
 _CONFIRM_TIMEOUT = 10.0
 
 
-async def _confirm_subscriptions(nc: NATS, closing: asyncio.Future[None]) -> None:
-    """Return once the server has every subscription made so far (see ``_confirmation``)."""
+async def _confirm_subscriptions(
+    nc: NATS, closing: asyncio.Future[None], reconnected: Callable[[], asyncio.Future[None]]
+) -> None:
+    """Return once the server has every subscription made so far (see ``_confirmation``).
+
+    ``closing`` ends the wait (the client closes); ``reconnected()`` is a future the next
+    reconnect settles.
+    """
     # nats-py's flush() writes its PING straight to the socket while SUB commands wait in its
     # pending buffer for the flusher task, so the PONG can come back before the server saw the
     # SUB - and an instant answer is then lost (``make bench`` lost about one in 200). Push the
@@ -47,19 +53,32 @@ async def _confirm_subscriptions(nc: NATS, closing: asyncio.Future[None]) -> Non
     # nats-io/nats.py#914) - the connection looks alive but delivers nothing more.
     # Each step also ends when the client closes: a flush stuck behind a dead connection would
     # otherwise keep its callers waiting until their own timeouts.
-    await _until_closed(asyncio.ensure_future(nc._flush_pending(force_flush=True)), closing)
-    pong: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-    await nc._send_ping(pong)
-    await _until_closed(pong, closing)
+    deadline = asyncio.get_running_loop().time() + _CONFIRM_TIMEOUT
+    while True:
+        flush = asyncio.ensure_future(nc._flush_pending(force_flush=True))
+        await _until(flush, closing, deadline)
+        pong: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        reconnect = reconnected()
+        await nc._send_ping(pong)
+        await _until(pong, closing, deadline, reconnect)
+        if pong.done():
+            return
+        # A reconnect dropped nats-py's pending PONG futures (and replayed every subscription
+        # on the new connection): without a new PING the wait would last until the deadline.
 
 
-async def _until_closed(step: asyncio.Future[Any], closing: asyncio.Future[None]) -> None:
-    """Wait for ``step`` (never cancelling it if it is the PONG), the client's close, or
-    ``_CONFIRM_TIMEOUT``; raise unless ``step`` finished."""
-    await asyncio.wait(
-        (step, closing), timeout=_CONFIRM_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-    )
-    if step.done():
+async def _until(
+    step: asyncio.Future[Any],
+    closing: asyncio.Future[None],
+    deadline: float,
+    reconnect: asyncio.Future[None] | None = None,
+) -> None:
+    """Wait for ``step`` (never cancelling it if it is the PONG), the client's close, the
+    ``deadline`` or ``reconnect``; raise unless ``step`` finished or ``reconnect`` came."""
+    waits = (step, closing) if reconnect is None else (step, closing, reconnect)
+    timeout = deadline - asyncio.get_running_loop().time()
+    await asyncio.wait(waits, timeout=max(0.0, timeout), return_when=asyncio.FIRST_COMPLETED)
+    if step.done() or (reconnect is not None and reconnect.done()):
         return
     if isinstance(step, asyncio.Task):
         step.cancel()  # nats-py's flush: cancelling it is harmless (it swallows the cancel)
@@ -319,6 +338,7 @@ class ResponseRouter:
         #: Disconnects and reconnects so far: a waiter that saw fewer may have missed its answer.
         self.connection_changes = 0
         self._closing: asyncio.Future[None] | None = None
+        self._reconnected: asyncio.Future[None] | None = None
         self._next_confirmation: asyncio.Task[None] | None = None
 
     @property
@@ -386,7 +406,16 @@ class ResponseRouter:
     async def _on_reconnected(self) -> None:
         logger.info("NATS reconnected; waiters re-check the REST API")
         self.disconnected = False
+        if self._reconnected is not None:
+            self._reconnected.set_result(None)
+            self._reconnected = None
         self._connection_changed()
+
+    def _next_reconnect(self) -> asyncio.Future[None]:
+        """A future the next reconnect settles."""
+        if self._reconnected is None:
+            self._reconnected = asyncio.get_running_loop().create_future()
+        return self._reconnected
 
     async def register(
         self, subject: str, session_id: str, message_id: str | None, *, awaiting_id: bool = False
@@ -447,7 +476,7 @@ class ResponseRouter:
     async def _confirm(self, nc: NATS, closing: asyncio.Future[None]) -> None:
         # Started: a SUB made from now on may miss this PING, so it needs the next one.
         self._next_confirmation = None
-        await _confirm_subscriptions(nc, closing)
+        await _confirm_subscriptions(nc, closing, self._next_reconnect)
 
     async def _abandon(
         self, entry: _SubjectEntry, ready: asyncio.Future[None], subject: str, exc: BaseException

@@ -242,6 +242,35 @@ async def test_closing_ends_a_confirmation_in_flight(
     assert len(asyncio.all_tasks()) == 1  # no confirmation or flush left behind
 
 
+async def test_a_pong_lost_to_a_reconnect_is_asked_for_again(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    # nats-py forgets the PONG futures of the old connection when it reconnects: without a new
+    # PING the burst would fail after the 10 s confirmation timeout.
+    connection.silent = True
+    registering = asyncio.create_task(router.register("subj", "s", None))
+    await asyncio.sleep(0.01)
+    assert connection.pings == 1 and not registering.done()
+    connection.silent = False
+    await router._on_reconnected()
+    waiter = await asyncio.wait_for(registering, 1)
+    assert connection.pings == 2
+    await router.release(waiter)
+
+
+async def test_a_confirmation_still_ends_at_its_deadline(
+    router: ResponseRouter, connection: FakeConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(responses, "_CONFIRM_TIMEOUT", 0.2)
+    connection.silent = True
+    registering = asyncio.create_task(router.register("subj", "s", None))
+    await asyncio.sleep(0.1)
+    await router._on_reconnected()  # a new PING, also unanswered: the deadline still holds
+    with pytest.raises(NatsUnavailableError, match="did not confirm"):
+        await asyncio.wait_for(registering, 1)
+    assert connection.pings == 2
+
+
 async def test_waiters_record_the_connection_changes_they_saw(
     router: ResponseRouter,
 ) -> None:
