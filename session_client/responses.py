@@ -37,60 +37,70 @@ _CLOSED_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError
 _CONFIRM_TIMEOUT = 10.0
 
 
-async def _confirm_subscriptions(
-    nc: NATS, closing: asyncio.Future[None], reconnected: Callable[[], asyncio.Future[None]]
-) -> None:
-    """Return once the server has every subscription made so far (see ``_confirmation``).
+def _write_ping(nc: NATS, pong: asyncio.Future[bool]) -> None:
+    """Write nats-py's buffered commands (new SUBs among them), then a PING whose PONG settles
+    ``pong``: in that order, in one go.
 
-    ``closing`` ends the wait (the client closes); ``reconnected()`` is a future the next
-    reconnect settles.
+    nats-py's ``flush()`` writes its PING straight to the socket while SUBs wait in its pending
+    buffer for its flusher task, so the PONG could come back before the server saw the SUB,
+    and an instant answer was lost (``make bench`` lost about one in 200). Waiting for the
+    flusher task instead would cost two more loop turns per wait. ``pong`` must never be
+    cancelled: nats-py's read loop dies when a cancelled PONG future's PONG arrives
+    (InvalidStateError, nats-io/nats.py#914) - the connection looks alive but delivers nothing.
     """
-    # nats-py's flush() writes its PING straight to the socket while SUB commands wait in its
-    # pending buffer for the flusher task, so the PONG can come back before the server saw the
-    # SUB - and an instant answer is then lost (``make bench`` lost about one in 200). Push the
-    # buffer out first, then PING. asyncio.wait, unlike flush(), never cancels the PONG future:
-    # a cancelled one makes nats-py's read loop die when its PONG arrives (InvalidStateError,
-    # nats-io/nats.py#914) - the connection looks alive but delivers nothing more.
-    # Each step also ends when the client closes: a flush stuck behind a dead connection would
-    # otherwise keep its callers waiting until their own timeouts.
-    deadline = asyncio.get_running_loop().time() + _CONFIRM_TIMEOUT
-    while True:
-        flush = asyncio.ensure_future(nc._flush_pending(force_flush=True))
-        await _until(flush, closing, deadline)
-        pong: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        reconnect = reconnected()
-        await nc._send_ping(pong)
-        await _until(pong, closing, deadline, reconnect)
-        if pong.done():
+    transport = nc._transport
+    if transport is None:
+        raise NatsUnavailableError("not connected to NATS")
+    if nc._pending_data_size:  # what nats-py's flusher task does, done now
+        transport.writelines(nc._pending)
+        nc._pending = []
+        nc._pending_data_size = 0
+    transport.write(b"PING\r\n")
+    nc._pongs.append(pong)  # after the write: a PING that failed must not take a PONG
+
+
+class _Confirmation:
+    """One PING confirming every subscription made before it was sent; ``done`` settles on
+    its PONG, or fails at the deadline (``_CONFIRM_TIMEOUT``) or when the client closes.
+
+    Driven by callbacks, not a task: no extra loop turns on the way of every wait.
+    """
+
+    __slots__ = ("_deadline", "_nc", "done")
+
+    def __init__(self, nc: NATS) -> None:
+        loop = asyncio.get_running_loop()
+        self._nc = nc
+        self.done: asyncio.Future[None] = loop.create_future()
+        self._deadline = loop.call_later(
+            _CONFIRM_TIMEOUT,
+            self.fail,
+            NatsUnavailableError(f"NATS did not confirm within {_CONFIRM_TIMEOUT:g} s"),
+        )
+
+    def ping(self) -> None:
+        """Send a PING (again, after a reconnect dropped nats-py's pending PONG futures).
+        While disconnected there is nothing to write: the reconnect will ping."""
+        if self.done.done() or not self._nc.is_connected:
             return
-        # A reconnect dropped nats-py's pending PONG futures (and replayed every subscription
-        # on the new connection): without a new PING the wait would last until the deadline.
+        pong: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        pong.add_done_callback(self._ponged)
+        try:
+            _write_ping(self._nc, pong)
+        except Exception as exc:  # a broken transport: fail now, not at the deadline
+            self.fail(NatsUnavailableError(f"cannot confirm the subscription: {exc!r}"))
 
+    def _ponged(self, pong: asyncio.Future[bool]) -> None:
+        if not pong.cancelled() and not self.done.done():
+            self._deadline.cancel()
+            self.done.set_result(None)
 
-async def _until(
-    step: asyncio.Future[Any],
-    closing: asyncio.Future[None],
-    deadline: float,
-    reconnect: asyncio.Future[None] | None = None,
-) -> None:
-    """Wait for ``step`` (never cancelling it if it is the PONG), the client's close, the
-    ``deadline`` or ``reconnect``; raise unless ``step`` finished or ``reconnect`` came."""
-    waits = (step, closing) if reconnect is None else (step, closing, reconnect)
-    timeout = deadline - asyncio.get_running_loop().time()
-    await asyncio.wait(waits, timeout=max(0.0, timeout), return_when=asyncio.FIRST_COMPLETED)
-    if step.done() or (reconnect is not None and reconnect.done()):
-        return
-    if isinstance(step, asyncio.Task):
-        step.cancel()  # nats-py's flush: cancelling it is harmless (it swallows the cancel)
-    if closing.done():
-        raise NatsUnavailableError("the client was closed")
-    raise NatsUnavailableError(f"NATS did not confirm within {_CONFIRM_TIMEOUT:g} s")
-
-
-def _log_failure(task: asyncio.Future[None]) -> None:
-    # Retrieved here, so a failure after the caller gave up is logged, not "never retrieved".
-    if not task.cancelled() and task.exception() is not None:
-        logger.debug("confirming subscriptions failed: %r", task.exception())
+    def fail(self, error: NatsUnavailableError) -> None:
+        """End the wait with ``error`` unless the PONG came first."""
+        if not self.done.done():
+            self._deadline.cancel()
+            self.done.set_exception(error)
+            self.done.exception()  # retrieved: every caller may have been cancelled
 
 
 def _cancel_requests() -> int:
@@ -337,9 +347,9 @@ class ResponseRouter:
         self.disconnected = False
         #: Disconnects and reconnects so far: a waiter that saw fewer may have missed its answer.
         self.connection_changes = 0
-        self._closing: asyncio.Future[None] | None = None
-        self._reconnected: asyncio.Future[None] | None = None
-        self._next_confirmation: asyncio.Task[None] | None = None
+        #: Confirmations sent and not yet settled: a reconnect pings them again, close fails them.
+        self._confirmations: set[_Confirmation] = set()
+        self._next_confirmation: _Confirmation | None = None
 
     @property
     def connection(self) -> NATS | None:
@@ -406,16 +416,9 @@ class ResponseRouter:
     async def _on_reconnected(self) -> None:
         logger.info("NATS reconnected; waiters re-check the REST API")
         self.disconnected = False
-        if self._reconnected is not None:
-            self._reconnected.set_result(None)
-            self._reconnected = None
+        for confirmation in list(self._confirmations):
+            confirmation.ping()  # nats-py dropped the PONG futures of the old connection
         self._connection_changed()
-
-    def _next_reconnect(self) -> asyncio.Future[None]:
-        """A future the next reconnect settles."""
-        if self._reconnected is None:
-            self._reconnected = asyncio.get_running_loop().create_future()
-        return self._reconnected
 
     async def register(
         self, subject: str, session_id: str, message_id: str | None, *, awaiting_id: bool = False
@@ -458,25 +461,24 @@ class ResponseRouter:
             ready.set_result(None)
             return waiter
 
-    def _confirmation(self, nc: NATS) -> asyncio.Task[None]:
+    def _confirmation(self, nc: NATS) -> asyncio.Future[None]:
         """A confirmation covering every subscription made so far, shared by every caller that
-        subscribed before it started: one PING for a burst of subscriptions, not one each.
-
-        Callers await it shielded: cancelling a caller must not cancel nats-py's PONG future
-        (see ``_confirm_subscriptions``); the caller's cancellation still reaches it at once.
+        subscribed before its PING went out: one PING for a burst of subscriptions, not one
+        each. Callers await it shielded, so that one caller's cancellation is not everyone's.
         """
-        if self._next_confirmation is None:
-            if self._closing is None:
-                self._closing = asyncio.get_running_loop().create_future()
-            task = asyncio.ensure_future(self._confirm(nc, self._closing))
-            task.add_done_callback(_log_failure)
-            self._next_confirmation = task
-        return self._next_confirmation
+        confirmation = self._next_confirmation
+        if confirmation is None:
+            confirmation = self._next_confirmation = _Confirmation(nc)
+            self._confirmations.add(confirmation)
+            confirmation.done.add_done_callback(lambda _: self._confirmations.discard(confirmation))
+            # Sent on the next loop turn: the SUBs of this turn's other callers go with it.
+            asyncio.get_running_loop().call_soon(self._send, confirmation)
+        return confirmation.done
 
-    async def _confirm(self, nc: NATS, closing: asyncio.Future[None]) -> None:
-        # Started: a SUB made from now on may miss this PING, so it needs the next one.
+    def _send(self, confirmation: _Confirmation) -> None:
+        # Sent: a SUB made from now on may miss this PING, so it needs the next one.
         self._next_confirmation = None
-        await _confirm_subscriptions(nc, closing, self._next_reconnect)
+        confirmation.ping()
 
     async def _abandon(
         self, entry: _SubjectEntry, ready: asyncio.Future[None], subject: str, exc: BaseException
@@ -547,9 +549,8 @@ class ResponseRouter:
                 for waiter in group.all_waiters():
                     waiter.fail(NatsUnavailableError("the client was closed"))
         self._entries.clear()
-        if self._closing is not None:  # confirmations in flight end now, not at their timeout
-            self._closing.set_result(None)
-            self._closing = None
+        for confirmation in list(self._confirmations):  # now, not at their deadline
+            confirmation.fail(NatsUnavailableError("the client was closed"))
         nc, self._nc = self._nc, None
         if nc is not None and not nc.is_closed:
             try:

@@ -26,38 +26,59 @@ class FakeSubscription:
         del self.connection.callbacks[self.subject]
 
 
+class FakeTransport:
+    def __init__(self, connection: FakeConnection) -> None:
+        self.connection = connection
+
+    def writelines(self, lines: list[bytes]) -> None:
+        self.connection.written.extend(lines)
+
+    def write(self, data: bytes) -> None:
+        connection = self.connection
+        if connection.write_error is not None:
+            raise connection.write_error
+        connection.written.append(data)
+        if data == b"PING\r\n":
+            connection.pings += 1
+            if not connection.silent:
+                pong = asyncio.ensure_future(connection.pong())
+                connection.pongs_in_flight.add(pong)
+                pong.add_done_callback(connection.pongs_in_flight.discard)
+
+
 class FakeConnection:
-    """Just enough of nats-py's client: subscribe, PING/PONG, and a way to publish to the
-    objects nats-py delivers a subscription's messages to."""
+    """Just enough of nats-py's client: subscribe, its pending buffer, PING/PONG, and a way to
+    publish to the objects nats-py delivers a subscription's messages to."""
 
     is_closed = False
 
     def __init__(self) -> None:
         self.callbacks: dict[str, Any] = {}
-        self.flush_error: BaseException | None = None
-        self.flush_gate: asyncio.Event | None = None
+        self.is_connected = True
+        self._pending: list[bytes] = []
+        self._pending_data_size = 0
+        self._pongs: list[asyncio.Future[bool]] = []
+        self._transport = FakeTransport(self)
+        self.written: list[bytes] = []
+        self.pongs_in_flight: set[asyncio.Future[None]] = set()
+        self.write_error: BaseException | None = None
+        self.pong_gate: asyncio.Event | None = None  # set: PONGs come back once it opens
         self.pings = 0
         self.silent = False  # True: PINGs go out, PONGs never come back
-        self.flush_stuck = False  # True: the forced flush never returns
-
-    async def _flush_pending(self, force_flush: bool = False) -> None:
-        """nats-py's pending-buffer flush: nothing is buffered here, but it may hang."""
-        if force_flush and self.flush_stuck:
-            await asyncio.Event().wait()  # behind a dead connection's drain()
 
     async def subscribe(self, subject: str, future: Any) -> FakeSubscription:
         self.callbacks[subject] = future
+        sub = f"SUB {subject} 1\r\n".encode()
+        self._pending.append(sub)
+        self._pending_data_size += len(sub)
         return FakeSubscription(self, subject)
 
-    async def _send_ping(self, pong: asyncio.Future[bool]) -> None:
-        """nats-py's PING: the PONG comes once ``flush_gate`` opens (or ``flush_error``)."""
-        self.pings += 1
-        if self.flush_gate is not None:
-            await self.flush_gate.wait()
-        if self.flush_error is not None:
-            raise self.flush_error
-        if not self.silent:
-            pong.set_result(True)
+    async def pong(self) -> None:
+        """The server's PONG, as nats-py's read loop handles it."""
+        if self.pong_gate is not None:
+            await self.pong_gate.wait()
+        if self._pongs:
+            self._pongs.pop(0).set_result(True)
 
     async def deliver(self, subject: str, payload: Any) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -150,18 +171,15 @@ async def test_status_events_wake_every_waiter_of_the_session(
 async def test_a_failed_subscription_is_forgotten_and_fails_its_joiners(
     router: ResponseRouter, connection: FakeConnection
 ) -> None:
-    connection.flush_gate = asyncio.Event()
-    connection.flush_error = OSError("connection lost")
+    connection.write_error = OSError("connection lost")
     creating = asyncio.create_task(router.register("subj", "s1", "m1"))
     await asyncio.sleep(0)
     joining = asyncio.create_task(router.register("subj", "s2", "m2"))
-    await asyncio.sleep(0)
-    connection.flush_gate.set()
     for task in (creating, joining):
         with pytest.raises(NatsUnavailableError):
-            await task
+            await asyncio.wait_for(task, 1)  # at once, not at the confirmation's deadline
     assert router.subscription_count == 0
-    connection.flush_error = None
+    connection.write_error = None
     waiter = await router.register("subj", "s1", "m1")
     assert router.subscription_count == 1
     await router.release(waiter)
@@ -200,7 +218,7 @@ async def test_huge_early_answers_overflow_into_a_rest_check(
 async def test_a_cancelled_creator_does_not_fail_its_joiners(
     router: ResponseRouter, connection: FakeConnection
 ) -> None:
-    connection.flush_gate = asyncio.Event()
+    connection.pong_gate = asyncio.Event()
     creating = asyncio.create_task(router.register("subj", "s1", "m1"))
     await asyncio.sleep(0)
     joining = asyncio.create_task(router.register("subj", "s2", "m2"))
@@ -208,7 +226,7 @@ async def test_a_cancelled_creator_does_not_fail_its_joiners(
     creating.cancel()
     with pytest.raises(asyncio.CancelledError):
         await creating
-    connection.flush_gate.set()
+    connection.pong_gate.set()
     waiter = await joining  # subscribed afresh instead of failing
     assert router.subscription_count == 1 and list(connection.callbacks) == ["subj"]
     await connection.deliver("subj", answer("s2", "m2", ok=True))
@@ -228,18 +246,18 @@ async def test_a_burst_of_subscriptions_shares_one_ping(
         await router.release(waiter)
 
 
-@pytest.mark.parametrize("stuck", ["silent", "flush_stuck"])  # no PONG / the flush hangs
 async def test_closing_ends_a_confirmation_in_flight(
-    router: ResponseRouter, connection: FakeConnection, stuck: str
+    router: ResponseRouter, connection: FakeConnection
 ) -> None:
-    setattr(connection, stuck, True)
+    connection.silent = True
     registering = asyncio.create_task(router.register("subj", "s", None))
     await asyncio.sleep(0.01)
     await router.close()
     with pytest.raises(NatsUnavailableError, match="closed"):
         await asyncio.wait_for(registering, 1)
     await asyncio.sleep(0)
-    assert len(asyncio.all_tasks()) == 1  # no confirmation or flush left behind
+    assert len(asyncio.all_tasks()) == 1  # nothing left behind
+    assert router._confirmations == set()
 
 
 async def test_a_pong_lost_to_a_reconnect_is_asked_for_again(
@@ -252,10 +270,40 @@ async def test_a_pong_lost_to_a_reconnect_is_asked_for_again(
     await asyncio.sleep(0.01)
     assert connection.pings == 1 and not registering.done()
     connection.silent = False
+    connection._pongs = []  # what nats-py does when it reconnects
     await router._on_reconnected()
     waiter = await asyncio.wait_for(registering, 1)
     assert connection.pings == 2
     await router.release(waiter)
+
+
+async def test_a_subscription_made_while_disconnected_is_confirmed_after_the_reconnect(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    connection.is_connected = False  # reconnecting: nats-py replays the SUBs once connected
+    registering = asyncio.create_task(router.register("subj", "s", None))
+    await asyncio.sleep(0.01)
+    assert connection.pings == 0 and not registering.done()
+    connection.is_connected = True
+    await router._on_reconnected()
+    await router.release(await asyncio.wait_for(registering, 1))
+    assert connection.pings == 1
+
+
+async def test_the_ping_follows_the_subscriptions_it_confirms(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    # Written by the router in one go, after nats-py's buffered SUBs (see _write_ping).
+    waiters = await asyncio.gather(*(router.register(f"subj{n}", "s", None) for n in range(3)))
+    assert connection.written == [
+        b"SUB subj0 1\r\n",
+        b"SUB subj1 1\r\n",
+        b"SUB subj2 1\r\n",
+        b"PING\r\n",
+    ]
+    assert connection._pending == [] and connection._pending_data_size == 0
+    for waiter in waiters:
+        await router.release(waiter)
 
 
 async def test_a_confirmation_still_ends_at_its_deadline(
