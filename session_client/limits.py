@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextvars import ContextVar, Token
 from types import TracebackType
 
 import httpx
@@ -16,6 +19,22 @@ __all__ = ["MAX_CONNECTIONS", "RequestSlots"]
 MAX_CONNECTIONS = 20
 
 
+class _Hold:
+    """The slot the current task's REST call holds (or gave up while backing off)."""
+
+    __slots__ = ("held", "slots", "token")
+
+    def __init__(self, slots: RequestSlots) -> None:
+        self.slots = slots
+        self.held = True
+        self.token: Token[_Hold | None] | None = None
+
+
+# Per task: the retrying transport runs inside the call's task, but httpx gives it no other
+# way to reach the call's slot.
+_current_hold: ContextVar[_Hold | None] = ContextVar("session_client_request_slot", default=None)
+
+
 class RequestSlots:
     """``async with slots:`` around one REST call: at most ``limit`` calls run at once, the
     others wait here, in order.
@@ -25,6 +44,7 @@ class RequestSlots:
     the first reached the socket - a second of CPU at the start of a burst in ``make bench`` -
     and would then queue inside httpcore's pool, which rescans its whole queue whenever a
     connection frees up (quadratic). Waiting for a slot counts against the ``pool`` timeout.
+    A call waiting to retry gives its slot up meanwhile (:meth:`released`).
     """
 
     def __init__(self, limit: int, pool_timeout: float | None) -> None:
@@ -32,6 +52,11 @@ class RequestSlots:
         self._pool_timeout = pool_timeout
 
     async def __aenter__(self) -> None:
+        await self._acquire()
+        hold = _Hold(self)
+        hold.token = _current_hold.set(hold)
+
+    async def _acquire(self) -> None:
         if not self._slots.locked():
             await self._slots.acquire()  # returns at once
             return
@@ -47,4 +72,26 @@ class RequestSlots:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        hold = _current_hold.get()
+        if hold is None or hold.slots is not self:  # not entered in this task: just release
+            self._slots.release()
+            return
+        if hold.token is not None:
+            _current_hold.reset(hold.token)  # an enclosing call's hold is current again
+        if hold.held:
+            self._slots.release()
+
+    @contextlib.asynccontextmanager
+    async def released(self) -> AsyncIterator[None]:
+        """``async with slots.released():`` around a retry's back-off: the current call's slot
+        serves other calls meanwhile (a server answering 503 with ``Retry-After`` to twenty
+        calls must not stall every other call), and is taken back, in line, afterwards."""
+        hold = _current_hold.get()
+        if hold is None or hold.slots is not self or not hold.held:
+            yield
+            return
+        hold.held = False
         self._slots.release()
+        yield  # a failure or cancellation here ends the call: no slot to take back
+        await self._acquire()
+        hold.held = True

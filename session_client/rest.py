@@ -77,14 +77,18 @@ class RestApi:
             max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
         )
         inner = transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
+        timeouts = httpx.Timeout(timeout)
+        self._slots = RequestSlots(MAX_CONNECTIONS, timeouts.pool)
+        retrying = RetryingTransport(
+            inner, max_retries=max_retries, while_backing_off=self._slots.released
+        )
         self.http = httpx.AsyncClient(
             base_url=base_url,
             headers=headers,
-            timeout=timeout,
-            transport=RetryingTransport(inner, max_retries=max_retries),
+            timeout=timeouts,
+            transport=retrying,
             event_hooks={"response": [_raise_api_errors]},
         )
-        self._slots = RequestSlots(MAX_CONNECTIONS, self.http.timeout.pool)
         self._base_url = base_url
         self._client: Client | None = None
 
@@ -103,7 +107,7 @@ class RestApi:
     ) -> dict[str, Any]:
         """Run a generated ``asyncio_detailed`` call; return its parsed body as a plain dict."""
         try:
-            async with self._slots:  # retries included: a backing-off call keeps its slot
+            async with self._slots:  # retries included, but not their back-off waits
                 response = await operation(*args, client=self.client, **kwargs)
         except SessionClientError:
             raise

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import logging
 import random
 import time
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -36,7 +39,8 @@ class RetryingTransport(httpx.AsyncBaseTransport):
     A request that may already have been processed (timeouts, dropped responses, error
     statuses) is retried only if repeating it is harmless: safe methods, or a POST carrying an
     ``Idempotency-Key``, so a retry never sends a message twice. A connect error means nothing
-    was sent, so it is retried for every method.
+    was sent, so it is retried for every method. ``while_backing_off()`` is entered around
+    each back-off wait (the client gives its request slot up meanwhile).
     """
 
     def __init__(
@@ -47,8 +51,12 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         initial_delay: float = 0.5,
         max_delay: float = 8.0,
         max_retry_after: float = 60.0,
+        while_backing_off: Callable[[], contextlib.AbstractAsyncContextManager[Any]] = (
+            contextlib.nullcontext
+        ),
     ) -> None:
         self._inner = inner
+        self._while_backing_off = while_backing_off
         self.max_retries = max_retries
         self.initial_delay = initial_delay
         self.max_delay = max_delay
@@ -89,7 +97,8 @@ class RetryingTransport(httpx.AsyncBaseTransport):
                 attempt + 1,
                 self.max_retries,
             )
-            await asyncio.sleep(delay)
+            async with self._while_backing_off():
+                await asyncio.sleep(delay)
             attempt += 1
 
     async def aclose(self) -> None:

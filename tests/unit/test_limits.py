@@ -13,6 +13,16 @@ from session_client import APITimeoutError
 from session_client.limits import MAX_CONNECTIONS, RequestSlots
 from session_client.rest import RestApi
 
+SESSION = {
+    "status": "ACTIVE",
+    "message_data": {},
+    "message_data_template": {},
+    "expiry_date": None,
+    "subject_id": None,
+    "created_at": "2026-11-25T10:00:00Z",
+    "updated_at": "2026-11-25T10:00:00Z",
+}
+
 
 class _Inside:
     """Counts the calls inside the slots at once."""
@@ -108,4 +118,79 @@ async def test_no_free_slot_in_time_is_an_api_timeout() -> None:
         await rest.call(slow)
     release.set()
     await asyncio.gather(*busy)
+    await rest.aclose()
+
+
+async def test_a_call_backing_off_lends_its_slot_and_takes_one_back_in_line() -> None:
+    slots, order = RequestSlots(1, None), []
+    backing_off, retried = asyncio.Event(), asyncio.Event()
+
+    async def retrying() -> None:
+        async with slots:
+            async with slots.released():
+                backing_off.set()
+                await retried.wait()
+            order.append("retry")
+
+    async def other() -> None:
+        await backing_off.wait()
+        async with slots:
+            order.append("other")
+            retried.set()  # the retry is due while this call still holds the only slot
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(asyncio.gather(retrying(), other()), 1)
+    assert order == ["other", "retry"]
+    assert slots._slots._value == 1  # every slot back
+
+
+async def test_a_call_cancelled_while_backing_off_gives_back_no_slot_twice() -> None:
+    slots, backing_off = RequestSlots(2, None), asyncio.Event()
+
+    async def retrying() -> None:
+        async with slots, slots.released():
+            backing_off.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(retrying())
+    await backing_off.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert slots._slots._value == 2
+
+
+async def test_rest_calls_backing_off_do_not_hold_up_the_others() -> None:
+    # Every pooled call is told to retry after 0.5 s: a new call still goes through at once.
+    first_attempts: set[str] = set()
+    all_refused = asyncio.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        session = request.url.path.rsplit("/", 1)[-1]
+        if session.startswith("busy") and session not in first_attempts:
+            first_attempts.add(session)
+            if len(first_attempts) == MAX_CONNECTIONS:
+                all_refused.set()
+            return httpx.Response(503, headers={"Retry-After": "0.5"})
+        return httpx.Response(200, json={**SESSION, "session_id": session})
+
+    rest = RestApi(
+        "http://api",
+        api_key=None,
+        timeout=5.0,
+        max_retries=1,
+        transport=httpx.MockTransport(handler),
+    )
+    from session_api.api.sessions import get_session
+
+    busy = [
+        asyncio.create_task(rest.call(get_session.asyncio_detailed, f"busy{n}"))
+        for n in range(MAX_CONNECTIONS)
+    ]
+    await asyncio.wait_for(all_refused.wait(), 5)
+    done = await asyncio.wait_for(rest.call(get_session.asyncio_detailed, "free"), 0.3)
+    assert done["session_id"] == "free" and not any(task.done() for task in busy)
+    assert [r["session_id"] for r in await asyncio.gather(*busy)] == [
+        f"busy{n}" for n in range(MAX_CONNECTIONS)
+    ]
     await rest.aclose()
