@@ -453,13 +453,17 @@ def local_stack(*extra: str) -> Iterator[dict[str, str]]:
             process.wait()
 
 
-def run_worker(spec: Spec) -> Result:
-    """Run ``spec`` in a fresh worker process."""
+def run_worker(spec: Spec, tree: Path = ROOT) -> Result:
+    """Run ``spec`` in a fresh worker process, with the library of ``tree`` (a checkout)."""
+    env = None
+    if tree != ROOT:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(tree / "generated")])}
     out = subprocess.run(
-        [sys.executable, __file__, "worker", json.dumps(spec.__dict__)],
+        [sys.executable, str(tree / "scripts" / "bench.py"), "worker", json.dumps(spec.__dict__)],
         capture_output=True,
         text=True,
         timeout=900,
+        env=env,
     )
     if out.returncode != 0:
         raise RuntimeError(f"worker {spec} failed:\n{out.stderr[-4000:]}")
@@ -755,8 +759,9 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
         "answered through the REST API and each waiter must get its own answer. Per wait = "
         "growth over a warmed-up baseline / waits; tracemalloc counts Python allocations, RSS "
         "what the process holds (a separate run without tracemalloc). With its own subject, each "
-        "wait costs a nats-py subscription (an asyncio.Queue and a task: about 4 KiB) in the "
-        "floor and the library alike.",
+        "wait costs a nats-py subscription: in the floor with an asyncio.Queue and a task "
+        "(about 4 KiB), in the library with the Queue alone, which nats-py makes even for a "
+        "subscription that never uses it (about 3 KiB).",
         "",
         "| variant | subjects | pending waits | answered | tracemalloc / wait | RSS / wait |",
         "|---|---|---:|---:|---:|---:|",
