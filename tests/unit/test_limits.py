@@ -13,15 +13,7 @@ from session_client import APITimeoutError
 from session_client.limits import MAX_CONNECTIONS, RequestSlots
 from session_client.rest import RestApi
 
-SESSION = {
-    "status": "ACTIVE",
-    "message_data": {},
-    "message_data_template": {},
-    "expiry_date": None,
-    "subject_id": None,
-    "created_at": "2026-11-25T10:00:00Z",
-    "updated_at": "2026-11-25T10:00:00Z",
-}
+from .records import SESSION
 
 
 class _Inside:

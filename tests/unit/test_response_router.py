@@ -10,7 +10,7 @@ import pytest
 
 from session_client import responses
 from session_client.errors import NatsUnavailableError, SessionExpiredError, SessionRejectedError
-from session_client.responses import ResponseRouter
+from session_client.responses import ResponseRouter, Waiter
 
 
 class FakeMsg:
@@ -97,6 +97,16 @@ def router(connection: FakeConnection) -> ResponseRouter:
     routed = ResponseRouter(["nats://fake:4222"], {})
     routed._nc = connection  # type: ignore[assignment]
     return routed
+
+
+async def unconfirmed_registration(
+    router: ResponseRouter, connection: FakeConnection, after: float = 0.01
+) -> asyncio.Task[Waiter]:
+    """A registration whose PING went out ``after`` seconds ago and got no PONG."""
+    connection.silent = True
+    registering = asyncio.create_task(router.register("subj", "s", None))
+    await asyncio.sleep(after)
+    return registering
 
 
 def answer(session_id: str, message_id: str | None, **response: Any) -> dict[str, Any]:
@@ -249,9 +259,7 @@ async def test_a_burst_of_subscriptions_shares_one_ping(
 async def test_closing_ends_a_confirmation_in_flight(
     router: ResponseRouter, connection: FakeConnection
 ) -> None:
-    connection.silent = True
-    registering = asyncio.create_task(router.register("subj", "s", None))
-    await asyncio.sleep(0.01)
+    registering = await unconfirmed_registration(router, connection)
     await router.close()
     with pytest.raises(NatsUnavailableError, match="closed"):
         await asyncio.wait_for(registering, 1)
@@ -265,9 +273,7 @@ async def test_a_pong_lost_to_a_reconnect_is_asked_for_again(
 ) -> None:
     # nats-py forgets the PONG futures of the old connection when it reconnects: without a new
     # PING the burst would fail after the 10 s confirmation timeout.
-    connection.silent = True
-    registering = asyncio.create_task(router.register("subj", "s", None))
-    await asyncio.sleep(0.01)
+    registering = await unconfirmed_registration(router, connection)
     assert connection.pings == 1 and not registering.done()
     connection.silent = False
     connection._pongs = []  # what nats-py does when it reconnects
@@ -310,9 +316,7 @@ async def test_a_confirmation_still_ends_at_its_deadline(
     router: ResponseRouter, connection: FakeConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(responses, "_CONFIRM_TIMEOUT", 0.2)
-    connection.silent = True
-    registering = asyncio.create_task(router.register("subj", "s", None))
-    await asyncio.sleep(0.1)
+    registering = await unconfirmed_registration(router, connection, 0.1)
     await router._on_reconnected()  # a new PING, also unanswered: the deadline still holds
     with pytest.raises(NatsUnavailableError, match="did not confirm"):
         await asyncio.wait_for(registering, 1)
