@@ -22,11 +22,13 @@ MAX_CONNECTIONS = 20
 class _Hold:
     """The slot the current task's REST call holds (or gave up while backing off)."""
 
-    __slots__ = ("held", "slots", "token")
+    __slots__ = ("held", "slots", "task", "token")
 
     def __init__(self, slots: RequestSlots) -> None:
         self.slots = slots
         self.held = True
+        # A task started inside the call inherits this hold in its context copy: not its own.
+        self.task = asyncio.current_task()
         self.token: Token[_Hold | None] | None = None
 
 
@@ -87,7 +89,12 @@ class RequestSlots:
         serves other calls meanwhile (a server answering 503 with ``Retry-After`` to twenty
         calls must not stall every other call), and is taken back, in line, afterwards."""
         hold = _current_hold.get()
-        if hold is None or hold.slots is not self or not hold.held:
+        if (
+            hold is None
+            or hold.slots is not self
+            or hold.task is not asyncio.current_task()
+            or not hold.held
+        ):
             yield
             return
         hold.held = False

@@ -35,6 +35,7 @@ _EARLY_ANSWER_BYTES = 4 * 1024 * 1024
 _CLOSED_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
 # How long a subscription may take to be confirmed (nats-py's own flush timeout).
 _CONFIRM_TIMEOUT = 10.0
+_PING = b"PING\r\n"
 
 
 def _write_ping(nc: NATS, pong: asyncio.Future[bool]) -> None:
@@ -48,6 +49,8 @@ def _write_ping(nc: NATS, pong: asyncio.Future[bool]) -> None:
     cancelled: nats-py's read loop dies when a cancelled PONG future's PONG arrives
     (InvalidStateError, nats-io/nats.py#914) - the connection looks alive but delivers nothing.
     """
+    from nats.aio.transport import TcpTransport
+
     transport = nc._transport
     if transport is None:
         raise NatsUnavailableError("not connected to NATS")
@@ -55,8 +58,14 @@ def _write_ping(nc: NATS, pong: asyncio.Future[bool]) -> None:
         transport.writelines(nc._pending)
         nc._pending = []
         nc._pending_data_size = 0
-    transport.write(b"PING\r\n")
+    transport.write(_PING)
     nc._pongs.append(pong)  # after the write: a PING that failed must not take a PONG
+    flushes = nc._flush_queue
+    if not isinstance(transport, TcpTransport) and flushes is not None and not flushes.full():
+        # A websocket transport only queues what is written until drain(): have nats-py's
+        # flusher drain it, as nats-py's own PING does (one drainer keeps frames in order).
+        nc._pending_data_size += len(_PING)
+        flushes.put_nowait(asyncio.get_running_loop().create_future())
 
 
 class _Confirmation:
@@ -417,7 +426,10 @@ class ResponseRouter:
         logger.info("NATS reconnected; waiters re-check the REST API")
         self.disconnected = False
         for confirmation in list(self._confirmations):
-            confirmation.ping()  # nats-py dropped the PONG futures of the old connection
+            # nats-py dropped the PONG futures of the old connection. The next confirmation
+            # is not sent yet: a PING now could come before SUBs it must cover.
+            if confirmation is not self._next_confirmation:
+                confirmation.ping()
         self._connection_changed()
 
     async def register(

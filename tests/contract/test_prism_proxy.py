@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,6 +13,8 @@ import pytest
 
 from session_client import AsyncSessionClient, ConflictError, NotFoundError, SessionRejectedError
 from session_client.testing import LocalStack
+
+from ..ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -37,17 +38,11 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def prism() -> Iterator[tuple[str, LocalStack]]:
     assert PRISM.exists(), "Prism is missing: 'make test' installs it with npm ci"
     with LocalStack() as stack:
-        port = _free_port()
+        port = free_port()
         log = (ROOT / ".pytest_cache").resolve()
         log.mkdir(exist_ok=True)
         with open(log / "prism.log", "wb") as output:

@@ -4,7 +4,6 @@ to is SIGKILLed mid-wait while the server publishes answers through another node
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Callable, Iterator
 
@@ -17,15 +16,10 @@ from session_client import AsyncSessionClient
 from session_client.subjects import DEFAULT_SUBJECT_TEMPLATE, stream_subject
 from session_client.testing import LocalStack, NatsServer
 
+from ..ports import free_port
 from .conftest import answer_spread, create_sessions, scale, wait_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -186,3 +186,17 @@ async def test_rest_calls_backing_off_do_not_hold_up_the_others() -> None:
         f"busy{n}" for n in range(MAX_CONNECTIONS)
     ]
     await rest.aclose()
+
+
+async def test_a_task_started_inside_a_call_cannot_lend_the_calls_slot() -> None:
+    # The child inherits the call's context (and so its hold): releasing the call's slot from
+    # there would let the call end without giving its slot back.
+    slots = RequestSlots(1, None)
+
+    async def child() -> None:
+        async with slots.released():
+            assert slots._slots.locked()  # still the call's
+
+    async with slots:
+        await asyncio.create_task(child())
+    assert slots._slots._value == 1

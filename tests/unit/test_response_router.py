@@ -58,6 +58,7 @@ class FakeConnection:
         self._pending: list[bytes] = []
         self._pending_data_size = 0
         self._pongs: list[asyncio.Future[bool]] = []
+        self._flush_queue: asyncio.Queue[asyncio.Future[None]] = asyncio.Queue(maxsize=1024)
         self._transport = FakeTransport(self)
         self.written: list[bytes] = []
         self.pongs_in_flight: set[asyncio.Future[None]] = set()
@@ -307,9 +308,29 @@ async def test_the_ping_follows_the_subscriptions_it_confirms(
         b"SUB subj2 1\r\n",
         b"PING\r\n",
     ]
-    assert connection._pending == [] and connection._pending_data_size == 0
+    assert connection._pending == []
     for waiter in waiters:
         await router.release(waiter)
+
+
+async def test_a_transport_that_only_queues_writes_gets_drained(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    # Not nats-py's TcpTransport (a websocket, here the fake): its flusher must drain the PING.
+    await router.release(await router.register("subj", "s", None))
+    assert connection._flush_queue.qsize() == 1 and connection._pending_data_size == 6
+
+
+async def test_a_reconnect_leaves_the_next_confirmation_to_its_own_ping(
+    router: ResponseRouter, connection: FakeConnection
+) -> None:
+    # Its PING is not sent yet: pinging it at the reconnect could confirm it before SUBs that
+    # join it later in this loop turn.
+    registering = asyncio.create_task(router.register("subj", "s", None))
+    await asyncio.sleep(0)  # subscribed; the confirmation's PING goes out on the next turn
+    await router._on_reconnected()
+    await router.release(await asyncio.wait_for(registering, 1))
+    assert connection.pings == 1
 
 
 async def test_a_confirmation_still_ends_at_its_deadline(
