@@ -29,10 +29,18 @@ def main() -> int:
     parser.add_argument("--variant", default="async", choices=("async", "sync"))
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--ops", type=int, default=0, help="per run; default as make bench")
+    parser.add_argument("--ops", type=int, default=0, help="at least this many per run")
     options = parser.parse_args()
-    ops = options.ops or max(1000, 2 * options.concurrency)
-    ops = -(-ops // options.concurrency) * options.concurrency
+    # make bench's rule for operations per run (a whole number of rounds per caller).
+    plan = bench.Plan(
+        [options.concurrency],
+        repeats=options.repeats,
+        pending=0,
+        cold_repeats=0,
+        profile=False,
+        min_ops=options.ops or 1000,
+    )
+    ops = plan.ops(options.concurrency)
     with tempfile.TemporaryDirectory() as scratch:
         base = Path(scratch) / "base"
         git = ["git", "-C", str(bench.ROOT)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from types import TracebackType
 
 import httpx
@@ -22,14 +22,15 @@ MAX_CONNECTIONS = 20
 class _Hold:
     """The slot the current task's REST call holds (or gave up while backing off)."""
 
-    __slots__ = ("held", "slots", "task", "token")
+    __slots__ = ("held", "outer", "slots", "task")
 
-    def __init__(self, slots: RequestSlots) -> None:
+    def __init__(self, slots: RequestSlots, outer: _Hold | None) -> None:
         self.slots = slots
         self.held = True
+        #: The enclosing call's hold in this task, current again when this call ends.
+        self.outer = outer
         # A task started inside the call inherits this hold in its context copy: not its own.
         self.task = asyncio.current_task()
-        self.token: Token[_Hold | None] | None = None
 
 
 # Per task: the retrying transport runs inside the call's task, but httpx gives it no other
@@ -55,8 +56,7 @@ class RequestSlots:
 
     async def __aenter__(self) -> None:
         await self._acquire()
-        hold = _Hold(self)
-        hold.token = _current_hold.set(hold)
+        _current_hold.set(_Hold(self, _current_hold.get()))
 
     async def _acquire(self) -> None:
         if not self._slots.locked():
@@ -78,8 +78,7 @@ class RequestSlots:
         if hold is None or hold.slots is not self:  # not entered in this task: just release
             self._slots.release()
             return
-        if hold.token is not None:
-            _current_hold.reset(hold.token)  # an enclosing call's hold is current again
+        _current_hold.set(hold.outer)
         if hold.held:
             self._slots.release()
 
