@@ -18,6 +18,7 @@ from .send_message_request import SendMessageRequest
 from .session import Session
 from .session_page import SessionPage
 from .session_status import SessionStatus
+from .settled_message_page import SettledMessagePage
 from .submit_response_request import SubmitResponseRequest
 
 __all__ = (
@@ -37,5 +38,6 @@ __all__ = (
     "Session",
     "SessionPage",
     "SessionStatus",
+    "SettledMessagePage",
     "SubmitResponseRequest",
 )

@@ -17,6 +17,12 @@ class SendMessageRequest:
     letter or digit.
      """
     message: str
+    message_id: str | Unset = UNSET
+    """ A client-chosen message id (`sendMessage`): an `Identifier`, unique per server. Make it
+    collision-free (session_client_lib uses `msg_` and 32 hex digits: 48 bits of milliseconds
+    and 80 random bits, so ids sort by creation time), or derive it from the application's
+    own state so that re-running the same step names the same message.
+     """
     subject_id: None | str | Unset = UNSET
     """ The subject to publish the answer for; defaults to the session's. """
 
@@ -24,6 +30,8 @@ class SendMessageRequest:
         channel_id = self.channel_id
 
         message = self.message
+
+        message_id = self.message_id
 
         subject_id: None | str | Unset
         if isinstance(self.subject_id, Unset):
@@ -39,6 +47,8 @@ class SendMessageRequest:
                 "message": message,
             }
         )
+        if message_id is not UNSET:
+            field_dict["message_id"] = message_id
         if subject_id is not UNSET:
             field_dict["subject_id"] = subject_id
 
@@ -50,6 +60,8 @@ class SendMessageRequest:
         channel_id = d.pop("channel_id")
 
         message = d.pop("message")
+
+        message_id = d.pop("message_id", UNSET)
 
         def _parse_subject_id(data: object) -> None | str | Unset:
             if data is None:
@@ -63,6 +75,7 @@ class SendMessageRequest:
         send_message_request = cls(
             channel_id=channel_id,
             message=message,
+            message_id=message_id,
             subject_id=subject_id,
         )
 

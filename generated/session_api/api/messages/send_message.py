@@ -40,6 +40,11 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Message | Problem | None:
+    if response.status_code == 200:
+        response_200 = Message.from_dict(response.json())
+
+        return response_200
+
     if response.status_code == 202:
         response_202 = Message.from_dict(response.json())
 
@@ -96,6 +101,14 @@ def sync_detailed(
     one given here, else the session's). Without either, the answer is only available through
     `getMessage`.
 
+    **Client-chosen ids.** A client may name the message (`message_id`); it can then wait for
+    the answer before the reply to this call arrives, and a process that crashed can send the
+    same request again: the same `message_id` with the same body (`channel_id`, `message`,
+    `subject_id`) returns the existing message with `200`, in whatever state it is now
+    (possibly already `ANSWERED`), also when the session is no longer `ACTIVE`. The same
+    `message_id` with a different body, or in another session, is a `409`. Without
+    `message_id` the server makes one (`202`).
+
     Args:
         session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
             starting with a
@@ -138,6 +151,14 @@ def sync(
     one given here, else the session's). Without either, the answer is only available through
     `getMessage`.
 
+    **Client-chosen ids.** A client may name the message (`message_id`); it can then wait for
+    the answer before the reply to this call arrives, and a process that crashed can send the
+    same request again: the same `message_id` with the same body (`channel_id`, `message`,
+    `subject_id`) returns the existing message with `200`, in whatever state it is now
+    (possibly already `ANSWERED`), also when the session is no longer `ACTIVE`. The same
+    `message_id` with a different body, or in another session, is a `409`. Without
+    `message_id` the server makes one (`202`).
+
     Args:
         session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
             starting with a
@@ -174,6 +195,14 @@ async def asyncio_detailed(
     `submitResponse`, and is published on NATS to the response subject of `subject_id` (the
     one given here, else the session's). Without either, the answer is only available through
     `getMessage`.
+
+    **Client-chosen ids.** A client may name the message (`message_id`); it can then wait for
+    the answer before the reply to this call arrives, and a process that crashed can send the
+    same request again: the same `message_id` with the same body (`channel_id`, `message`,
+    `subject_id`) returns the existing message with `200`, in whatever state it is now
+    (possibly already `ANSWERED`), also when the session is no longer `ACTIVE`. The same
+    `message_id` with a different body, or in another session, is a `409`. Without
+    `message_id` the server makes one (`202`).
 
     Args:
         session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
@@ -214,6 +243,14 @@ async def asyncio(
     `submitResponse`, and is published on NATS to the response subject of `subject_id` (the
     one given here, else the session's). Without either, the answer is only available through
     `getMessage`.
+
+    **Client-chosen ids.** A client may name the message (`message_id`); it can then wait for
+    the answer before the reply to this call arrives, and a process that crashed can send the
+    same request again: the same `message_id` with the same body (`channel_id`, `message`,
+    `subject_id`) returns the existing message with `200`, in whatever state it is now
+    (possibly already `ANSWERED`), also when the session is no longer `ACTIVE`. The same
+    `message_id` with a different body, or in another session, is a `409`. Without
+    `message_id` the server makes one (`202`).
 
     Args:
         session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+if TYPE_CHECKING:
+    from ..models.message import Message
+
+
+T = TypeVar("T", bound="SettledMessagePage")
+
+
+@_attrs_define
+class SettledMessagePage:
+    items: list[Message]
+    next_cursor: str
+    """ An opaque cursor returned as `next_cursor`; do not build or interpret it. """
+    has_more: bool
+    """ More settled messages are ready now; ask again with `next_cursor`. """
+
+    def to_dict(self) -> dict[str, Any]:
+        items = []
+        for items_item_data in self.items:
+            items_item = items_item_data.to_dict()
+            items.append(items_item)
+
+        next_cursor = self.next_cursor
+
+        has_more = self.has_more
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "items": items,
+                "next_cursor": next_cursor,
+                "has_more": has_more,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.message import Message
+
+        d = dict(src_dict)
+        items = []
+        _items = d.pop("items")
+        for items_item_data in _items:
+            items_item = Message.from_dict(items_item_data)
+
+            items.append(items_item)
+
+        next_cursor = d.pop("next_cursor")
+
+        has_more = d.pop("has_more")
+
+        settled_message_page = cls(
+            items=items,
+            next_cursor=next_cursor,
+            has_more=has_more,
+        )
+
+        return settled_message_page
