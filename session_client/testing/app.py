@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .contracts import ContractValidator
 from .service import SessionService
-from .store import Conflict, NotFound
+from .store import Conflict, NotFound, parse_rfc3339
 
 __all__ = ["create_app"]
 
@@ -123,6 +123,39 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
             check("Identifier", value, f"path.{name}")
         return values
 
+    def page_cursor(request: Request) -> str | None:
+        cursor = request.query_params.get("cursor")
+        if cursor is not None:
+            check("PageCursor", cursor, "query.cursor")
+        return cursor
+
+    def page_limit(request: Request) -> int:
+        text = request.query_params.get("limit", "100")
+        limit = int(text) if text.isascii() and text.isdigit() else text
+        check("PageLimit", limit, "query.limit")
+        assert isinstance(limit, int)
+        return limit
+
+    def settled_since(request: Request) -> str | None:
+        text = request.query_params.get("settled_since")
+        if text is None:
+            return None
+        since = parse_rfc3339(text)
+        if since is None:
+            raise Problem(
+                422,
+                "validation-error",
+                "Unprocessable Content",
+                errors=[
+                    {
+                        "location": "query.settled_since",
+                        "path": "/",
+                        "message": f"{text!r} is not an RFC 3339 date-time",
+                    }
+                ],
+            )
+        return since
+
     def idempotency_key(request: Request) -> str | None:
         key = request.headers.get("idempotency-key")
         if key is not None:
@@ -194,24 +227,37 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
         return await idempotent(request, body, run)
 
     async def list_sessions(request: Request) -> Response:
-        query = request.query_params
-        status, subject_id, cursor = (
-            query.get("status"),
-            query.get("subject_id"),
-            query.get("cursor"),
+        status, subject_id = (
+            request.query_params.get("status"),
+            request.query_params.get("subject_id"),
         )
         if status is not None:
             check("SessionStatus", status, "query.status")
         if subject_id is not None:
             check("SubjectId", subject_id, "query.subject_id")
-        if cursor is not None:
-            check("PageCursor", cursor, "query.cursor")
-        limit_text = query.get("limit", "100")
-        limit = int(limit_text) if limit_text.isascii() and limit_text.isdigit() else limit_text
-        check("PageLimit", limit, "query.limit")
-        assert isinstance(limit, int)
         page = service.store.list_sessions(
-            status=status, subject_id=subject_id, limit=limit, cursor=cursor
+            status=status,
+            subject_id=subject_id,
+            limit=page_limit(request),
+            cursor=page_cursor(request),
+        )
+        return JSONResponse(page)
+
+    async def list_settled_messages(request: Request) -> Response:
+        subject_id = request.query_params.get("subject_id")
+        if subject_id is None:
+            raise Problem(
+                422,
+                "validation-error",
+                "Unprocessable Content",
+                errors=[{"location": "query.subject_id", "path": "/", "message": "required"}],
+            )
+        check("SubjectId", subject_id, "query.subject_id")
+        page = service.store.list_settled(
+            subject_id,
+            since=settled_since(request),
+            cursor=page_cursor(request),
+            limit=page_limit(request),
         )
         return JSONResponse(page)
 
@@ -223,13 +269,13 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
         (session_id,) = path_ids(request)
 
         async def run() -> tuple[int, Any]:
-            return 200, await service.reject_session(session_id)
+            return 200, service.reject_session(session_id)
 
         return await idempotent(request, None, run)
 
     async def expire_sessions(request: Request) -> Response:
         async def run() -> tuple[int, Any]:
-            return 200, await service.expire_sessions()
+            return 200, service.expire_sessions()
 
         return await idempotent(request, None, run)
 
@@ -238,10 +284,13 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
         body = await json_body(request, "SendMessageRequest")
 
         async def run() -> tuple[int, Any]:
-            sent = service.send_message(
-                session_id, body["channel_id"], body["message"], body.get("subject_id")
+            return service.send_message(
+                session_id,
+                body["channel_id"],
+                body["message"],
+                body.get("subject_id"),
+                body.get("message_id"),
             )
-            return 202, sent
 
         return await idempotent(request, body, run)
 
@@ -254,7 +303,7 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
         body = await json_body(request, "SubmitResponseRequest")
 
         async def run() -> tuple[int, Any]:
-            return 200, await service.submit_response(session_id, message_id, body["response"])
+            return 200, service.submit_response(session_id, message_id, body["response"])
 
         return await idempotent(request, body, run)
 
@@ -273,6 +322,7 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
             methods=["GET", "POST"],
         ),
         Route("/sessions/expire", endpoint(expire_sessions), methods=["POST"]),
+        Route("/messages/settled", endpoint(list_settled_messages), methods=["GET"]),
         Route("/sessions/{session_id}", endpoint(get_session), methods=["GET"]),
         Route("/sessions/{session_id}/reject", endpoint(reject_session), methods=["POST"]),
         Route("/sessions/{session_id}/messages", endpoint(send_message), methods=["POST"]),

@@ -47,7 +47,9 @@ class ReferenceServer:
         self.scheme = "https" if ssl_certfile else "http"
         self.store = SessionStore(db_path)
         publisher = (
-            EventPublisher(nats_url, subject_template=subject_template) if nats_url else None
+            EventPublisher(nats_url, self.store, subject_template=subject_template)
+            if nats_url
+            else None
         )
         self.service = SessionService(self.store, publisher, human)
         self.app = create_app(self.service, api_token=api_token)

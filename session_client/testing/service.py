@@ -18,6 +18,30 @@ logger = logging.getLogger(__name__)
 _SESSION_FIELDS = ("message_data", "message_data_template", "expiry_date", "subject_id")
 
 
+def _require_same_message(
+    existing: dict[str, Any],
+    session_id: str,
+    channel_id: str,
+    message: str,
+    subject_id: str | None,
+) -> None:
+    """Raise :class:`Conflict` unless ``existing`` is what this request would have created."""
+    if existing["session_id"] != session_id:
+        raise Conflict(
+            "message-id-conflict",
+            f"message {existing['message_id']!r} belongs to another session",
+        )
+    if (existing["channel_id"], existing["message"], existing["subject_id"]) != (
+        channel_id,
+        message,
+        subject_id,
+    ):
+        raise Conflict(
+            "message-id-conflict",
+            f"message {existing['message_id']!r} already exists with a different body",
+        )
+
+
 class SessionService:
     """Applies operations to the store, publishes events and involves the simulated human."""
 
@@ -52,49 +76,68 @@ class SessionService:
         return session
 
     def send_message(
-        self, session_id: str, channel_id: str, message: str, subject_id: str | None
-    ) -> dict[str, Any]:
-        """Record the message and deliver it to the channel (the simulated human)."""
-        session = self.require_active(session_id)
+        self,
+        session_id: str,
+        channel_id: str,
+        message: str,
+        subject_id: str | None,
+        message_id: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Record the message and deliver it to the channel (the simulated human): ``202``.
+
+        A repeated client-chosen ``message_id`` with the same body returns the message as it is
+        now (``200``), whatever the session's status, and delivers nothing again.
+        """
+        session = self.store.get_session(session_id)  # 404 first
+        effective_subject = subject_id or session["subject_id"]
+        if message_id is not None:
+            existing = self.store.find_message(message_id)
+            if existing is not None:
+                _require_same_message(existing, session_id, channel_id, message, effective_subject)
+                return 200, existing
+        self.require_active(session_id)
         stored = self.store.insert_message(
-            session_id, channel_id, message, subject_id or session["subject_id"]
+            session_id, channel_id, message, effective_subject, message_id
         )
         if self.human is not None:
             self._spawn(self._deliver(stored))
-        return stored
+        return 202, stored
 
-    async def submit_response(
+    def submit_response(
         self, session_id: str, message_id: str, response: dict[str, Any]
     ) -> dict[str, Any]:
-        """Store the human's answer and publish it on NATS."""
+        """Store the human's answer and queue it for NATS, in one transaction."""
         self.store.get_message(session_id, message_id)  # 404 before 409
         self.require_active(session_id)
-        answered = self.store.answer_message(session_id, message_id, response)
-        if self.publisher is not None:
-            await self.publisher.publish_answer(answered)
+        with self.store.atomic():
+            answered = self.store.answer_message(session_id, message_id, response)
+            if self.publisher is not None:
+                self.publisher.enqueue_answer(answered)
         return answered
 
-    async def reject_session(self, session_id: str) -> dict[str, Any]:
+    def reject_session(self, session_id: str) -> dict[str, Any]:
         """Reject the session: ``FAILED`` (idempotent); ``EXPIRED`` sessions conflict."""
         session = self.store.get_session(session_id)
         if session["status"] == "FAILED":
             return session
         if session["status"] != "ACTIVE":
             raise Conflict("session-not-active", f"session {session_id!r} is {session['status']}")
-        await self._close(session_id, "FAILED")
+        self._close(session_id, "FAILED")
         return self.store.get_session(session_id)
 
-    async def expire_sessions(self) -> dict[str, Any]:
+    def expire_sessions(self) -> dict[str, Any]:
         """Expire every ``ACTIVE`` session past its ``expiry_date``."""
         expired = self.store.expirable_session_ids(int(time.time()))
         for session_id in expired:
-            await self._close(session_id, "EXPIRED")
+            self._close(session_id, "EXPIRED")
         return {"expired_count": len(expired), "session_ids": expired}
 
-    async def _close(self, session_id: str, status: str) -> None:
-        subjects = self.store.close_session(session_id, status)
-        if self.publisher is not None:
-            await self.publisher.publish_status(session_id, status, subjects)
+    def _close(self, session_id: str, status: str) -> None:
+        # Status and its events in one transaction: the outbox publishes them at least once.
+        with self.store.atomic():
+            subjects = self.store.close_session(session_id, status)
+            if self.publisher is not None:
+                self.publisher.enqueue_status(session_id, status, subjects)
 
     async def _deliver(self, message: dict[str, Any]) -> None:
         assert self.human is not None
@@ -105,11 +148,11 @@ class SessionService:
             await asyncio.sleep(decision.delay)
         try:
             if isinstance(decision, Answer):
-                await self.submit_response(
+                self.submit_response(
                     message["session_id"], message["message_id"], decision.response
                 )
             else:
-                await self.reject_session(message["session_id"])
+                self.reject_session(message["session_id"])
         except Exception as exc:  # the session may have closed meanwhile: a human is late
             logger.info("simulated human could not act on %s: %s", message["message_id"], exc)
 

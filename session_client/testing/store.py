@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import sqlite3
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-__all__ = ["Conflict", "NotFound", "SessionStore", "utc_now"]
+__all__ = ["Conflict", "NotFound", "OutboxEntry", "SessionStore", "parse_rfc3339", "utc_now"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -32,9 +37,22 @@ CREATE TABLE IF NOT EXISTS messages (
     state TEXT NOT NULL,
     response TEXT,
     responded_at TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    settled_seq INTEGER,
+    settled_at TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_session ON messages (session_id, state);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO counters (name, value) VALUES ('settled', 0);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    msg_id TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -45,10 +63,63 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 """
 
+# Created after _SETTLED_COLUMNS exist, so a store file of an older version opens too.
+_SETTLED_INDEX = "CREATE INDEX IF NOT EXISTS messages_settled ON messages (subject_id, settled_seq)"
+_SETTLED_COLUMNS = {"settled_seq": "INTEGER", "settled_at": "TEXT"}
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))"
+)
+
 
 def utc_now() -> str:
-    """The current time as an RFC 3339 UTC timestamp."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """The current time as an RFC 3339 UTC timestamp (fixed width, so it sorts as text)."""
+    return _store_time(datetime.now(UTC))
+
+
+def _store_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_rfc3339(text: str) -> str | None:
+    """``text`` (an RFC 3339 date-time) as the store writes times, or ``None`` if it is none.
+
+    The store's times are fixed-width UTC text, so they compare correctly as strings; any offset
+    or precision a client sends is normalised to that form first.
+    """
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    fraction, zulu, sign, offset_h, offset_m = match.groups()[6:]
+    try:
+        # A leap second (:60) is legal RFC 3339; :59 only makes the bound a little earlier.
+        moment = datetime(
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            min(second, 59),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=_offset(zulu, sign, offset_h, offset_m),
+        )
+    except ValueError:  # day 31 of a 30-day month, hour 24, offset +25:00 and the like
+        return None
+    try:
+        return _store_time(moment)
+    except OverflowError:  # beyond year 1..9999 in UTC: earlier or later than any stored time
+        return "0000" if year < 2 else "9999-99"
+
+
+def _offset(zulu: str | None, sign: str | None, hours: str | None, minutes: str | None) -> timezone:
+    if zulu is not None or sign is None or hours is None or minutes is None:
+        return UTC
+    if int(minutes) > 59:
+        raise ValueError(f"offset minutes {minutes} out of range")
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-delta if sign == "-" else delta)  # raises ValueError from 24 h on
 
 
 class NotFound(Exception):
@@ -91,6 +162,16 @@ def _message_row(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One NATS message still to publish: ``payload`` (JSON text) on ``subject_id``'s subject."""
+
+    seq: int
+    subject_id: str
+    payload: str
+    msg_id: str
+
+
 def _encode_cursor(seq: int) -> str:
     # Any string the contract's PageCursor pattern admits decodes, so no valid cursor is refused.
     return format(seq, "x")
@@ -101,12 +182,38 @@ def _decode_cursor(cursor: str) -> int:
 
 
 class SessionStore:
-    """Sessions, messages and idempotency records. Not thread-safe: one event loop owns it."""
+    """Sessions, messages (with their settle order), the NATS outbox and idempotency records.
+
+    Not thread-safe: one event loop owns it.
+    """
 
     def __init__(self, path: str = ":memory:") -> None:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
+        self._db.execute(_SETTLED_INDEX)
+        self._savepoints = itertools.count()
+
+    def _add_missing_columns(self) -> None:
+        # A store file written before the settled feed existed lacks its columns.
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(messages)")}
+        for name, kind in _SETTLED_COLUMNS.items():
+            if name not in present:
+                self._db.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction around the block: all of its writes, or none (nestable)."""
+        name = f"sp{next(self._savepoints)}"
+        self._db.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._db.execute(f"ROLLBACK TO {name}")
+            self._db.execute(f"RELEASE {name}")
+            raise
+        self._db.execute(f"RELEASE {name}")
 
     def close(self) -> None:
         """Close the database."""
@@ -186,16 +293,26 @@ class SessionStore:
             )
         }
         subjects.add(session["subject_id"])
-        with self._db:
-            self._db.execute("BEGIN")
+        now = utc_now()
+        open_ids = [
+            row["message_id"]
+            for row in self._db.execute(
+                "SELECT message_id FROM messages WHERE session_id = ? AND state = 'SENT'"
+                " ORDER BY rowid",
+                (session_id,),
+            )
+        ]
+        with self.atomic():
             self._db.execute(
                 "UPDATE sessions SET status = ?, updated_at = ? WHERE session_id = ?",
-                (status, utc_now(), session_id),
+                (status, now, session_id),
             )
-            self._db.execute(
-                "UPDATE messages SET state = ? WHERE session_id = ? AND state = 'SENT'",
-                (message_state, session_id),
-            )
+            for message_id in open_ids:  # one settle sequence number each
+                self._db.execute(
+                    "UPDATE messages SET state = ?, settled_seq = ?, settled_at = ?"
+                    " WHERE message_id = ?",
+                    (message_state, self._next_settled_seq(), now, message_id),
+                )
         return sorted(subject for subject in subjects if subject is not None)
 
     def expirable_session_ids(self, now: int) -> list[str]:
@@ -210,16 +327,28 @@ class SessionStore:
     # -- messages ---------------------------------------------------------------------------
 
     def insert_message(
-        self, session_id: str, channel_id: str, message: str, subject_id: str | None
+        self,
+        session_id: str,
+        channel_id: str,
+        message: str,
+        subject_id: str | None,
+        message_id: str | None = None,
     ) -> dict[str, Any]:
-        """Record a new ``SENT`` message."""
-        message_id = f"msg_{uuid.uuid4().hex}"
+        """Record a new ``SENT`` message, named ``message_id`` or by the server."""
+        message_id = message_id or f"msg_{uuid.uuid4().hex}"
         self._db.execute(
             "INSERT INTO messages (message_id, session_id, channel_id, message, subject_id, state,"
             " created_at) VALUES (?, ?, ?, ?, ?, 'SENT', ?)",
             (message_id, session_id, channel_id, message, subject_id, utc_now()),
         )
         return self.get_message(session_id, message_id)
+
+    def find_message(self, message_id: str) -> dict[str, Any] | None:
+        """The message with that id, in whichever session, or ``None``."""
+        row = self._db.execute(
+            "SELECT * FROM messages WHERE message_id = ?", (message_id,)
+        ).fetchone()
+        return _message_row(row) if row is not None else None
 
     def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
         """The message of that session; raises :class:`NotFound`."""
@@ -240,16 +369,87 @@ class SessionStore:
             raise Conflict(
                 "message-closed", f"message {message_id!r} is {message['state']}, not SENT"
             )
-        self._db.execute(
-            "UPDATE messages SET state = 'ANSWERED', response = ?, responded_at = ?"
-            " WHERE message_id = ?",
-            (json.dumps(response), utc_now(), message_id),
-        )
+        now = utc_now()
+        with self.atomic():
+            self._db.execute(
+                "UPDATE messages SET state = 'ANSWERED', response = ?, responded_at = ?,"
+                " settled_seq = ?, settled_at = ? WHERE message_id = ?",
+                (json.dumps(response), now, self._next_settled_seq(), now, message_id),
+            )
         return self.get_message(session_id, message_id)
+
+    def _next_settled_seq(self) -> int:
+        # A counter row, not MAX(settled_seq)+1: numbers stay unique and increasing for ever.
+        row = self._db.execute(
+            "UPDATE counters SET value = value + 1 WHERE name = 'settled' RETURNING value"
+        ).fetchone()
+        return int(row[0])
+
+    def list_settled(
+        self, subject_id: str, *, since: str | None, cursor: str | None, limit: int
+    ) -> dict[str, Any]:
+        """One page of ``subject_id``'s settled messages in settle order (``SettledMessagePage``).
+
+        ``cursor`` (a previous ``next_cursor``) wins over ``since`` (a time from
+        :func:`parse_rfc3339`); with neither, the page starts at the first settled message.
+        """
+        params: list[int | str]
+        if cursor is not None:
+            where, params = "settled_seq > ?", [_decode_cursor(cursor)]
+        elif since is not None:
+            where, params = "settled_seq IS NOT NULL AND settled_at >= ?", [since]
+        else:
+            where, params = "settled_seq IS NOT NULL", []
+        rows = self._db.execute(
+            f"SELECT * FROM messages WHERE subject_id = ? AND {where} ORDER BY settled_seq LIMIT ?",
+            (subject_id, *params, limit + 1),
+        ).fetchall()
+        page = rows[:limit]
+        return {
+            "items": [_message_row(row) for row in page],
+            "next_cursor": self._settled_cursor(page, cursor),
+            "has_more": len(rows) > limit,
+        }
+
+    def _settled_cursor(self, page: list[sqlite3.Row], cursor: str | None) -> str:
+        if page:
+            return _encode_cursor(page[-1]["settled_seq"])
+        if cursor is not None:
+            return cursor
+        # Nothing matched: resume from now, i.e. after everything settled so far ("0": nothing).
+        row = self._db.execute("SELECT value FROM counters WHERE name = 'settled'").fetchone()
+        return _encode_cursor(int(row[0]))
 
     def count_messages(self) -> int:
         """How many messages were ever recorded (tests use it to prove no duplicates)."""
         return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    def add_outbox(self, subject_id: str, payload: dict[str, Any], msg_id: str) -> None:
+        """Queue ``payload`` for publishing on ``subject_id``'s subject (``Nats-Msg-Id`` msg_id)."""
+        self._db.execute(
+            "INSERT INTO outbox (subject_id, payload, msg_id) VALUES (?, ?, ?)",
+            (subject_id, json.dumps(payload, separators=(",", ":")), msg_id),
+        )
+
+    def outbox_batch(self, limit: int) -> list[OutboxEntry]:
+        """The oldest ``limit`` queued entries, oldest first."""
+        rows = self._db.execute(
+            "SELECT seq, subject_id, payload, msg_id FROM outbox ORDER BY seq LIMIT ?", (limit,)
+        )
+        return [
+            OutboxEntry(row["seq"], row["subject_id"], row["payload"], row["msg_id"])
+            for row in rows
+        ]
+
+    def delete_outbox(self, seqs: list[int]) -> None:
+        """Forget entries NATS has taken."""
+        self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq in seqs])
+
+    def outbox_size(self) -> int:
+        """How many entries wait to be published."""
+        return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
     # -- idempotency ------------------------------------------------------------------------
 

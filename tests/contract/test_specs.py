@@ -28,6 +28,7 @@ FIXED_OPERATIONS = {
     ("get", "/sessions/{session_id}/messages/{message_id}"): "getMessage",
     ("post", "/sessions/{session_id}/messages/{message_id}/response"): "submitResponse",
     ("post", "/sessions/{session_id}/reject"): "rejectSession",
+    ("get", "/messages/settled"): "listSettledMessages",
     ("post", "/sessions/expire"): "expireSessions",
     ("get", "/health"): "getHealth",
 }
