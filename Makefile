@@ -11,11 +11,13 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 GENERATOR := $(BIN)/openapi-python-client generate --path openapi.yaml \
 	--config openapi-generator.yaml --meta none --overwrite --fail-on-warning
 
-.PHONY: help venv generate check-generated lint typecheck test pytest demo reliability bench
+.PHONY: help venv generate check-generated lint typecheck test pytest pytest-oldest demo \
+	reliability bench
 
 help:
 	@echo "make demo             - run the documented flow against the embedded local stack"
-	@echo "make test             - lint, typecheck, check-generated and the full test suite"
+	@echo "make test             - lint, typecheck, check-generated and the full test suite,"
+	@echo "                         with the newest and the oldest nats-py and httpx allowed"
 	@echo "make reliability      - the fault suite at full size; writes RELIABILITY.md"
 	@echo "make bench            - measure against the raw floor; writes BENCHMARKS.md + benchmarks.png"
 	@echo "make generate         - regenerate generated/ from openapi.yaml"
@@ -26,6 +28,17 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The suite runs again against the oldest nats-py and httpx that pyproject.toml allows, so its
+# lower bounds stay true (the NATS seam in session_client/_wait/_nats.py depends on nats-py).
+OLDEST := .venv-oldest
+OLDEST_STAMP := $(OLDEST)/.installed
+OLDEST_PINS := nats-py==2.9.0 httpx==0.27.0
+$(OLDEST_STAMP): pyproject.toml
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST)/bin/python -m pip install --quiet -e '.[dev]' $(OLDEST_PINS)
 	touch $@
 
 # Prism (contract tests) comes from the npm registry, pinned by package-lock.json.
@@ -58,7 +71,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test: lint typecheck check-generated pytest
+pytest-oldest: $(OLDEST_STAMP) $(NODE_STAMP)
+	$(OLDEST)/bin/python -c 'import importlib.metadata as m; print("oldest:", *(p + " " + m.version(p) for p in ("nats-py", "httpx")))'
+	$(OLDEST)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck check-generated pytest pytest-oldest
 
 
 demo: $(STAMP)

@@ -343,8 +343,9 @@ def memory(spec: Spec, result: Result) -> None:
             from session_client import AsyncSessionClient
 
             class Recording(AsyncSessionClient):
-                async def send_message(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-                    record = await super().send_message(*args, **kwargs)
+                # Every send of both methods goes through ``_send``.
+                async def _send(self, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
+                    record = await super()._send(session_id, body)
                     sent[record["message_id"]] = int(record["message"])
                     return record
 

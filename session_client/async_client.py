@@ -9,11 +9,10 @@ from typing import Any
 
 import httpx
 
+from ._message_ids import new_message_id
+from ._wait import ResponseWaiter
 from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
-from .errors import ResponseTimeoutError, SessionExpiredError, SessionRejectedError
-from .payloads import answer_payload
-from .rechecks import Rechecks
-from .responses import ResponseRouter, Waiter
+from .errors import ResponseTimeoutError
 from .rest import RestApi
 from .subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, validate_subject_template
 from .validation import (
@@ -31,9 +30,6 @@ __all__ = ["AsyncSessionClient"]
 
 # The generated ``session_api`` modules (attrs, dateutil, ~25 ms) are imported by the methods
 # that use them, on first use, so ``import session_client`` stays cheap.
-
-_CLOSED_MESSAGE_ERRORS = {"CANCELLED": SessionRejectedError, "EXPIRED": SessionExpiredError}
-_CLOSED_SESSION_ERRORS = {"FAILED": SessionRejectedError, "EXPIRED": SessionExpiredError}
 
 
 def _idempotency_key() -> str:
@@ -90,10 +86,7 @@ class AsyncSessionClient:
             transport=http_transport,
             verify=verify,
         )
-        self._rechecks = Rechecks(self._check_rest, lambda: self._router.disconnected)
-        self._router = ResponseRouter(
-            self.nats_servers, dict(nats_options or {}), self._rechecks.connection_changed
-        )
+        self._waiter = ResponseWaiter(self.nats_servers, dict(nats_options or {}), self._rest)
 
     def __repr__(self) -> str:
         return (
@@ -104,12 +97,12 @@ class AsyncSessionClient:
     @property
     def nats_connection(self) -> Any:
         """The underlying ``nats.aio.client.Client`` once connected, else ``None``."""
-        return self._router.connection
+        return self._waiter.connection
 
     @property
     def subscription_count(self) -> int:
         """Open response subscriptions (one per subject being waited on; 0 when idle)."""
-        return self._router.subscription_count
+        return self._waiter.subscription_count
 
     # -- REST operations --------------------------------------------------------------------
 
@@ -179,23 +172,39 @@ class AsyncSessionClient:
         return await self._rest.call(list_sessions.asyncio_detailed, **kwargs)
 
     async def send_message(
-        self, session_id: str, channel_id: str, message: str, *, subject_id: str | None = None
+        self,
+        session_id: str,
+        channel_id: str,
+        message: str,
+        *,
+        subject_id: str | None = None,
+        message_id: str | None = None,
     ) -> dict[str, Any]:
-        """Send ``message`` to the human on ``channel_id``; return the API's message record
-        (with its ``message_id``). The answer is published for ``subject_id`` (default: the
-        session's)."""
+        """Send ``message`` to the human on ``channel_id``; return the API's message record.
+
+        The answer is published for ``subject_id`` (default: the session's). ``message_id``
+        names the message (default: a new unique id): sending the same id and arguments again
+        returns the same message, in its current state, instead of sending another.
+        """
+        check_identifier("session_id", session_id)
         body: dict[str, Any] = {
             "channel_id": check_identifier("channel_id", channel_id),
             "message": check_message(message),
+            "message_id": new_message_id()
+            if message_id is None
+            else check_identifier("message_id", message_id),
         }
         if subject_id is not None:
             body["subject_id"] = check_subject_id(subject_id)
+        return await self._send(session_id, body)
+
+    async def _send(self, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
         from session_api.api.messages import send_message
         from session_api.models import SendMessageRequest
 
         return await self._rest.call(
             send_message.asyncio_detailed,
-            check_identifier("session_id", session_id),
+            session_id,
             body=SendMessageRequest.from_dict(body),
             idempotency_key=_idempotency_key(),
         )
@@ -254,44 +263,47 @@ class AsyncSessionClient:
         message: str,
         subject_id: str,
         timeout: int | float = 60,
+        *,
+        message_id: str | None = None,
     ) -> dict[str, Any]:
         """Send ``message`` and wait for the human's answer on NATS.
 
         Returns the response payload (``session_id``, ``message_id``, ``channel_id``,
-        ``subject_id``, ``response``, ``responded_at``). Subscribes before sending, so an
-        instant answer is not missed.
+        ``subject_id``, ``response``, ``responded_at``). Listens before sending, so an instant
+        answer is not missed.
+
+        ``message_id`` names the message (default: a new unique id). Calling again with the same
+        id and arguments - after a crash, say - sends nothing new: it waits for (or returns) the
+        answer to the message sent the first time.
 
         Raises:
             ResponseTimeoutError: nothing arrived within ``timeout`` seconds (the session is
-                left open; resume with :meth:`wait_for_response`).
+                left open; its ``message_id`` resumes the wait).
             SessionRejectedError / SessionExpiredError: the session closed while waiting.
             APIError, APIConnectionError, NatsUnavailableError: the send or wait failed.
         """
         check_identifier("session_id", session_id)
-        check_identifier("channel_id", channel_id)
-        check_message(message)
-        check_subject_id(subject_id)
+        body: dict[str, Any] = {
+            "channel_id": check_identifier("channel_id", channel_id),
+            "message": check_message(message),
+            "subject_id": check_subject_id(subject_id),
+            "message_id": new_message_id()
+            if message_id is None
+            else check_identifier("message_id", message_id),
+        }
         seconds = check_timeout(timeout)
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
-        message_id: str | None = None
         try:
-            async with asyncio.timeout_at(deadline):
-                waiter = await self._router.register(subject, session_id, None, awaiting_id=True)
-                try:
-                    # Keep only the id: the whole record would stay alive for the whole wait.
-                    sent_id: str = (
-                        await self.send_message(
-                            session_id, channel_id, message, subject_id=subject_id
-                        )
-                    )["message_id"]
-                    message_id = sent_id
-                    complete = self._router.expect(waiter, sent_id)
-                    return await self._await_answer(waiter, check_first=not complete)
-                finally:
-                    await self._router.release(waiter)
+            async with (
+                asyncio.timeout_at(deadline),
+                self._waiter.waiting(subject, subject_id, session_id, body["message_id"]) as wait,
+            ):
+                # Already answered (a repeat after a crash): the record says so.
+                self._waiter.settle_from_record(wait, await self._send(session_id, body))
+                return await wait.future
         except TimeoutError as exc:
-            raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
+            raise ResponseTimeoutError(session_id, body["message_id"], subject, seconds) from exc
 
     async def wait_for_response(
         self,
@@ -314,48 +326,20 @@ class AsyncSessionClient:
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
         try:
-            async with asyncio.timeout_at(deadline):
-                waiter = await self._router.register(subject, session_id, message_id)
-                try:
-                    return await self._await_answer(waiter, check_first=True)
-                finally:
-                    await self._router.release(waiter)
+            async with (
+                asyncio.timeout_at(deadline),
+                self._waiter.waiting(subject, subject_id, session_id, message_id) as wait,
+            ):
+                await self._waiter.check(wait)
+                return await wait.future
         except TimeoutError as exc:
             raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
-
-    async def _await_answer(self, waiter: Waiter, *, check_first: bool) -> dict[str, Any]:
-        if check_first:
-            await self._check_rest(waiter)
-        if waiter.future.done():
-            return waiter.future.result()
-        # NATS alone may miss an answer (a reconnect, a failed publish):
-        # the REST API is re-checked now and then meanwhile (see rechecks.py).
-        missed = waiter.changes_seen != self._router.connection_changes
-        self._rechecks.watch(waiter, missed_change=missed)
-        try:
-            return await waiter.future
-        finally:
-            self._rechecks.unwatch(waiter)
-
-    async def _check_rest(self, waiter: Waiter) -> None:
-        """Settle ``waiter`` from the REST API if its message or session is already final."""
-        if waiter.message_id is not None:
-            message = await self.get_message(waiter.session_id, waiter.message_id)
-            if message["state"] == "ANSWERED":
-                waiter.resolve(answer_payload(message))
-                return
-            error = _CLOSED_MESSAGE_ERRORS.get(message["state"])
-        else:
-            session = await self.get_session(waiter.session_id)
-            error = _CLOSED_SESSION_ERRORS.get(session["status"])
-        if error is not None:
-            waiter.fail(error(waiter.session_id, waiter.message_id))
 
     # -- lifecycle --------------------------------------------------------------------------
 
     async def aclose(self) -> None:
         """Close the NATS connection and the HTTP connection pool."""
-        await self._router.close()
+        await self._waiter.close()
         await self._rest.aclose()
 
     async def close(self) -> None:

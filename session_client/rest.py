@@ -24,13 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["RestApi"]
 
 
-class _Model(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
-
-
 class _Detailed(Protocol):
     @property
     def parsed(self) -> Any: ...
+
+    @property
+    def content(self) -> bytes: ...
 
 
 def _problem(response: httpx.Response) -> dict[str, Any] | None:
@@ -105,7 +104,9 @@ class RestApi:
     async def call(
         self, operation: Callable[..., Awaitable[_Detailed]], *args: Any, **kwargs: Any
     ) -> dict[str, Any]:
-        """Run a generated ``asyncio_detailed`` call; return its parsed body as a plain dict."""
+        """Run a generated ``asyncio_detailed`` call; return the body the server sent, as a
+        plain dict, once the generated models accepted it (the same dict whether an answer
+        came over NATS or from the REST API: no re-serialised timestamps)."""
         try:
             async with self._slots:  # retries included, but not their back-off waits
                 response = await operation(*args, client=self.client, **kwargs)
@@ -117,10 +118,10 @@ class RestApi:
             raise APIConnectionError(f"cannot reach the API: {exc!r}") from exc
         except (ValueError, KeyError, TypeError) as exc:
             raise APIResponseValidationError(f"malformed API response: {exc!r}") from exc
-        parsed: _Model | None = response.parsed
-        if parsed is None:
+        if response.parsed is None:
             raise APIResponseValidationError("the API answered with an undocumented status")
-        return parsed.to_dict()
+        body: dict[str, Any] = json.loads(response.content)
+        return body
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -206,11 +206,22 @@ class SessionClient:
         return self._run(self._async.list_sessions(status, subject_id, limit, cursor))
 
     def send_message(
-        self, session_id: str, channel_id: str, message: str, *, subject_id: str | None = None
+        self,
+        session_id: str,
+        channel_id: str,
+        message: str,
+        *,
+        subject_id: str | None = None,
+        message_id: str | None = None,
     ) -> dict[str, Any]:
-        """Send a message to the human communication channel; return the API's record."""
+        """Send a message to the human communication channel; return the API's record.
+
+        See :meth:`AsyncSessionClient.send_message` (``message_id`` makes a repeat send nothing
+        new)."""
         return self._run(
-            self._async.send_message(session_id, channel_id, message, subject_id=subject_id)
+            self._async.send_message(
+                session_id, channel_id, message, subject_id=subject_id, message_id=message_id
+            )
         )
 
     def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
@@ -238,14 +249,17 @@ class SessionClient:
         message: str,
         subject_id: str,
         timeout: int | float = 60,
+        *,
+        message_id: str | None = None,
     ) -> dict[str, Any]:
         """Send a message and block until the answer arrives on NATS or ``timeout`` passes.
 
-        See :meth:`AsyncSessionClient.send_and_wait_for_response` for what it returns/raises.
+        See :meth:`AsyncSessionClient.send_and_wait_for_response` for what it returns/raises
+        and for ``message_id``.
         """
         return self._run(
             self._async.send_and_wait_for_response(
-                session_id, channel_id, message, subject_id, timeout
+                session_id, channel_id, message, subject_id, timeout, message_id=message_id
             )
         )
 

@@ -123,7 +123,7 @@ class EventPublisher:
         payload = {"event": "session.status", "session_id": session_id, "status": status}
         payload["at"] = utc_now()
         for subject_id in subject_ids:
-            self.store.add_outbox(subject_id, payload, f"status:{session_id}:{status}")
+            self.store.add_outbox(subject_id, payload, f"status:{session_id}:{status}:{subject_id}")
         self.kick()
 
     def kick(self) -> None:

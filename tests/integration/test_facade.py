@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,25 +23,15 @@ from session_client import (
 )
 from session_client.testing import LocalStack, SimulatedHuman
 
+from .conftest import unique
+
 pytestmark = pytest.mark.integration
-
-_ids = iter(range(1_000_000))
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{next(_ids)}"
 
 
 @pytest.fixture
 def client(stack: LocalStack) -> Iterator[SessionClient]:
     with SessionClient(stack.api_url, [stack.nats_url]) as sync_client:
         yield sync_client
-
-
-@pytest.fixture
-async def aclient(stack: LocalStack) -> AsyncIterator[AsyncSessionClient]:
-    async with AsyncSessionClient(stack.api_url, [stack.nats_url]) as async_client:
-        yield async_client
 
 
 def nats_subscriptions(client: AsyncSessionClient) -> int:

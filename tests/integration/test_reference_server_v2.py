@@ -564,3 +564,22 @@ async def test_server_starts_and_publishes_without_jetstream() -> None:
             assert json.loads(msg.data)["response"] == {"ok": 1}
         finally:
             await nc.close()
+
+
+async def test_a_status_event_reaches_the_stream_on_every_subject_that_may_have_a_waiter(
+    api: httpx.AsyncClient, stack: LocalStack, silent: SimulatedHuman
+) -> None:
+    # One stream covers every subject and deduplicates on Nats-Msg-Id: the subject must be
+    # part of a status event's id, or the stream keeps it for the first subject only.
+    await create_session(api, "st-many", "st-many.a")
+    await send(api, "st-many", subject_id="st-many.b")
+    await send(api, "st-many", subject_id="st-many.c")
+    assert (await api.post("/sessions/st-many/reject")).status_code == 200
+    nc = await nats.connect(stack.nats_url)
+    try:
+        for subject_id in ("st-many.a", "st-many.b", "st-many.c"):
+            msg = await last_stream_message(nc, f"sessions.responses.{subject_id}")
+            assert json.loads(msg.data)["status"] == "FAILED"
+            assert msg.headers["Nats-Msg-Id"] == f"status:st-many:FAILED:{subject_id}"
+    finally:
+        await nc.close()

@@ -73,13 +73,11 @@ async def test_a_failed_or_cancelled_call_gives_its_slot_back() -> None:
             pass
 
 
-class _Parsed:
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": True}
-
-
 class _Detailed:
-    parsed = _Parsed()
+    """What a generated ``asyncio_detailed`` call returns: the parsed model and the body."""
+
+    parsed = object()
+    content = b'{"ok": true}'
 
 
 async def test_rest_calls_are_bounded_before_they_start() -> None:

@@ -1,0 +1,405 @@
+"""The one seam to nats-py: the connection, response subscriptions and stream replay.
+
+Everything here that goes beyond nats-py's public API does so for a measured reason, and is
+checked at connect (:func:`_check_nats_py`), so an upgrade that changes it fails loudly, naming
+the nats-py version, instead of silently losing answers:
+
+- **Inline delivery** (``subscribe(future=...)`` with a stand-in future): nats-py then hands
+  every message to us straight from its read loop. A subscription with a callback gets an
+  ``asyncio.Queue`` and a task of its own instead: about 1 KiB more per subject, a task switch
+  per message, and a buffer that drops messages (slow consumer) when it fills.
+- **PING after the SUBs, in one write** (``_pending``, ``_pending_data_size``, ``_pongs``,
+  ``_transport``, ``_flush_queue``): nats-py's ``flush()`` writes its PING straight to the socket
+  while SUBs wait in its pending buffer for its flusher task, so the PONG can come back before
+  the server saw the SUB and an instant answer is lost (nats.py #440; ``make bench`` lost about
+  one in 200). Waiting for the flusher task instead costs two more loop turns per wait.
+- **Cancellation that nats-py swallows**: its ``_flush_pending`` (behind ``subscribe`` and
+  ``unsubscribe``) catches ``CancelledError``; a caller's timeout would then be lost.
+
+Stream replay uses only the public JetStream API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from ..config import redact_url
+from ..errors import NatsUnavailableError
+
+if TYPE_CHECKING:  # nats (~30 ms to import) is imported on the first connect
+    from nats.aio.client import Client as NATS
+    from nats.aio.msg import Msg
+    from nats.aio.subscription import Subscription
+
+__all__ = ["NatsLink", "OnMessage"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("session_client.nats")
+
+#: Called with a message's subject and payload, from nats-py's read loop: must not raise.
+OnMessage = Callable[[str, bytes], None]
+
+# How long a subscription may take to be confirmed (nats-py's own flush timeout).
+_CONFIRM_TIMEOUT = 10.0
+_PING = b"PING\r\n"
+# A replay fetches at most this many messages per request, and gives a request this long.
+_REPLAY_BATCH = 256
+_REPLAY_TIMEOUT = 5.0
+# The private client attributes this module uses (see the module docstring).
+_CLIENT_INTERNALS = ("_pending", "_pending_data_size", "_pongs", "_transport", "_flush_queue")
+
+
+def _nats_py_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nats-py")
+    except PackageNotFoundError:  # pragma: no cover - vendored copies
+        return "unknown"
+
+
+def _check_nats_py(nc: NATS) -> None:
+    """Fail at connect, clearly, if this nats-py lacks what the module relies on."""
+    from nats.aio.subscription import Subscription
+
+    missing = [name for name in _CLIENT_INTERNALS if not hasattr(nc, name)]
+    if "future" not in inspect.signature(Subscription.__init__).parameters:
+        missing.append("Subscription(future=...)")
+    if missing:
+        raise NatsUnavailableError(
+            f"nats-py {_nats_py_version()} is not supported by session_client (it lacks "
+            f"{', '.join(missing)}): install a version that pyproject.toml allows"
+        )
+
+
+def _write_ping(nc: NATS, pong: asyncio.Future[bool]) -> None:
+    """Write nats-py's buffered commands (new SUBs among them), then a PING whose PONG settles
+    ``pong``: in that order, in one go. ``pong`` must never be cancelled: nats-py's read loop
+    dies when a cancelled PONG future's PONG arrives (InvalidStateError, nats-io/nats.py#914).
+    """
+    from nats.aio.transport import TcpTransport
+
+    transport = nc._transport
+    if transport is None:
+        raise NatsUnavailableError("not connected to NATS")
+    if nc._pending_data_size:  # what nats-py's flusher task does, done now
+        transport.writelines(nc._pending)
+        nc._pending = []
+        nc._pending_data_size = 0
+    transport.write(_PING)
+    nc._pongs.append(pong)  # after the write: a PING that failed must not take a PONG
+    flushes = nc._flush_queue
+    if not isinstance(transport, TcpTransport) and flushes is not None and not flushes.full():
+        # A websocket transport only queues what is written until drain(): have nats-py's
+        # flusher drain it, as nats-py's own PING does (one drainer keeps frames in order).
+        nc._pending_data_size += len(_PING)
+        flushes.put_nowait(asyncio.get_running_loop().create_future())
+
+
+class _Confirmation:
+    """One PING confirming every subscription made before it was sent; ``done`` settles on
+    its PONG, or fails at the deadline or when the client closes. Driven by callbacks, not a
+    task: no extra loop turns on the way of every wait."""
+
+    __slots__ = ("_deadline", "_nc", "done")
+
+    def __init__(self, nc: NATS) -> None:
+        loop = asyncio.get_running_loop()
+        self._nc = nc
+        self.done: asyncio.Future[None] = loop.create_future()
+        self._deadline = loop.call_later(
+            _CONFIRM_TIMEOUT,
+            self.fail,
+            NatsUnavailableError(f"NATS did not confirm within {_CONFIRM_TIMEOUT:g} s"),
+        )
+
+    def ping(self) -> None:
+        """Send a PING (again, after a reconnect dropped nats-py's pending PONG futures).
+        While disconnected there is nothing to write: the reconnect will ping."""
+        if self.done.done() or not self._nc.is_connected:
+            return
+        pong: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        pong.add_done_callback(self._ponged)
+        try:
+            _write_ping(self._nc, pong)
+        except Exception as exc:  # a broken transport: fail now, not at the deadline
+            self.fail(NatsUnavailableError(f"cannot confirm the subscription: {exc!r}"))
+
+    def _ponged(self, pong: asyncio.Future[bool]) -> None:
+        if not pong.cancelled() and not self.done.done():
+            self._deadline.cancel()
+            self.done.set_result(None)
+
+    def fail(self, error: NatsUnavailableError) -> None:
+        """End the confirmation with ``error`` unless the PONG came first."""
+        if not self.done.done():
+            self._deadline.cancel()
+            self.done.set_exception(error)
+            self.done.exception()  # retrieved: every caller may have been cancelled
+
+
+class _InlineDelivery:
+    """Stands in for the future of ``subscribe(future=...)``: nats-py calls ``set_result(msg)``
+    for every message, straight from its read loop, after checking ``cancelled()``. Nothing
+    queues, so nothing is dropped: a flood only slows the reading of the socket."""
+
+    __slots__ = ("_on_message",)
+
+    def __init__(self, on_message: OnMessage) -> None:
+        self._on_message = on_message
+
+    def cancelled(self) -> bool:
+        """Never: the subscription lives until it is unsubscribed."""
+        return False
+
+    def set_result(self, msg: Msg) -> None:
+        """Hand ``msg`` on. Never raises: an exception would stop nats-py's read loop for good
+        (nats-io/nats.py#914)."""
+        try:
+            self._on_message(msg.subject, msg.data)
+        except Exception:
+            logger.exception("routing a message on %s failed", msg.subject)
+
+
+def _start_time(since: float) -> Any:
+    """``ConsumerConfig.opt_start_time`` for wall-clock time ``since``: a ``datetime`` where
+    nats-py declares one (newer versions convert it), else the RFC 3339 string the server
+    takes (nats-py 2.9 passes the field through as it is)."""
+    from nats.js.api import ConsumerConfig
+
+    start = datetime.fromtimestamp(since, UTC)
+    if "datetime" in str(ConsumerConfig.__annotations__.get("opt_start_time", "")):
+        return start
+    return start.isoformat().replace("+00:00", "Z")
+
+
+def _cancel_requests() -> int:
+    """How many cancellations of the current task are pending (see :func:`_keeping_cancels`)."""
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
+async def _keeping_cancels(call: Awaitable[T], keep: Callable[[T], None]) -> T:
+    """Await a nats-py call that may swallow a cancellation of this task; hand its result to
+    ``keep`` first (a subscription to undo), then re-raise a swallowed cancellation."""
+    requested = _cancel_requests()
+    result = await call
+    keep(result)
+    if _cancel_requests() > requested:
+        raise asyncio.CancelledError
+    return result
+
+
+class NatsLink:
+    """The client's one NATS connection, made on first use and kept until :meth:`close`.
+
+    ``on_disconnected`` / ``on_reconnected`` are called as nats-py reports them; a reconnect
+    re-sends every subscription before ``on_reconnected`` runs.
+    """
+
+    def __init__(
+        self,
+        servers: list[str],
+        connect_options: dict[str, Any],
+        *,
+        on_disconnected: Callable[[], None],
+        on_reconnected: Callable[[], None],
+    ) -> None:
+        self._servers = servers
+        self._connect_options = connect_options
+        self._on_disconnected = on_disconnected
+        self._on_reconnected = on_reconnected
+        self._nc: NATS | None = None
+        self._connect_lock = asyncio.Lock()
+        #: Confirmations sent and not yet settled: a reconnect pings them again, close fails them.
+        self._confirmations: set[_Confirmation] = set()
+        self._next_confirmation: _Confirmation | None = None
+        self._streams: dict[str, str | None] = {}
+        #: True while the connection is down and nats-py is reconnecting.
+        self.disconnected = False
+
+    @property
+    def connection(self) -> NATS | None:
+        """The nats-py client, once connected."""
+        return self._nc
+
+    @property
+    def detection_allowance(self) -> float:
+        """How long a silently dead connection may go unnoticed (nats-py's ping interval times
+        its allowed outstanding pings, plus one): what a replay must reach back over."""
+        options = self._connect_options
+        return float(options.get("ping_interval", 120)) * (
+            int(options.get("max_outstanding_pings", 2)) + 1
+        )
+
+    async def connect(self) -> NATS:
+        """The connection, made now if there is none yet."""
+        if self._nc is not None and not self._nc.is_closed:
+            return self._nc
+        async with self._connect_lock:
+            if self._nc is None or self._nc.is_closed:
+                self._nc = await self._first_connect()
+            return self._nc
+
+    async def _first_connect(self) -> NATS:
+        options: dict[str, Any] = {
+            "name": "session_client",
+            # Once connected, never give up: waits survive server restarts.
+            "max_reconnect_attempts": -1,
+            "reconnect_time_wait": 0.5,
+            "connect_timeout": 2,
+            **self._connect_options,
+            "error_cb": self._error,
+            "disconnected_cb": self._disconnected,
+            "reconnected_cb": self._reconnected,
+        }
+        # nats-py retries the first connect for ever too; bound it so an unreachable server is
+        # a clear error rather than a silent wait.
+        limit = float(options["connect_timeout"]) * len(self._servers) + 1.0
+        from nats.aio.client import Client as NATS
+
+        nc = NATS()
+        try:
+            async with asyncio.timeout(limit):
+                await nc.connect(self._servers, **options)
+            _check_nats_py(nc)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            if isinstance(exc, asyncio.CancelledError | NatsUnavailableError):
+                raise
+            raise NatsUnavailableError(
+                f"cannot connect to NATS at {', '.join(map(redact_url, self._servers))}: {exc!r}"
+            ) from exc
+        return nc
+
+    async def _error(self, error: Exception) -> None:
+        # Protocol errors and disconnects are logged; reconnects recover.
+        logger.warning("NATS error: %r", error)
+
+    async def _disconnected(self) -> None:
+        logger.info("NATS disconnected; waits poll the REST API until it is back")
+        self.disconnected = True
+        self._on_disconnected()
+
+    async def _reconnected(self) -> None:
+        logger.info("NATS reconnected; waits recover what they may have missed")
+        self.disconnected = False
+        self._streams.clear()  # streams may have changed while the connection was down
+        for confirmation in list(self._confirmations):
+            # nats-py dropped the PONG futures of the old connection. The next confirmation
+            # is not sent yet: a PING now could come before SUBs it must cover.
+            if confirmation is not self._next_confirmation:
+                confirmation.ping()
+        self._on_reconnected()
+
+    async def subscribe(self, subject: str, on_message: OnMessage) -> Subscription:
+        """Subscribe to ``subject``; returns once the server has the subscription. On failure
+        or cancellation nothing is left subscribed."""
+        nc = await self.connect()
+        made: list[Subscription] = []
+        try:
+            subscription = await _keeping_cancels(
+                nc.subscribe(
+                    subject, future=cast("asyncio.Future[Msg]", _InlineDelivery(on_message))
+                ),
+                made.append,
+            )
+            await asyncio.shield(self._confirmation(nc))
+        except BaseException:
+            for undone in made:
+                await self.unsubscribe(undone)
+            raise
+        return subscription
+
+    def _confirmation(self, nc: NATS) -> asyncio.Future[None]:
+        """A confirmation covering every subscription made so far, shared by every caller that
+        subscribed before its PING went out: one PING for a burst of subscriptions. Callers
+        await it shielded, so that one caller's cancellation is not everyone's."""
+        confirmation = self._next_confirmation
+        if confirmation is None:
+            confirmation = self._next_confirmation = _Confirmation(nc)
+            self._confirmations.add(confirmation)
+            confirmation.done.add_done_callback(lambda _: self._confirmations.discard(confirmation))
+            # Sent on the next loop turn: the SUBs of this turn's other callers go with it.
+            asyncio.get_running_loop().call_soon(self._send, confirmation)
+        return confirmation.done
+
+    def _send(self, confirmation: _Confirmation) -> None:
+        # Sent: a SUB made from now on may miss this PING, so it needs the next one.
+        self._next_confirmation = None
+        confirmation.ping()
+
+    async def unsubscribe(self, subscription: Subscription) -> None:
+        """Undo a subscription; a connection that is closing drops it anyway."""
+        if self._nc is None or self._nc.is_closed:
+            return
+        try:
+            await _keeping_cancels(subscription.unsubscribe(), lambda _: None)
+        except Exception as exc:
+            logger.debug("unsubscribe from %s failed: %r", subscription.subject, exc)
+
+    async def replay(self, subject: str, since: float, on_message: OnMessage) -> bool:
+        """Hand every message ``subject``'s JetStream stream holds from wall-clock time
+        ``since`` on to ``on_message``. False if no stream covers the subject (ask the REST API
+        instead); JetStream errors are raised."""
+        nc = await self.connect()
+        stream = await self._stream_of(nc, subject)
+        if stream is None:
+            return False
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        js = nc.jetstream()
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_TIME,
+            opt_start_time=_start_time(since),
+            ack_policy=AckPolicy.NONE,
+            mem_storage=True,
+            inactive_threshold=30.0,  # the server removes it if this process dies meanwhile
+        )
+        pull = await js.pull_subscribe(subject, stream=stream, config=config)
+        consumer: str | None = None
+        try:
+            info = await pull.consumer_info()
+            consumer, pending = info.name, info.num_pending or 0
+            while pending > 0:
+                messages = await pull.fetch(min(pending, _REPLAY_BATCH), timeout=_REPLAY_TIMEOUT)
+                for msg in messages:
+                    on_message(msg.subject, msg.data)
+                pending = messages[-1].metadata.num_pending if messages else 0
+        finally:
+            with contextlib.suppress(Exception):
+                await pull.unsubscribe()
+            if consumer is not None:
+                with contextlib.suppress(Exception):
+                    await js.delete_consumer(stream, consumer)
+        return True
+
+    async def _stream_of(self, nc: NATS, subject: str) -> str | None:
+        """The stream covering ``subject``, or None; looked up once per subject."""
+        if subject not in self._streams:
+            from nats.js.errors import NotFoundError
+
+            try:
+                self._streams[subject] = await nc.jetstream().find_stream_name_by_subject(subject)
+            except NotFoundError:
+                self._streams[subject] = None
+        return self._streams[subject]
+
+    async def close(self) -> None:
+        """Close the connection; confirmations still pending fail."""
+        for confirmation in list(self._confirmations):  # now, not at their deadline
+            confirmation.fail(NatsUnavailableError("the client was closed"))
+        nc, self._nc = self._nc, None
+        if nc is not None and not nc.is_closed:
+            try:
+                await nc.close()
+            except Exception as exc:
+                logger.debug("closing NATS failed: %r", exc)

@@ -1,0 +1,384 @@
+"""``ResponseWaiter``: every pending wait of one client, and everything that settles it.
+
+It owns the NATS link (one subscription per subject with waits), the routing table, the
+per-subject recovery rounds and the REST checks. A wait is settled by the first of: its answer
+on NATS, the same answer replayed from the JetStream stream after an outage, a REST record of
+its message (answered, cancelled or expired), or a confirmed end of its session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import (
+    NatsUnavailableError,
+    SessionClosedError,
+    SessionExpiredError,
+    SessionRejectedError,
+)
+from ..limits import MAX_CONNECTIONS
+from ..payloads import answer_payload
+from ._nats import NatsLink
+from ._payloads import Answer, parse_payload
+from ._routing import RoutingTable, Wait
+from ._schedule import Round, Schedule, jittered
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client as NATS
+    from nats.aio.subscription import Subscription
+
+    from ..rest import RestApi
+
+__all__ = ["ResponseWaiter", "Wait"]
+
+logger = logging.getLogger("session_client.waits")
+
+_CLOSED_MESSAGE_ERRORS: dict[str, type[SessionClosedError]] = {
+    "CANCELLED": SessionRejectedError,
+    "EXPIRED": SessionExpiredError,
+}
+_CLOSED_SESSION_ERRORS: dict[str, type[SessionClosedError]] = {
+    "FAILED": SessionRejectedError,
+    "EXPIRED": SessionExpiredError,
+}
+#: REST calls that recovery may have in flight at once: a small share of the HTTP pool, so
+#: that calls made during a recovery are not starved by it.
+RECOVERY_SLOTS = max(1, MAX_CONNECTIONS // 5)
+# This host, the session server and NATS may disagree on the time: reach back this much
+# further. Asking for too much only costs answers that are dropped as duplicates.
+_CLOCK_SKEW = 60.0
+_PAGE_SIZE = 1000
+
+
+class _CreatorCancelled(Exception):
+    """The caller making a shared subscription was cancelled; its joiners subscribe anew."""
+
+
+class _SubjectState:
+    """One subject's subscription and recovery rounds."""
+
+    __slots__ = (
+        "cursor",
+        "ready",
+        "replay_from",
+        "schedule",
+        "subject_id",
+        "subscription",
+        "task",
+        "timer",
+    )
+
+    def __init__(self, subject_id: str, *, disconnected: bool) -> None:
+        self.subject_id = subject_id
+        self.subscription: Subscription | None = None
+        #: Settled when the server has the subscription; None once it had it.
+        self.ready: asyncio.Future[None] | None = asyncio.get_running_loop().create_future()
+        self.schedule = Schedule(disconnected=disconnected)
+        self.timer: asyncio.TimerHandle | None = None
+        self.task: asyncio.Task[None] | None = None
+        #: Where ``listSettledMessages`` resumes for this subject.
+        self.cursor: str | None = None
+        #: Wall-clock time from which an outage may have dropped messages, until recovered.
+        self.replay_from: float | None = None
+
+    def stop(self) -> None:
+        """Cancel the next round and the one in flight."""
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.task is not None:
+            self.task.cancel()
+        self.timer = self.task = None
+
+
+def _unavailable(exc: BaseException) -> BaseException:
+    if isinstance(exc, asyncio.CancelledError | NatsUnavailableError):
+        return exc
+    return NatsUnavailableError(f"cannot subscribe: {exc!r}")
+
+
+class ResponseWaiter:
+    """The waits of one client. Use :meth:`waiting` around sending and awaiting."""
+
+    def __init__(self, servers: list[str], connect_options: dict[str, Any], rest: RestApi):
+        self._link = NatsLink(
+            servers,
+            connect_options,
+            on_disconnected=self._disconnected,
+            on_reconnected=self._reconnected,
+        )
+        self._rest = rest
+        self._table = RoutingTable()
+        self._subjects: dict[str, _SubjectState] = {}
+        self._budget = asyncio.Semaphore(RECOVERY_SLOTS)
+        self._confirming: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def connection(self) -> NATS | None:
+        """The nats-py client, once connected."""
+        return self._link.connection
+
+    @property
+    def subscription_count(self) -> int:
+        """How many response subscriptions are open (0 when nobody waits)."""
+        return len(self._subjects)
+
+    # -- registering ------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def waiting(
+        self, subject: str, subject_id: str, session_id: str, message_id: str | None
+    ) -> AsyncIterator[Wait]:
+        """Listen on ``subject`` for the answer to ``message_id`` (None: any message) of
+        ``session_id``: the server has the subscription when this enters, so nothing sent
+        inside is missed."""
+        wait = await self._register(subject, subject_id, session_id, message_id)
+        try:
+            yield wait
+        finally:
+            await self._release(wait)
+
+    async def _register(
+        self, subject: str, subject_id: str, session_id: str, message_id: str | None
+    ) -> Wait:
+        await self._link.connect()
+        while True:
+            wait = Wait(subject, subject_id, session_id, message_id)
+            self._table.add(wait)
+            state = self._subjects.get(subject)
+            if state is None:
+                return await self._subscribe(wait)
+            if state.ready is None:
+                return wait
+            try:
+                await asyncio.shield(state.ready)
+                return wait
+            except _CreatorCancelled:
+                self._table.remove(wait)
+                continue  # another caller's cancellation is no reason to fail this one
+            except BaseException as exc:
+                await self._release(wait)
+                raise _unavailable(exc) from exc
+
+    async def _subscribe(self, wait: Wait) -> Wait:
+        state = _SubjectState(wait.subject_id, disconnected=self._link.disconnected)
+        self._subjects[wait.subject] = state
+        try:
+            state.subscription = await self._link.subscribe(wait.subject, self._on_message)
+        except BaseException as exc:
+            self._abandon(wait.subject, state, exc)
+            self._table.remove(wait)
+            raise _unavailable(exc) from exc
+        ready, state.ready = state.ready, None
+        if ready is not None:
+            ready.set_result(None)
+        self._arm(wait.subject, state)
+        return wait
+
+    def _abandon(self, subject: str, state: _SubjectState, exc: BaseException) -> None:
+        """A subscription could not be made: forget it, so the next wait starts afresh. The
+        waits that joined it meanwhile fail with it, or, if only its creator was cancelled,
+        subscribe again."""
+        if self._subjects.get(subject) is state:
+            del self._subjects[subject]
+        state.stop()
+        if state.ready is not None:
+            state.ready.set_exception(
+                _CreatorCancelled()
+                if isinstance(exc, asyncio.CancelledError)
+                else NatsUnavailableError(f"cannot subscribe to {subject}: {exc!r}")
+            )
+            state.ready.exception()  # retrieved: there may be no joiner to await it
+
+    async def _release(self, wait: Wait) -> None:
+        """Stop waiting; the subject's subscription ends with its last wait."""
+        if not self._table.remove(wait):
+            return
+        state = self._subjects.pop(wait.subject, None)
+        if state is None:
+            return
+        state.stop()
+        if state.subscription is not None:
+            await self._link.unsubscribe(state.subscription)
+
+    # -- settling ---------------------------------------------------------------------------
+
+    def _on_message(self, subject: str, data: bytes) -> None:
+        """Route a payload from NATS (live or replayed) to the waits it settles."""
+        item = parse_payload(data)
+        if item is None:
+            logger.debug("skipping a payload on %s that asyncapi.yaml does not allow", subject)
+        elif isinstance(item, Answer):
+            self._table.answer(subject, item)
+        elif self._table.has_session(subject, item.session_id):
+            self._confirm_closed(item.session_id)
+
+    def settle_from_record(self, wait: Wait, message: dict[str, Any]) -> None:
+        """Settle ``wait`` from a REST ``Message`` record of its message, if it is final."""
+        state = message["state"]
+        if state == "ANSWERED":
+            wait.resolve(answer_payload(message))
+        elif state in _CLOSED_MESSAGE_ERRORS:
+            wait.fail(_CLOSED_MESSAGE_ERRORS[state](wait.session_id, wait.message_id))
+
+    async def check(self, wait: Wait) -> None:
+        """Settle ``wait`` from the REST API if its message or session is already final."""
+        from session_api.api.messages import get_message
+
+        if wait.message_id is not None:
+            message = await self._rest.call(
+                get_message.asyncio_detailed, wait.session_id, wait.message_id
+            )
+            self.settle_from_record(wait, message)
+        else:
+            await self._check_session(wait.session_id)
+
+    def _confirm_closed(self, session_id: str) -> None:
+        """A status event says the session ended: anyone can publish one, so ask the REST API
+        (once per session, however many waits it has) before ending its waits."""
+        if session_id not in self._confirming:
+            task = asyncio.ensure_future(self._confirm(session_id))
+            self._confirming[session_id] = task
+            task.add_done_callback(lambda _: self._confirming.pop(session_id, None))
+
+    async def _confirm(self, session_id: str) -> None:
+        try:
+            async with self._budget:
+                await self._check_session(session_id, warn=True)
+        except Exception as exc:  # the recovery rounds will still see the closed messages
+            logger.warning("cannot confirm the end of session %r: %r", session_id, exc)
+
+    async def _check_session(self, session_id: str, *, warn: bool = False) -> None:
+        from session_api.api.sessions import get_session
+
+        session = await self._rest.call(get_session.asyncio_detailed, session_id)
+        error = _CLOSED_SESSION_ERRORS.get(session["status"])
+        if error is not None:
+            self._table.fail_session(session_id, lambda w: error(w.session_id, w.message_id))
+        elif warn:
+            logger.warning(
+                "ignoring a session.status event for %r: the REST API says it is %s",
+                session_id,
+                session["status"],
+            )
+
+    # -- recovery rounds --------------------------------------------------------------------
+
+    def _disconnected(self) -> None:
+        lost_from = time.time() - self._link.detection_allowance
+        for subject, state in self._subjects.items():
+            if state.replay_from is None:
+                state.replay_from = lost_from
+            state.schedule.disconnected()
+            self._rearm(subject, state)
+
+    def _reconnected(self) -> None:
+        for subject, state in self._subjects.items():
+            state.schedule.reconnected()
+            self._rearm(subject, state)
+
+    def _rearm(self, subject: str, state: _SubjectState) -> None:
+        if state.timer is not None:
+            state.timer.cancel()
+            state.timer = None
+        if state.task is None and state.ready is None:  # a running round re-arms when done
+            self._arm(subject, state)
+
+    def _arm(self, subject: str, state: _SubjectState) -> None:
+        recovering = state.schedule.recovering
+        delay, kind = state.schedule.next_round()
+        if recovering and not state.schedule.recovering:
+            state.replay_from = None  # the outage is recovered
+        state.timer = asyncio.get_running_loop().call_later(
+            jittered(delay, random.random()), self._start_round, subject, state, kind
+        )
+
+    def _start_round(self, subject: str, state: _SubjectState, kind: Round) -> None:
+        state.timer = None
+        state.task = asyncio.ensure_future(self._round(subject, state, kind))
+
+    async def _round(self, subject: str, state: _SubjectState, kind: Round) -> None:
+        try:
+            if kind is Round.REPLAY and not self._link.disconnected:
+                if not await self._replay(subject, state):
+                    await self._ask_rest(subject, state)
+            else:
+                await self._ask_rest(subject, state)
+        except Exception as exc:  # NATS may still deliver; the next round tries again
+            logger.warning("recovering the waits on %s failed: %r", subject, exc)
+        state.task = None
+        if self._subjects.get(subject) is state:
+            self._arm(subject, state)
+
+    async def _replay(self, subject: str, state: _SubjectState) -> bool:
+        """Replay the subject from its stream; False if no stream covers it or it failed."""
+        since = self._table.since(subject)
+        if state.replay_from is not None:
+            since = max(since, state.replay_from)
+        try:
+            async with self._budget:
+                return await self._link.replay(subject, since - _CLOCK_SKEW, self._on_message)
+        except Exception as exc:
+            logger.info(
+                "replaying %s from its stream failed (%r); asking the REST API", subject, exc
+            )
+            return False
+
+    async def _ask_rest(self, subject: str, state: _SubjectState) -> None:
+        """One page at a time, every message of the subject settled since its first wait
+        (then since the last round), applied to the waits; and the sessions of waits for any
+        message."""
+        from session_api.api.messages import list_settled_messages
+
+        while True:
+            where: dict[str, Any] = {"cursor": state.cursor}
+            if state.cursor is None:
+                since = self._table.since(subject) - _CLOCK_SKEW
+                where = {"settled_since": datetime.fromtimestamp(since, UTC)}
+            async with self._budget:
+                page = await self._rest.call(
+                    list_settled_messages.asyncio_detailed,
+                    subject_id=state.subject_id,
+                    limit=_PAGE_SIZE,
+                    **where,
+                )
+            for message in page["items"]:
+                self._apply(subject, message)
+            state.cursor = page["next_cursor"]
+            if not page["has_more"]:
+                break
+        for session_id in self._table.waiting_sessions(subject):
+            async with self._budget:
+                await self._check_session(session_id)
+
+    def _apply(self, subject: str, message: dict[str, Any]) -> None:
+        state, session_id, message_id = (
+            message["state"],
+            message["session_id"],
+            message["message_id"],
+        )
+        if state == "ANSWERED":
+            self._table.answer(subject, Answer(session_id, message_id, answer_payload(message)))
+        elif state in _CLOSED_MESSAGE_ERRORS:
+            error = _CLOSED_MESSAGE_ERRORS[state]
+            self._table.fail_message(
+                subject, session_id, message_id, lambda w: error(w.session_id, w.message_id)
+            )
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close the connection; waits still pending fail with :class:`NatsUnavailableError`."""
+        self._table.fail_all(NatsUnavailableError("the client was closed"))
+        for state in self._subjects.values():
+            state.stop()
+        self._subjects.clear()
+        for task in list(self._confirming.values()):
+            task.cancel()
+        await self._link.close()

@@ -1,0 +1,351 @@
+"""Response layer v2 against the real local stack: client-chosen message ids make a repeat
+send nothing new (also across a crash), and only what the contract allows settles a wait."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import nats
+import pytest
+
+from session_client import (
+    AsyncSessionClient,
+    ConflictError,
+    ResponseTimeoutError,
+    SessionClient,
+    SessionRejectedError,
+)
+from session_client.testing import LocalStack, SimulatedHuman
+
+from .conftest import unique
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def publisher(stack: LocalStack) -> AsyncIterator[nats.NATS]:
+    connection = await nats.connect(stack.nats_url)
+    yield connection
+    await connection.close()
+
+
+async def pending_wait(
+    aclient: AsyncSessionClient, human: SimulatedHuman, subject_id: str, message_id: str
+) -> tuple[str, asyncio.Task[dict[str, object]]]:
+    """A session whose message ``message_id`` waits for an answer the human does not give."""
+    human.stay_silent()
+    sid = unique("trust")
+    await aclient.create_session(sid, subject_id=subject_id)
+    count = len(human.received)
+    wait = asyncio.create_task(
+        aclient.send_and_wait_for_response(
+            sid, "c", "m", subject_id, timeout=10, message_id=message_id
+        )
+    )
+    await asyncio.to_thread(human.wait_for_messages, count + 1, 5)
+    return sid, wait
+
+
+# -- client-chosen message ids --------------------------------------------------------------
+
+
+async def test_a_send_repeated_with_its_message_id_creates_one_message(
+    aclient: AsyncSessionClient, stack: LocalStack, human: SimulatedHuman
+) -> None:
+    human.stay_silent()
+    sid = unique("same-id")
+    await aclient.create_session(sid, subject_id="subj.same")
+    before, delivered = stack.server.store.count_messages(), len(human.received)  # type: ignore[union-attr]
+    first = await aclient.send_message(sid, "c", "Approve?", message_id="order-7:approval")
+    again = await aclient.send_message(sid, "c", "Approve?", message_id="order-7:approval")
+    assert first == again and first["message_id"] == "order-7:approval"
+    assert stack.server.store.count_messages() == before + 1  # type: ignore[union-attr]
+    await asyncio.sleep(0.1)
+    assert len(human.received) == delivered + 1  # delivered to the human once
+    with pytest.raises(ConflictError):
+        await aclient.send_message(sid, "c", "Something else?", message_id="order-7:approval")
+
+
+def test_the_sync_client_sends_a_message_id_once_too(
+    stack: LocalStack, human: SimulatedHuman
+) -> None:
+    human.answer_with({"approved": True})
+    with SessionClient(stack.api_url, [stack.nats_url]) as client:
+        sid = unique("sync-id")
+        client.create_session(sid)
+        first = client.send_and_wait_for_response(
+            sid, "c", "m", "subj.syncid", timeout=10, message_id=f"{sid}:step-1"
+        )
+        again = client.send_and_wait_for_response(
+            sid, "c", "m", "subj.syncid", timeout=10, message_id=f"{sid}:step-1"
+        )
+        assert first == again and first["message_id"] == f"{sid}:step-1"
+        assert (
+            client.send_message(
+                sid, "c", "m", subject_id="subj.syncid", message_id=f"{sid}:step-1"
+            )["state"]
+            == "ANSWERED"
+        )
+
+
+async def test_a_process_that_crashed_mid_wait_resumes_with_the_same_message_id(
+    stack: LocalStack, human: SimulatedHuman
+) -> None:
+    human.stay_silent()
+    sid, step = unique("crash"), "approval"
+    before = stack.server.store.count_messages()  # type: ignore[union-attr]
+    # The first process sends and dies while waiting (its task and client are gone).
+    async with AsyncSessionClient(stack.api_url, [stack.nats_url]) as first:
+        await first.create_session(sid)
+        dying = asyncio.create_task(
+            first.send_and_wait_for_response(
+                sid, "c", "Approve?", "subj.crash", timeout=30, message_id=f"{sid}:{step}"
+            )
+        )
+        (message,) = (await asyncio.to_thread(human.wait_for_messages, len(human.received) + 1, 5))[
+            -1:
+        ]
+        dying.cancel()
+    # The human answers while no process is waiting.
+    async with httpx.AsyncClient() as http:
+        answered = await http.post(
+            f"{stack.api_url}/sessions/{sid}/messages/{message['message_id']}/response",
+            json={"response": {"approved": True}},
+        )
+        answered.raise_for_status()
+    # The restarted process runs the same code: it attaches to the message, sends nothing new.
+    async with AsyncSessionClient(stack.api_url, [stack.nats_url]) as second:
+        answer = await second.send_and_wait_for_response(
+            sid, "c", "Approve?", "subj.crash", timeout=5, message_id=f"{sid}:{step}"
+        )
+    assert answer["message_id"] == f"{sid}:{step}" and answer["response"] == {"approved": True}
+    assert stack.server.store.count_messages() == before + 1  # type: ignore[union-attr]
+
+
+async def test_a_timeout_error_names_the_message_even_when_the_send_reply_is_slow(
+    stack: LocalStack, human: SimulatedHuman
+) -> None:
+    class SlowReplies(httpx.AsyncHTTPTransport):
+        """A proxy that passes the request on at once and the reply 3 s later."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await super().handle_async_request(request)
+            if request.method == "POST" and request.url.path.endswith("/messages"):
+                await asyncio.sleep(3)
+            return response
+
+    human.stay_silent()
+    sid = unique("slow")
+    async with AsyncSessionClient(
+        stack.api_url, [stack.nats_url], http_transport=SlowReplies()
+    ) as slow:
+        await slow.create_session(sid)
+        with pytest.raises(ResponseTimeoutError) as raised:
+            await slow.send_and_wait_for_response(sid, "c", "m", "subj.slow", timeout=1)
+    message_id = raised.value.message_id
+    assert message_id is not None
+    async with httpx.AsyncClient() as http:
+        record = (await http.get(f"{stack.api_url}/sessions/{sid}/messages/{message_id}")).json()
+    assert record["state"] == "SENT"  # it reached the human, and the caller can resume it
+
+
+# -- trusting only what the contract says ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"junk": 1},  # no message_id: must not settle every wait of the session
+        {"message_id": "{mid}", "response": "yes"},  # the right ids, a mistyped answer
+        {
+            "message_id": "{mid}",
+            "channel_id": "c",
+            "subject_id": "subj.trust",
+            "response": {"approved": True},
+        },  # the right ids, a member missing
+        {"event": "session.closed", "status": "FAILED", "at": "2026-11-30T10:00:00Z"},
+    ],
+    ids=["no-message-id", "mistyped", "missing-member", "unknown-event"],
+)
+async def test_a_payload_the_contract_does_not_allow_settles_no_wait(
+    aclient: AsyncSessionClient,
+    human: SimulatedHuman,
+    publisher: nats.NATS,
+    forged: dict[str, object],
+) -> None:
+    mid = unique("msg")
+    sid, wait = await pending_wait(aclient, human, "subj.trust", mid)
+    payload = {"session_id": sid, **{k: v if v != "{mid}" else mid for k, v in forged.items()}}
+    await publisher.publish("sessions.responses.subj.trust", json.dumps(payload).encode())
+    await publisher.flush()
+    await asyncio.sleep(0.3)
+    assert not wait.done()
+    await aclient.submit_response(sid, mid, {"real": True})
+    assert (await asyncio.wait_for(wait, 5))["response"] == {"real": True}
+
+
+async def test_a_forged_status_event_does_not_end_the_waits_of_an_active_session(
+    aclient: AsyncSessionClient, human: SimulatedHuman, publisher: nats.NATS
+) -> None:
+    mid = unique("msg")
+    sid, wait = await pending_wait(aclient, human, "subj.forged", mid)
+    forged = {"event": "session.status", "session_id": sid, "status": "FAILED"}
+    forged["at"] = "2026-11-30T10:00:00Z"
+    await publisher.publish("sessions.responses.subj.forged", json.dumps(forged).encode())
+    await publisher.flush()
+    await asyncio.sleep(0.5)  # time enough to ask the REST API and act
+    assert not wait.done()
+    # A real rejection is confirmed and ends the wait at once.
+    started = time.monotonic()
+    await aclient.reject_session(sid)
+    with pytest.raises(SessionRejectedError):
+        await asyncio.wait_for(wait, 5)
+    assert time.monotonic() - started < 2
+
+
+# -- recovery ---------------------------------------------------------------------------------
+
+
+class Recording(httpx.AsyncHTTPTransport):
+    """Counts requests by path; ``refuse`` paths fail as if the API were unreachable."""
+
+    def __init__(self, refuse: str = "") -> None:
+        super().__init__()
+        self.paths: list[str] = []
+        self.refuse = refuse
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        if self.refuse and request.url.path.startswith(self.refuse):
+            raise httpx.ConnectError("refused by the test", request=request)
+        return await super().handle_async_request(request)
+
+
+async def outage(stack: LocalStack, answer: list[tuple[str, str]]) -> None:
+    """SIGKILL NATS, answer ``answer`` (session, message) through REST, restart NATS."""
+    assert stack.nats_server is not None
+    stack.nats_server.kill()
+    async with httpx.AsyncClient(base_url=stack.api_url) as http:
+        for sid, mid in answer:
+            path = f"/sessions/{sid}/messages/{mid}/response"
+            (await http.post(path, json={"response": {"to": mid}})).raise_for_status()
+    await asyncio.to_thread(stack.nats_server.start)
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "core-nats"])
+async def test_answers_published_while_the_client_was_away_are_recovered(stream: bool) -> None:
+    # The client reconnects 2 s after the server's publisher (0.1 s): what the publisher's
+    # outbox sends on reconnecting reaches nobody, and the REST API cannot help while NATS is
+    # down (refused), so only the reconnect's recovery can find it - a stream replay, or one
+    # REST request per subject where no stream covers it.
+    with LocalStack(stream=stream) as own:
+        own.human.stay_silent()
+        recording = Recording(refuse="/messages/settled")
+        async with AsyncSessionClient(
+            own.api_url,
+            [own.nats_url],
+            http_transport=recording,
+            nats_options={"reconnect_time_wait": 2.0},
+        ) as client:
+            sessions = [unique("away") for _ in range(6)]
+            for sid in sessions:
+                await client.create_session(sid)
+            waits = [
+                asyncio.create_task(
+                    client.send_and_wait_for_response(
+                        sid, "c", "m", f"subj.away.{n % 2}", timeout=20, message_id=f"{sid}:q"
+                    )
+                )
+                for n, sid in enumerate(sessions)
+            ]
+            await asyncio.to_thread(own.human.wait_for_messages, len(sessions), 5)
+            await outage(own, [(sid, f"{sid}:q") for sid in sessions])
+            if not stream:
+                recording.refuse = ""  # once NATS is back, the REST API may be asked
+            answers = await asyncio.wait_for(asyncio.gather(*waits), 15)
+        assert [a["response"] for a in answers] == [{"to": f"{sid}:q"} for sid in sessions]
+        feed = [path for path in recording.paths if path == "/messages/settled"]
+        if stream:
+            assert not recording.refuse or all(path == "/messages/settled" for path in feed)
+        else:
+            assert feed  # asked per subject
+        sends = [path for path in recording.paths if path.endswith("/messages")]
+        assert len(sends) == len(sessions)
+
+
+async def test_a_status_event_is_confirmed_once_per_session_however_many_waits_it_has(
+    stack: LocalStack, human: SimulatedHuman
+) -> None:
+    human.stay_silent()
+    recording = Recording()
+    sid = unique("confirm-once")
+    async with AsyncSessionClient(
+        stack.api_url, [stack.nats_url], http_transport=recording
+    ) as client:
+        await client.create_session(sid)
+        count = len(human.received)
+        waits = [
+            asyncio.create_task(
+                client.send_and_wait_for_response(sid, "c", f"m{n}", "subj.once", timeout=10)
+            )
+            for n in range(10)
+        ]
+        await asyncio.to_thread(human.wait_for_messages, count + 10, 5)
+        await client.reject_session(sid)
+        results = await asyncio.gather(*waits, return_exceptions=True)
+    assert all(isinstance(result, SessionRejectedError) for result in results)
+    assert recording.paths.count(f"/sessions/{sid}") == 1
+
+
+async def test_recovery_takes_a_small_share_of_the_http_pool_and_never_starves_calls() -> None:
+    # 40 subjects, and NATS goes down: every subject's REST round is due at once. They may hold
+    # at most RECOVERY_SLOTS of the pool's connections, so a call made meanwhile runs at once.
+    from session_client._wait._waiter import RECOVERY_SLOTS
+
+    class SlowFeed(httpx.AsyncHTTPTransport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.in_flight = self.most = self.asked = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path != "/messages/settled":
+                return await super().handle_async_request(request)
+            self.in_flight += 1
+            self.asked += 1
+            self.most = max(self.most, self.in_flight)
+            try:
+                await asyncio.sleep(0.2)
+                return await super().handle_async_request(request)
+            finally:
+                self.in_flight -= 1
+
+    with LocalStack() as own:
+        own.human.stay_silent()
+        feed = SlowFeed()
+        async with AsyncSessionClient(own.api_url, [own.nats_url], http_transport=feed) as client:
+            sid = unique("budget")
+            await client.create_session(sid)
+            waits = [
+                asyncio.create_task(
+                    client.send_and_wait_for_response(sid, "c", "m", f"subj.budget.{n}", timeout=30)
+                )
+                for n in range(40)
+            ]
+            await asyncio.to_thread(own.human.wait_for_messages, 40, 5)
+            assert own.nats_server is not None
+            own.nats_server.stop()
+            async with asyncio.timeout(5):
+                while feed.asked < 2 * RECOVERY_SLOTS:  # noqa: ASYNC110 - counted by the transport
+                    await asyncio.sleep(0.01)
+            started = time.monotonic()
+            assert (await client.get_session(sid))["status"] == "ACTIVE"
+            waited = time.monotonic() - started
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+    assert feed.most == RECOVERY_SLOTS
+    assert waited < 0.2  # not queued behind the recovery's requests
