@@ -25,15 +25,18 @@ OUTPUT = ROOT / "RELIABILITY.md"
 DEFINITIONS = """\
 What the columns mean:
 
-- **Expected**: waits that should each return their own answer (scenarios 1, 2, 4); API
+- **Expected**: waits that should each return their own answer (scenarios 1, 2, 4, 8); API
   operations (3); calls (5, 6); texts checked (7a); end-to-end TLS round trips (7b, 7c).
 - **Delivered**: waits that returned exactly their own answer (the human echoes each question,
   so a misrouted or forged answer does not count); operations that succeeded within
   `max_retries`; calls that ended in a documented outcome within their timeout; waits that
   ended as intended (answered / timed out / cancelled / REST error) with nothing left behind;
   texts free of the secret.
-- **Duplicated**: answers returned to more than one wait (1, 2, 4); extra messages or sessions
-  in the server's own records (3).
+- **Duplicated**: answers returned to more than one wait (1, 2, 4, 8); extra messages or
+  sessions in the server's own records (3).
+- **rest_requests** (8): the waiting client's REST requests from the kill until every wait was
+  answered; `per_wait` divides them by the pending waits; `before_per_wait` is what the same
+  scenario cost before recovery went per subject (issue 12: 6.15 per wait).
 - **Wrong**: waits that returned an answer that was not theirs.
 """
 

@@ -65,7 +65,11 @@ async def list_(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
 async def send(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
     """``send``: the message record (with the ``message_id`` to ``wait`` for)."""
     return await client.send_message(
-        options.session_id, options.channel_id, options.message, subject_id=options.subject_id
+        options.session_id,
+        options.channel_id,
+        options.message,
+        subject_id=options.subject_id,
+        message_id=options.message_id,
     )
 
 
@@ -88,6 +92,7 @@ async def send_and_wait(client: AsyncSessionClient, options: argparse.Namespace)
             options.message,
             options.subject_id,
             options.timeout,
+            message_id=options.message_id,
         )
 
 

@@ -23,6 +23,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+_MESSAGE_ID_HELP = (
+    "name the message (default: a new unique id); the same id and arguments again send "
+    "nothing new"
+)
+
 def json_object(text: str) -> dict[str, Any]:
     """An argument type: a JSON object given as text."""
     try:
@@ -124,6 +129,7 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     send.add_argument("channel_id")
     send.add_argument("message")
     send.add_argument("--subject-id", help="publish the answer for this subject")
+    send.add_argument("--message-id", help=_MESSAGE_ID_HELP)
 
     wait = add("wait", commands.wait, "wait for the answer to a message already sent")
     wait.add_argument("session_id")
@@ -136,6 +142,7 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     )
     for name in ("session_id", "channel_id", "message", "subject_id"):
         send_and_wait.add_argument(name)
+    send_and_wait.add_argument("--message-id", help=_MESSAGE_ID_HELP)
     _add_wait_options(send_and_wait)
 
     respond = add("respond", commands.respond, "submit a human's answer to a message")

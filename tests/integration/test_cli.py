@@ -116,6 +116,33 @@ def test_send_and_wait_prints_the_answer(stack: LocalStack, human: SimulatedHuma
     assert payload["response"] == {"approved": True, "by": "cli"}
 
 
+def test_send_and_wait_run_again_with_its_message_id_sends_nothing_new(
+    stack: LocalStack, human: SimulatedHuman
+) -> None:
+    human.answer_next({"approved": True})
+    output(run(stack, "create", "cli-again"))
+    command = ["send-and-wait", "cli-again", "chan", "Ship it?", "cli-again", "--message-id"]
+    first = output(run(stack, *command, "cli-again:ship"))
+    delivered = len(human.received)
+    again = output(run(stack, *command, "cli-again:ship"))
+    assert first == again and first["message_id"] == "cli-again:ship"
+    assert len(human.received) == delivered  # the human was not asked twice
+    sent = output(
+        run(
+            stack,
+            "send",
+            "cli-again",
+            "chan",
+            "Ship it?",
+            "--subject-id",
+            "cli-again",
+            "--message-id",
+            "cli-again:ship",
+        )
+    )
+    assert sent["state"] == "ANSWERED"
+
+
 def test_timeout_exits_4_and_leaves_the_session_open(
     stack: LocalStack, human: SimulatedHuman
 ) -> None:
