@@ -24,9 +24,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 _MESSAGE_ID_HELP = (
-    "name the message (default: a new unique id); the same id and arguments again send "
-    "nothing new"
+    "name the message (default: a new unique id); the same id and arguments again send nothing new"
 )
+
 
 def json_object(text: str) -> dict[str, Any]:
     """An argument type: a JSON object given as text."""
