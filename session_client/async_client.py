@@ -283,27 +283,35 @@ class AsyncSessionClient:
             APIError, APIConnectionError, NatsUnavailableError: the send or wait failed.
         """
         check_identifier("session_id", session_id)
-        body: dict[str, Any] = {
-            "channel_id": check_identifier("channel_id", channel_id),
-            "message": check_message(message),
-            "subject_id": check_subject_id(subject_id),
-            "message_id": new_message_id()
-            if message_id is None
-            else check_identifier("message_id", message_id),
-        }
+        check_identifier("channel_id", channel_id)
+        check_message(message)
+        check_subject_id(subject_id)
+        if message_id is None:
+            message_id = new_message_id()
+        else:
+            check_identifier("message_id", message_id)
         seconds = check_timeout(timeout)
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
         try:
-            async with (
-                asyncio.timeout_at(deadline),
-                self._waiter.waiting(subject, subject_id, session_id, body["message_id"]) as wait,
-            ):
-                # Already answered (a repeat after a crash): the record says so.
-                self._waiter.settle_from_record(wait, await self._send(session_id, body))
-                return await wait.future
+            async with asyncio.timeout_at(deadline):
+                wait = await self._waiter.register(subject, subject_id, session_id, message_id)
+                try:
+                    # The body and the record are not kept: 10,000 pending waits would keep
+                    # 10,000 of each. A repeat after a crash may find the answer in the record.
+                    body = {
+                        "channel_id": channel_id,
+                        "message": message,
+                        "subject_id": subject_id,
+                        "message_id": message_id,
+                    }
+                    self._waiter.settle_from_record(wait, await self._send(session_id, body))
+                    del body
+                    return await wait.future
+                finally:
+                    await self._waiter.release(wait)
         except TimeoutError as exc:
-            raise ResponseTimeoutError(session_id, body["message_id"], subject, seconds) from exc
+            raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
 
     async def wait_for_response(
         self,
@@ -326,12 +334,13 @@ class AsyncSessionClient:
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
         try:
-            async with (
-                asyncio.timeout_at(deadline),
-                self._waiter.waiting(subject, subject_id, session_id, message_id) as wait,
-            ):
-                await self._waiter.check(wait)
-                return await wait.future
+            async with asyncio.timeout_at(deadline):
+                wait = await self._waiter.register(subject, subject_id, session_id, message_id)
+                try:
+                    await self._waiter.check(wait)
+                    return await wait.future
+                finally:
+                    await self._waiter.release(wait)
         except TimeoutError as exc:
             raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -86,10 +88,29 @@ class RestApi:
             headers=headers,
             timeout=timeouts,
             transport=retrying,
-            event_hooks={"response": [_raise_api_errors]},
+            event_hooks={"response": [self._note_date, _raise_api_errors]},
         )
+        # The latest response's Date header and when it came (parsed only when asked).
+        self._date: tuple[str, float] | None = None
         self._base_url = base_url
         self._client: Client | None = None
+
+    async def _note_date(self, response: httpx.Response) -> None:
+        date = response.headers.get("date")
+        if date is not None:
+            self._date = (date, time.time())
+
+    @property
+    def clock_offset(self) -> float:
+        """The server's clock minus this host's, from the latest response's ``Date`` header
+        (to the second; 0 before any response or without the header)."""
+        if self._date is None:
+            return 0.0
+        date, received = self._date
+        try:
+            return email.utils.parsedate_to_datetime(date).timestamp() - received
+        except (TypeError, ValueError):
+            return 0.0
 
     @property
     def client(self) -> Client:

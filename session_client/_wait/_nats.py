@@ -24,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -201,7 +203,8 @@ class NatsLink:
     """The client's one NATS connection, made on first use and kept until :meth:`close`.
 
     ``on_disconnected`` / ``on_reconnected`` are called as nats-py reports them; a reconnect
-    re-sends every subscription before ``on_reconnected`` runs.
+    re-sends every subscription before ``on_reconnected`` runs. ``on_closed``: nats-py gave up
+    on the connection (``max_reconnect_attempts``), and with it every subscription.
     """
 
     def __init__(
@@ -211,12 +214,17 @@ class NatsLink:
         *,
         on_disconnected: Callable[[], None],
         on_reconnected: Callable[[], None],
+        on_closed: Callable[[], None],
     ) -> None:
         self._servers = servers
         self._connect_options = connect_options
         self._on_disconnected = on_disconnected
         self._on_reconnected = on_reconnected
+        self._on_closed = on_closed
         self._nc: NATS | None = None
+        self._closed = False
+        #: The NATS server's clock minus this host's, once a replay measured it.
+        self._clock_offset: float | None = None
         self._connect_lock = asyncio.Lock()
         #: Confirmations sent and not yet settled: a reconnect pings them again, close fails them.
         self._confirmations: set[_Confirmation] = set()
@@ -244,8 +252,15 @@ class NatsLink:
         if self._nc is not None and not self._nc.is_closed:
             return self._nc
         async with self._connect_lock:
+            if self._closed:  # never again after close(): nothing would close it
+                raise NatsUnavailableError("the client was closed")
             if self._nc is None or self._nc.is_closed:
-                self._nc = await self._first_connect()
+                nc = await self._first_connect()
+                if self._closed:  # while connecting
+                    with contextlib.suppress(Exception):
+                        await nc.close()
+                    raise NatsUnavailableError("the client was closed")
+                self._nc = nc
             return self._nc
 
     async def _first_connect(self) -> NATS:
@@ -259,6 +274,7 @@ class NatsLink:
             "error_cb": self._error,
             "disconnected_cb": self._disconnected,
             "reconnected_cb": self._reconnected,
+            "closed_cb": self._connection_closed,
         }
         # nats-py retries the first connect for ever too; bound it so an unreachable server is
         # a clear error rather than a silent wait.
@@ -273,6 +289,8 @@ class NatsLink:
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 await nc.close()
+            # nats-py reported the failed attempt as a disconnect: no reconnect will undo it.
+            self.disconnected = False
             if isinstance(exc, asyncio.CancelledError | NatsUnavailableError):
                 raise
             raise NatsUnavailableError(
@@ -284,6 +302,12 @@ class NatsLink:
         # Protocol errors and disconnects are logged; reconnects recover.
         logger.warning("NATS error: %r", error)
 
+    async def _connection_closed(self) -> None:
+        if not self._closed and self._nc is not None and self._nc.is_closed:
+            logger.warning("NATS connection closed for good; pending waits fail")
+            self.disconnected = False
+            self._on_closed()
+
     async def _disconnected(self) -> None:
         logger.info("NATS disconnected; waits poll the REST API until it is back")
         self.disconnected = True
@@ -292,7 +316,10 @@ class NatsLink:
     async def _reconnected(self) -> None:
         logger.info("NATS reconnected; waits recover what they may have missed")
         self.disconnected = False
-        self._streams.clear()  # streams may have changed while the connection was down
+        # Streams may have changed while the connection was down, and another server's clock
+        # may differ.
+        self._streams.clear()
+        self._clock_offset = None
         for confirmation in list(self._confirmations):
             # nats-py dropped the PONG futures of the old connection. The next confirmation
             # is not sent yet: a PING now could come before SUBs it must cover.
@@ -347,40 +374,78 @@ class NatsLink:
             logger.debug("unsubscribe from %s failed: %r", subscription.subject, exc)
 
     async def replay(self, subject: str, since: float, on_message: OnMessage) -> bool:
-        """Hand every message ``subject``'s JetStream stream holds from wall-clock time
-        ``since`` on to ``on_message``. False if no stream covers the subject (ask the REST API
-        instead); JetStream errors are raised."""
+        """Hand every message ``subject``'s JetStream stream holds from this host's wall-clock
+        time ``since`` on to ``on_message``. False if no stream covers the subject (ask the REST
+        API instead); JetStream errors are raised.
+
+        The stream keeps the NATS server's time, which may run behind this host's: the first
+        replay of a connection measures the difference (its consumer's creation time) and,
+        where starting by this host's clock would have skipped messages, starts again."""
         nc = await self.connect()
         stream = await self._stream_of(nc, subject)
         if stream is None:
             return False
-        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-
-        js = nc.jetstream()
-        config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_TIME,
-            opt_start_time=_start_time(since),
-            ack_policy=AckPolicy.NONE,
-            mem_storage=True,
-            inactive_threshold=30.0,  # the server removes it if this process dies meanwhile
-        )
-        pull = await js.pull_subscribe(subject, stream=stream, config=config)
-        consumer: str | None = None
+        measured = self._clock_offset is not None
+        start = since + (self._clock_offset or 0.0)
+        pull, consumer, pending = await self._replay_consumer(nc, stream, subject, start)
         try:
-            info = await pull.consumer_info()
-            consumer, pending = info.name, info.num_pending or 0
+            if not measured and start > since + (self._clock_offset or 0.0) + 1.0:
+                await self._drop_consumer(nc, stream, pull, consumer)
+                start = since + (self._clock_offset or 0.0)
+                pull, consumer, pending = await self._replay_consumer(nc, stream, subject, start)
             while pending > 0:
                 messages = await pull.fetch(min(pending, _REPLAY_BATCH), timeout=_REPLAY_TIMEOUT)
                 for msg in messages:
                     on_message(msg.subject, msg.data)
                 pending = messages[-1].metadata.num_pending if messages else 0
         finally:
-            with contextlib.suppress(Exception):
-                await pull.unsubscribe()
-            if consumer is not None:
-                with contextlib.suppress(Exception):
-                    await js.delete_consumer(stream, consumer)
+            await self._drop_consumer(nc, stream, pull, consumer)
         return True
+
+    async def _replay_consumer(
+        self, nc: NATS, stream: str, subject: str, start: float
+    ) -> tuple[Any, str, int]:
+        """An ephemeral pull consumer of ``subject`` from NATS-server time ``start``: the
+        subscription, the consumer's name and how many messages it has; measures the clock
+        offset on the way if it is not known yet."""
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_TIME,
+            opt_start_time=_start_time(start),
+            ack_policy=AckPolicy.NONE,
+            mem_storage=True,
+            inactive_threshold=30.0,  # the server removes it if this process dies meanwhile
+        )
+        asked = time.time()
+        pull = await nc.jetstream().pull_subscribe(subject, stream=stream, config=config)
+        info = await pull.consumer_info()
+        if self._clock_offset is None:
+            created = await self._created(nc, stream, info)
+            if created is not None:
+                self._clock_offset = created - (asked + time.time()) / 2
+        return pull, info.name, info.num_pending or 0
+
+    @staticmethod
+    async def _created(nc: NATS, stream: str, info: Any) -> float | None:
+        """When the server created the consumer, by its clock. Older nats-py versions drop the
+        field from ``ConsumerInfo``: then it is read from the JetStream API's own answer."""
+        created = getattr(info, "created", None)
+        if created is None:
+            with contextlib.suppress(Exception):
+                reply = await nc.request(f"$JS.API.CONSUMER.INFO.{stream}.{info.name}", b"")
+                created = json.loads(reply.data).get("created")
+        if isinstance(created, str):
+            with contextlib.suppress(ValueError):
+                created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        return created.timestamp() if isinstance(created, datetime) else None
+
+    @staticmethod
+    async def _drop_consumer(nc: NATS, stream: str, pull: Any, consumer: str) -> None:
+        with contextlib.suppress(Exception):
+            await pull.unsubscribe()
+        with contextlib.suppress(Exception):
+            await nc.jetstream().delete_consumer(stream, consumer)
 
     async def _stream_of(self, nc: NATS, subject: str) -> str | None:
         """The stream covering ``subject``, or None; looked up once per subject."""
@@ -394,7 +459,8 @@ class NatsLink:
         return self._streams[subject]
 
     async def close(self) -> None:
-        """Close the connection; confirmations still pending fail."""
+        """Close the connection for good; confirmations still pending fail."""
+        self._closed = True
         for confirmation in list(self._confirmations):  # now, not at their deadline
             confirmation.fail(NatsUnavailableError("the client was closed"))
         nc, self._nc = self._nc, None

@@ -192,11 +192,20 @@ class RoutingTable:
         for wait in group.for_message(message_id) if group is not None else ():
             wait.fail(error(wait))
 
-    def fail_session(self, session_id: str, error: Callable[[Wait], BaseException]) -> None:
-        """Fail every wait of ``session_id``, on every subject."""
+    def fail_anything(self, session_id: str, error: Callable[[str, None], BaseException]) -> None:
+        """Fail the waits for any message of ``session_id``, on every subject: it closed."""
         for entry in self._subjects.values():
-            for wait in entry.sessions.get(session_id, ()):
-                wait.fail(error(wait))
+            group = entry.sessions.get(session_id)
+            for wait in (group.anything or ()) if group is not None else ():
+                wait.fail(error(session_id, None))
+
+    def subjects_awaiting_messages(self, session_id: str) -> list[str]:
+        """The subjects where ``session_id`` has waits for particular messages."""
+        return [
+            subject
+            for subject, entry in self._subjects.items()
+            if (group := entry.sessions.get(session_id)) is not None and group.by_message
+        ]
 
     def fail_all(self, error: BaseException) -> None:
         """Fail every wait (the client is closing) and forget them."""

@@ -9,19 +9,19 @@ its message (answered, cancelled or expired), or a confirmed end of its session.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import (
+    BadRequestError,
     NatsUnavailableError,
     SessionClosedError,
     SessionExpiredError,
     SessionRejectedError,
+    UnprocessableEntityError,
 )
 from ..limits import MAX_CONNECTIONS
 from ..payloads import answer_payload
@@ -104,7 +104,7 @@ def _unavailable(exc: BaseException) -> BaseException:
 
 
 class ResponseWaiter:
-    """The waits of one client. Use :meth:`waiting` around sending and awaiting."""
+    """The waits of one client: :meth:`register` before sending, :meth:`release` after."""
 
     def __init__(self, servers: list[str], connect_options: dict[str, Any], rest: RestApi):
         self._link = NatsLink(
@@ -112,6 +112,7 @@ class ResponseWaiter:
             connect_options,
             on_disconnected=self._disconnected,
             on_reconnected=self._reconnected,
+            on_closed=self._connection_closed,
         )
         self._rest = rest
         self._table = RoutingTable()
@@ -131,18 +132,19 @@ class ResponseWaiter:
 
     # -- registering ------------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def waiting(
+    async def register(
         self, subject: str, subject_id: str, session_id: str, message_id: str | None
-    ) -> AsyncIterator[Wait]:
+    ) -> Wait:
         """Listen on ``subject`` for the answer to ``message_id`` (None: any message) of
-        ``session_id``: the server has the subscription when this enters, so nothing sent
-        inside is missed."""
-        wait = await self._register(subject, subject_id, session_id, message_id)
-        try:
-            yield wait
-        finally:
-            await self._release(wait)
+        ``session_id``: the server has the subscription when this returns, so nothing sent
+        afterwards is missed. Always pair with :meth:`release` (a plain pair, not a context
+        manager: an async generator's frame would stay alive, per pending wait, as long as it
+        waits)."""
+        return await self._register(subject, subject_id, session_id, message_id)
+
+    async def release(self, wait: Wait) -> None:
+        """Stop waiting; the subject's subscription ends with its last wait."""
+        await self._release(wait)
 
     async def _register(
         self, subject: str, subject_id: str, session_id: str, message_id: str | None
@@ -178,7 +180,8 @@ class ResponseWaiter:
         ready, state.ready = state.ready, None
         if ready is not None:
             ready.set_result(None)
-        self._arm(wait.subject, state)
+        if self._subjects.get(wait.subject) is state:  # not closed meanwhile
+            self._arm(wait.subject, state)
         return wait
 
     def _abandon(self, subject: str, state: _SubjectState, exc: BaseException) -> None:
@@ -236,8 +239,10 @@ class ResponseWaiter:
                 get_message.asyncio_detailed, wait.session_id, wait.message_id
             )
             self.settle_from_record(wait, message)
-        else:
-            await self._check_session(wait.session_id)
+            return
+        error = await self._closed_error(wait.session_id)
+        if error is not None:
+            wait.fail(error(wait.session_id, None))
 
     def _confirm_closed(self, session_id: str) -> None:
         """A status event says the session ended: anyone can publish one, so ask the REST API
@@ -250,25 +255,38 @@ class ResponseWaiter:
     async def _confirm(self, session_id: str) -> None:
         try:
             async with self._budget:
-                await self._check_session(session_id, warn=True)
+                error = await self._closed_error(session_id)
+            if error is None:
+                logger.warning(
+                    "ignoring a session.status event for %r: the REST API says it is open",
+                    session_id,
+                )
+                return
+            self._table.fail_anything(session_id, error)
+            # A wait for one message ends as its message did: it may have been answered just
+            # before the session closed. One feed request per subject tells.
+            for subject in self._table.subjects_awaiting_messages(session_id):
+                state = self._subjects.get(subject)
+                if state is not None:
+                    await self._ask_rest(subject, state)
         except Exception as exc:  # the recovery rounds will still see the closed messages
             logger.warning("cannot confirm the end of session %r: %r", session_id, exc)
 
-    async def _check_session(self, session_id: str, *, warn: bool = False) -> None:
+    async def _closed_error(self, session_id: str) -> type[SessionClosedError] | None:
+        """The error for waits of ``session_id`` if the REST API says it is closed."""
         from session_api.api.sessions import get_session
 
         session = await self._rest.call(get_session.asyncio_detailed, session_id)
-        error = _CLOSED_SESSION_ERRORS.get(session["status"])
-        if error is not None:
-            self._table.fail_session(session_id, lambda w: error(w.session_id, w.message_id))
-        elif warn:
-            logger.warning(
-                "ignoring a session.status event for %r: the REST API says it is %s",
-                session_id,
-                session["status"],
-            )
+        return _CLOSED_SESSION_ERRORS.get(session["status"])
 
     # -- recovery rounds --------------------------------------------------------------------
+
+    def _connection_closed(self) -> None:
+        """nats-py gave up reconnecting: the subscriptions are gone with the connection."""
+        self._table.fail_all(NatsUnavailableError("the NATS connection was closed for good"))
+        for state in self._subjects.values():
+            state.stop()
+        self._subjects.clear()
 
     def _disconnected(self) -> None:
         lost_from = time.time() - self._link.detection_allowance
@@ -339,15 +357,22 @@ class ResponseWaiter:
         while True:
             where: dict[str, Any] = {"cursor": state.cursor}
             if state.cursor is None:
-                since = self._table.since(subject) - _CLOCK_SKEW
+                # The server filters by its own clock: its Date header tells how far off ours is.
+                since = self._table.since(subject) + self._rest.clock_offset - _CLOCK_SKEW
                 where = {"settled_since": datetime.fromtimestamp(since, UTC)}
-            async with self._budget:
-                page = await self._rest.call(
-                    list_settled_messages.asyncio_detailed,
-                    subject_id=state.subject_id,
-                    limit=_PAGE_SIZE,
-                    **where,
-                )
+            try:
+                async with self._budget:
+                    page = await self._rest.call(
+                        list_settled_messages.asyncio_detailed,
+                        subject_id=state.subject_id,
+                        limit=_PAGE_SIZE,
+                        **where,
+                    )
+            except (BadRequestError, UnprocessableEntityError):
+                if state.cursor is None:
+                    raise
+                state.cursor = None  # a cursor the server no longer knows: start over by time
+                continue
             for message in page["items"]:
                 self._apply(subject, message)
             state.cursor = page["next_cursor"]
@@ -355,7 +380,9 @@ class ResponseWaiter:
                 break
         for session_id in self._table.waiting_sessions(subject):
             async with self._budget:
-                await self._check_session(session_id)
+                error = await self._closed_error(session_id)
+            if error is not None:
+                self._table.fail_anything(session_id, error)
 
     def _apply(self, subject: str, message: dict[str, Any]) -> None:
         state, session_id, message_id = (

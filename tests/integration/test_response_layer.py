@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import types
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,12 +16,16 @@ import pytest
 from session_client import (
     AsyncSessionClient,
     ConflictError,
+    NatsUnavailableError,
     ResponseTimeoutError,
     SessionClient,
     SessionRejectedError,
+    rest,
 )
+from session_client._wait import _nats, _routing, _waiter
 from session_client.testing import LocalStack, SimulatedHuman
 
+from ..ports import free_port
 from .conftest import unique
 
 pytestmark = pytest.mark.integration
@@ -236,12 +241,24 @@ async def outage(stack: LocalStack, answer: list[tuple[str, str]]) -> None:
     await asyncio.to_thread(stack.nats_server.start)
 
 
+def skew_host_clock(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """This host's wall clock, as the client's modules see it, runs ``seconds`` ahead."""
+    shim = types.SimpleNamespace(time=lambda: time.time() + seconds)
+    for module in (_routing, _waiter, _nats, rest):
+        monkeypatch.setattr(module, "time", shim)
+
+
+@pytest.mark.parametrize("skew", [0, 180, -180], ids=["same-clock", "ahead", "behind"])
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "core-nats"])
-async def test_answers_published_while_the_client_was_away_are_recovered(stream: bool) -> None:
+async def test_answers_published_while_the_client_was_away_are_recovered(
+    stream: bool, skew: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The client reconnects 2 s after the server's publisher (0.1 s): what the publisher's
     # outbox sends on reconnecting reaches nobody, and the REST API cannot help while NATS is
     # down (refused), so only the reconnect's recovery can find it - a stream replay, or one
-    # REST request per subject where no stream covers it.
+    # REST request per subject where no stream covers it. Both servers keep their own time,
+    # which this host's clock may be minutes off from.
+    skew_host_clock(monkeypatch, skew)
     with LocalStack(stream=stream) as own:
         own.human.stay_silent()
         recording = Recording(refuse="/messages/settled")
@@ -268,11 +285,8 @@ async def test_answers_published_while_the_client_was_away_are_recovered(stream:
                 recording.refuse = ""  # once NATS is back, the REST API may be asked
             answers = await asyncio.wait_for(asyncio.gather(*waits), 15)
         assert [a["response"] for a in answers] == [{"to": f"{sid}:q"} for sid in sessions]
-        feed = [path for path in recording.paths if path == "/messages/settled"]
-        if stream:
-            assert not recording.refuse or all(path == "/messages/settled" for path in feed)
-        else:
-            assert feed  # asked per subject
+        if not stream:
+            assert "/messages/settled" in recording.paths  # asked per subject
         sends = [path for path in recording.paths if path.endswith("/messages")]
         assert len(sends) == len(sessions)
 
@@ -349,3 +363,103 @@ async def test_recovery_takes_a_small_share_of_the_http_pool_and_never_starves_c
             await asyncio.gather(*waits, return_exceptions=True)
     assert feed.most == RECOVERY_SLOTS
     assert waited < 0.2  # not queued behind the recovery's requests
+
+
+async def test_a_closed_client_neither_waits_nor_connects_again(stack: LocalStack) -> None:
+    client = AsyncSessionClient(stack.api_url, [stack.nats_url])
+    sid = unique("closed")
+    await client.create_session(sid)
+    # A wait still making the first connection when the client closes.
+    first = asyncio.create_task(client.wait_for_response(sid, "subj.closed", timeout=5))
+    await asyncio.sleep(0)
+    await client.aclose()
+    # It fails (the REST side's error for a closed client is the hardening issue's): what
+    # matters here is that no NATS connection outlives the client.
+    (outcome,) = await asyncio.gather(first, return_exceptions=True)
+    assert isinstance(outcome, Exception)
+    with pytest.raises(NatsUnavailableError, match="closed"):
+        await client.wait_for_response(sid, "subj.closed", timeout=5)
+    connection = client.nats_connection
+    assert connection is None or connection.is_closed
+
+
+async def test_a_failed_first_connect_does_not_leave_the_waits_polling_as_if_nats_were_down(
+    stack: LocalStack,
+) -> None:
+    link = _nats.NatsLink(
+        [f"nats://127.0.0.1:{free_port()}"],
+        {"connect_timeout": 0.5},
+        on_disconnected=lambda: None,
+        on_reconnected=lambda: None,
+        on_closed=lambda: None,
+    )
+    with pytest.raises(NatsUnavailableError):
+        await link.connect()
+    assert link.disconnected is False
+
+
+async def test_waits_fail_when_nats_py_gives_up_and_later_waits_subscribe_afresh() -> None:
+    with LocalStack() as own:
+        own.human.stay_silent()
+        options = {"max_reconnect_attempts": 1, "reconnect_time_wait": 0.1}
+        async with AsyncSessionClient(own.api_url, [own.nats_url], nats_options=options) as client:
+            sid = unique("give-up")
+            await client.create_session(sid)
+            wait = asyncio.create_task(
+                client.send_and_wait_for_response(sid, "c", "m", "subj.giveup", timeout=30)
+            )
+            await asyncio.to_thread(own.human.wait_for_messages, 1, 5)
+            assert own.nats_server is not None
+            own.nats_server.stop()
+            started = time.monotonic()
+            with pytest.raises(NatsUnavailableError):
+                await wait
+            assert time.monotonic() - started < 10
+            assert client.subscription_count == 0
+            await asyncio.to_thread(own.nats_server.start)
+            own.human.answer_with({"again": True})
+            answer = await client.send_and_wait_for_response(
+                sid, "c", "m2", "subj.giveup", timeout=10
+            )
+            assert answer["response"] == {"again": True}
+
+
+async def test_a_feed_cursor_the_server_refuses_is_dropped_for_a_time_based_round() -> None:
+    class ForgetfulServer(Recording):
+        """Answers 422 to the first feed request that carries a cursor (a store reset)."""
+
+        refused_cursor = False
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if not self.refused_cursor and "cursor=" in str(request.url.query):
+                self.refused_cursor = True
+                return httpx.Response(422, json={"type": "x", "title": "x", "status": 422})
+            return await super().handle_async_request(request)
+
+    with LocalStack(stream=False) as own:
+        own.human.stay_silent()
+        transport = ForgetfulServer()
+        async with AsyncSessionClient(
+            own.api_url, [own.nats_url], http_transport=transport
+        ) as client:
+            sid = unique("cursor")
+            await client.create_session(sid)
+            waits = [
+                asyncio.create_task(
+                    client.send_and_wait_for_response(
+                        sid, "c", f"m{n}", "subj.cursor", timeout=20, message_id=f"{sid}:{n}"
+                    )
+                )
+                for n in range(2)
+            ]
+            await asyncio.to_thread(own.human.wait_for_messages, 2, 5)
+            assert own.nats_server is not None
+            own.nats_server.kill()  # and it stays down: only the feed can answer
+            async with httpx.AsyncClient(base_url=own.api_url) as http:
+                for n in range(2):
+                    path = f"/sessions/{sid}/messages/{sid}:{n}/response"
+                    (await http.post(path, json={"response": {"n": n}})).raise_for_status()
+                    await asyncio.sleep(1.5)  # the second after the first round set a cursor
+            answers = await asyncio.wait_for(asyncio.gather(*waits), 10)
+    assert [answer["response"] for answer in answers] == [{"n": 0}, {"n": 1}]
+    assert transport.refused_cursor
