@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
@@ -32,6 +32,9 @@ class _Detailed(Protocol):
 
     @property
     def content(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 def _problem(response: httpx.Response) -> dict[str, Any] | None:
@@ -88,22 +91,17 @@ class RestApi:
             headers=headers,
             timeout=timeouts,
             transport=retrying,
-            event_hooks={"response": [self._note_date, _raise_api_errors]},
+            event_hooks={"response": [_raise_api_errors]},
         )
         # The latest response's Date header and when it came (parsed only when asked).
         self._date: tuple[str, float] | None = None
         self._base_url = base_url
         self._client: Client | None = None
 
-    async def _note_date(self, response: httpx.Response) -> None:
-        date = response.headers.get("date")
-        if date is not None:
-            self._date = (date, time.time())
-
     @property
     def clock_offset(self) -> float:
-        """The server's clock minus this host's, from the latest response's ``Date`` header
-        (to the second; 0 before any response or without the header)."""
+        """The server's clock minus this host's, from the latest successful response's ``Date``
+        header (to the second; 0 before any response or without the header)."""
         if self._date is None:
             return 0.0
         date, received = self._date
@@ -141,6 +139,9 @@ class RestApi:
             raise APIResponseValidationError(f"malformed API response: {exc!r}") from exc
         if response.parsed is None:
             raise APIResponseValidationError("the API answered with an undocumented status")
+        date = response.headers.get("date")
+        if date is not None:
+            self._date = (date, time.time())
         body: dict[str, Any] = json.loads(response.content)
         return body
 

@@ -4,7 +4,7 @@ ends; the wait counts against the pool timeout."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -78,6 +78,7 @@ class _Detailed:
 
     parsed = object()
     content = b'{"ok": true}'
+    headers: ClassVar[dict[str, str]] = {}
 
 
 async def test_rest_calls_are_bounded_before_they_start() -> None:

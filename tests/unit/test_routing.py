@@ -75,16 +75,19 @@ async def test_a_closed_message_fails_its_waits_and_the_waits_for_any_message() 
     assert not unrelated.future.done()
 
 
-async def test_a_closed_session_fails_its_waits_on_every_subject_only() -> None:
+async def test_a_closed_session_fails_its_waits_for_any_message_on_every_subject() -> None:
     table = RoutingTable()
-    here, there = wait("s1", "m1"), wait("s1", "m2", "sessions.responses.other")
-    bystander = wait("s2", "m3")
-    for w in (here, there, bystander):
+    here, there = wait("s1", None), wait("s1", None, "sessions.responses.other")
+    mine, bystander = wait("s1", "m1", "sessions.responses.third"), wait("s2", None)
+    for w in (here, there, mine, bystander):
         table.add(w)
-    table.fail_session("s1", rejected)
+    table.fail_anything("s1", SessionRejectedError)
     assert isinstance(here.future.exception(), SessionRejectedError)
     assert isinstance(there.future.exception(), SessionRejectedError)
-    assert not bystander.future.done()
+    # A wait for one message ends as its message did (its subject's feed tells).
+    assert not mine.future.done() and not bystander.future.done()
+    assert table.subjects_awaiting_messages("s1") == ["sessions.responses.third"]
+    assert table.subjects_awaiting_messages("s2") == []
 
 
 async def test_fail_all_ends_every_wait_and_empties_the_table() -> None:
