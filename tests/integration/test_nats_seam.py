@@ -48,6 +48,7 @@ def make_link(url: str, **options: object) -> tuple[NatsLink, list[str]]:
         dict(options),
         on_disconnected=lambda: events.append("disconnected"),
         on_reconnected=lambda: events.append("reconnected"),
+        on_closed=lambda: events.append("closed"),
     )
     return link, events
 
