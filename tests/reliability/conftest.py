@@ -41,6 +41,17 @@ def rss_mb() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
+def sessions_on_subjects(
+    prefix: str, count: int, subjects: int
+) -> tuple[list[str], Callable[[str], str]]:
+    """``count`` session ids, and the function that spreads them over ``subjects`` subjects."""
+
+    def subject_of(session_id: str) -> str:
+        return f"{prefix}.{int(session_id.rsplit('-', 1)[1]) % subjects}"
+
+    return [f"{prefix}-{i}" for i in range(count)], subject_of
+
+
 def question(session_id: str) -> str:
     """The message sent for ``session_id``; the human echoes it, so answers are attributable."""
     return f"question for {session_id}"

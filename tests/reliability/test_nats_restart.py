@@ -11,7 +11,7 @@ import pytest
 from session_client import AsyncSessionClient
 from session_client.testing import LocalStack
 
-from .conftest import answer_spread, create_sessions, scale, wait_all
+from .conftest import answer_spread, create_sessions, scale, sessions_on_subjects, wait_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
@@ -22,10 +22,7 @@ async def test_nats_sigkill_and_restart_while_answering(figures: Callable[..., N
         stack.human.stay_silent()
         nats_server = stack.nats_server
         assert nats_server is not None
-        session_ids = [f"restart-{i}" for i in range(count)]
-
-        def subject_of(session_id: str) -> str:
-            return f"restart.{int(session_id.rsplit('-', 1)[1]) % 10}"
+        session_ids, subject_of = sessions_on_subjects("restart", count, 10)
 
         async with (
             # Reconnecting later than the server's publisher (0.1 s), the client misses what

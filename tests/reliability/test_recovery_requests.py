@@ -16,7 +16,15 @@ import pytest
 from session_client import AsyncSessionClient
 from session_client.testing import LocalStack
 
-from .conftest import FULL, CountingTransport, create_sessions, echo, scale, wait_all
+from .conftest import (
+    FULL,
+    CountingTransport,
+    create_sessions,
+    echo,
+    scale,
+    sessions_on_subjects,
+    wait_all,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
@@ -33,10 +41,7 @@ async def outage_run(count: int, window: float, outage: float) -> dict[str, Any]
         stack.human.stay_silent()
         nats_server = stack.nats_server
         assert nats_server is not None
-        session_ids = [f"recover-{count}-{i}" for i in range(count)]
-
-        def subject_of(session_id: str) -> str:
-            return f"recover.{int(session_id.rsplit('-', 1)[1]) % SUBJECTS}"
+        session_ids, subject_of = sessions_on_subjects(f"recover{count}", count, SUBJECTS)
 
         counting = CountingTransport()
         async with (
