@@ -140,15 +140,6 @@ class ResponseWaiter:
         afterwards is missed. Always pair with :meth:`release` (a plain pair, not a context
         manager: an async generator's frame would stay alive, per pending wait, as long as it
         waits)."""
-        return await self._register(subject, subject_id, session_id, message_id)
-
-    async def release(self, wait: Wait) -> None:
-        """Stop waiting; the subject's subscription ends with its last wait."""
-        await self._release(wait)
-
-    async def _register(
-        self, subject: str, subject_id: str, session_id: str, message_id: str | None
-    ) -> Wait:
         await self._link.connect()
         while True:
             wait = Wait(subject, subject_id, session_id, message_id)
@@ -165,7 +156,7 @@ class ResponseWaiter:
                 self._table.remove(wait)
                 continue  # another caller's cancellation is no reason to fail this one
             except BaseException as exc:
-                await self._release(wait)
+                await self.release(wait)
                 raise _unavailable(exc) from exc
 
     async def _subscribe(self, wait: Wait) -> Wait:
@@ -199,7 +190,7 @@ class ResponseWaiter:
             )
             state.ready.exception()  # retrieved: there may be no joiner to await it
 
-    async def _release(self, wait: Wait) -> None:
+    async def release(self, wait: Wait) -> None:
         """Stop waiting; the subject's subscription ends with its last wait."""
         if not self._table.remove(wait):
             return
