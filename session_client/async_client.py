@@ -12,7 +12,7 @@ import httpx
 from ._message_ids import new_message_id
 from ._wait import ResponseWaiter
 from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
-from .errors import ResponseTimeoutError
+from .errors import APIResponseValidationError, ResponseTimeoutError
 from .rest import RestApi
 from .subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, validate_subject_template
 from .validation import (
@@ -202,12 +202,18 @@ class AsyncSessionClient:
         from session_api.api.messages import send_message
         from session_api.models import SendMessageRequest
 
-        return await self._rest.call(
+        record = await self._rest.call(
             send_message.asyncio_detailed,
             session_id,
             body=SendMessageRequest.from_dict(body),
             idempotency_key=_idempotency_key(),
         )
+        if record.get("message_id") != body["message_id"]:
+            raise APIResponseValidationError(
+                f"the API answered a send of message_id {body['message_id']!r} with "
+                f"message_id {record.get('message_id')!r}"
+            )
+        return record
 
     async def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
         """Return a message with its state and, once answered, ``response``."""

@@ -31,7 +31,15 @@ def resolve_api_base_url(api_base_url: object) -> str:
         raise TypeError(f"api_base_url must be a str, got {type(api_base_url).__name__}")
     parts = urlsplit(api_base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"api_base_url must be an http:// or https:// URL, got {api_base_url!r}")
+        raise ValueError(
+            f"api_base_url must be an http:// or https:// URL, got {redact_url(api_base_url)!r}"
+        )
+    if "@" in parts.netloc:
+        # httpx would send them as Basic auth over the bearer token, and log them.
+        raise ValueError(
+            "api_base_url must not carry credentials "
+            f"({redact_url(api_base_url)!r}): pass the API token as api_key= or ORG_API_TOKEN"
+        )
     return api_base_url.rstrip("/")
 
 

@@ -100,9 +100,13 @@ def check_timeout(value: object, name: str = "timeout") -> float:
     """A finite number of seconds greater than zero."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        seconds = math.inf
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r:.40}")
+    return seconds
 
 
 def check_limit(value: object) -> int:

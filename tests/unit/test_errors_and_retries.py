@@ -14,6 +14,7 @@ import respx
 from session_client import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APITimeoutError,
     AsyncSessionClient,
     AuthenticationError,
@@ -141,7 +142,7 @@ async def test_posts_carry_an_idempotency_key_and_retries_reuse_it(
         side_effect=[problem(503), httpx.ConnectError("reset"), httpx.Response(202, json=MESSAGE)]
     )
     async with client() as api:
-        sent = await api.send_message("s1", "c", "hi")
+        sent = await api.send_message("s1", "c", "hi", message_id="m1")
     assert sent["message_id"] == "m1"
     keys = {call.request.headers["idempotency-key"] for call in route.calls}
     assert route.call_count == 3 and len(keys) == 1
@@ -209,3 +210,14 @@ async def test_success_bodies_are_plain_dicts(mock: respx.MockRouter) -> None:
     assert type(page) is dict and type(page["items"][0]) is dict
     assert page["next_cursor"] == "a1"
     assert json.loads(json.dumps(page))["items"][0]["status"] == "ACTIVE"
+
+
+@pytest.mark.parametrize("returned", [["m1"], {"id": "m1"}, None, "", 5, "someone-elses"])
+async def test_a_send_answered_with_another_message_id_is_a_validation_error_at_once(
+    mock: respx.MockRouter, returned: Any
+) -> None:
+    # The client named the message: a record of any other id is not the contract's answer.
+    mock.post("/sessions/s1/messages").respond(202, json={**MESSAGE, "message_id": returned})
+    async with client() as api:
+        with pytest.raises(APIResponseValidationError, match="message_id"):
+            await api.send_message("s1", "c", "hi", message_id="m1")

@@ -48,6 +48,21 @@ BAD_CALLS: list[tuple[str, dict[str, Any], type[Exception]]] = [
     ("wait_for_response", {"session_id": "s", "subject_id": "a.*.b"}, ValueError),
     ("wait_for_response", {"session_id": "s", "subject_id": "ok", "message_id": ""}, ValueError),
     ("wait_for_response", {"session_id": "s", "subject_id": "ok", "timeout": 0}, ValueError),
+    (
+        "send_message",
+        {"session_id": "s", "channel_id": "c", "message": "m", "message_id": ""},
+        ValueError,
+    ),
+    (
+        "send_message",
+        {"session_id": "s", "channel_id": "c", "message": "m", "message_id": 5},
+        TypeError,
+    ),
+    ("send_and_wait_for_response", {**GOOD, "message_id": "a b"}, ValueError),
+    ("send_and_wait_for_response", {**GOOD, "message_id": "x" * 129}, ValueError),
+    # Too large for a float: still the documented ValueError, not OverflowError.
+    ("send_and_wait_for_response", {**GOOD, "timeout": 10**400}, ValueError),
+    ("wait_for_response", {"session_id": "s", "subject_id": "ok", "timeout": 10**400}, ValueError),
 ]
 
 
@@ -83,6 +98,10 @@ def test_sync_client_raises_the_same_errors_before_io() -> None:
         ({"api_base_url": API, "nats_servers": [1]}, TypeError),
         ({"api_base_url": API, "max_retries": -1}, ValueError),
         ({"api_base_url": API, "timeout": 0}, ValueError),
+        ({"api_base_url": API, "timeout": 10**400}, ValueError),
+        # Credentials in the URL would become Basic auth over the bearer token, and be logged.
+        ({"api_base_url": "http://user:secret@api.test"}, ValueError),
+        ({"api_base_url": "https://token@api.test"}, ValueError),
         ({"api_base_url": API, "subject_template": "a.*.{subject_id}"}, ValueError),
         ({"api_base_url": API, "subject_template": "no.placeholder"}, ValueError),
     ],
