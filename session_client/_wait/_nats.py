@@ -26,6 +26,7 @@ import contextlib
 import inspect
 import json
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -225,6 +226,9 @@ class NatsLink:
         self._closed = False
         #: The NATS server's clock minus this host's, once a replay measured it.
         self._clock_offset: float | None = None
+        #: While the first connect runs: settled with the error that ends it at once.
+        self._hopeless: asyncio.Future[NatsUnavailableError] | None = None
+        self._refusals = 0
         self._connect_lock = asyncio.Lock()
         #: Confirmations sent and not yet settled: a reconnect pings them again, close fails them.
         self._confirmations: set[_Confirmation] = set()
@@ -276,17 +280,26 @@ class NatsLink:
             "reconnected_cb": self._reconnected,
             "closed_cb": self._connection_closed,
         }
-        # nats-py retries the first connect for ever too; bound it so an unreachable server is
-        # a clear error rather than a silent wait.
-        limit = float(options["connect_timeout"]) * len(self._servers) + 1.0
         from nats.aio.client import Client as NATS
 
+        # nats-py retries the first connect for ever too. A slow server (a busy machine, many
+        # clients starting at once) gets the caller's own deadline; a connection that cannot
+        # succeed fails at once (see _error).
+        hopeless = self._hopeless = asyncio.get_running_loop().create_future()
+        self._refusals = 0
         nc = NATS()
+        connecting = asyncio.ensure_future(nc.connect(self._servers, **options))
         try:
-            async with asyncio.timeout(limit):
-                await nc.connect(self._servers, **options)
+            first: list[asyncio.Future[Any]] = [connecting, hopeless]
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+            if not connecting.done():
+                raise hopeless.result()
+            connecting.result()
             _check_nats_py(nc)
         except BaseException as exc:
+            connecting.cancel()
+            with contextlib.suppress(BaseException):
+                await connecting
             with contextlib.suppress(Exception):
                 await nc.close()
             # nats-py reported the failed attempt as a disconnect: no reconnect will undo it.
@@ -296,11 +309,36 @@ class NatsLink:
             raise NatsUnavailableError(
                 f"cannot connect to NATS at {', '.join(map(redact_url, self._servers))}: {exc!r}"
             ) from exc
+        finally:
+            self._hopeless = None
         return nc
 
     async def _error(self, error: Exception) -> None:
         # Protocol errors and disconnects are logged; reconnects recover.
         logger.warning("NATS error: %r", error)
+        hopeless = self._hopeless
+        if hopeless is None or hopeless.done():
+            return
+        # During the first connect: give up at once where retrying cannot help - every server
+        # refused the connection, or one refused this client (credentials, TLS).
+        from nats.errors import AuthorizationError
+
+        if isinstance(error, ConnectionRefusedError):
+            self._refusals += 1
+            if self._refusals >= len(self._servers):
+                hopeless.set_result(
+                    NatsUnavailableError(
+                        f"cannot connect to NATS at {', '.join(map(redact_url, self._servers))}: "
+                        f"every server refused the connection ({error!r})"
+                    )
+                )
+        elif isinstance(error, AuthorizationError | ssl.SSLError):
+            hopeless.set_result(
+                NatsUnavailableError(
+                    f"cannot connect to NATS at {', '.join(map(redact_url, self._servers))}: "
+                    f"{error!r}"
+                )
+            )
 
     async def _connection_closed(self) -> None:
         if not self._closed and self._nc is not None and self._nc.is_closed:

@@ -310,14 +310,17 @@ def test_closing_the_sync_client_stops_its_thread(stack: LocalStack) -> None:
         client.get_session(sid)
 
 
-async def test_unreachable_nats_is_a_typed_error(stack: LocalStack) -> None:
+@pytest.mark.parametrize("options", [{}, {"max_reconnect_attempts": 0}])
+async def test_unreachable_nats_is_a_typed_error_even_for_a_short_wait(
+    stack: LocalStack, options: dict[str, Any]
+) -> None:
     async with AsyncSessionClient(
-        stack.api_url, ["nats://127.0.0.1:1"], nats_options={"max_reconnect_attempts": 0}
+        stack.api_url, ["nats://127.0.0.1:1"], nats_options=options
     ) as client:
         sid = unique("nonats")
         await client.create_session(sid)
-        with pytest.raises(NatsUnavailableError):
-            await client.send_and_wait_for_response(sid, "c", "m", "subj.none", timeout=5)
+        with pytest.raises(NatsUnavailableError):  # not a ResponseTimeoutError: nothing to resume
+            await client.send_and_wait_for_response(sid, "c", "m", "subj.none", timeout=2)
 
 
 def test_api_token_is_required_and_sent() -> None:

@@ -6,6 +6,7 @@ seam relies on is checked at connect, and a subject is replayed from its stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -238,3 +239,70 @@ async def test_a_websocket_connection_confirms_and_delivers(tmp_path: Path) -> N
         finally:
             await publisher.close()
             await link.close()
+
+
+async def test_when_every_server_refuses_the_first_connect_fails_at_once() -> None:
+    link, _ = make_link(f"nats://127.0.0.1:{free_port()}")
+    link2, _ = make_link(f"nats://127.0.0.1:{free_port()}")
+    link2._servers.append(f"nats://127.0.0.1:{free_port()}")  # two servers, both refusing
+    for refused in (link, link2):
+        started = time.monotonic()
+        with pytest.raises(NatsUnavailableError, match="refused"):
+            await refused.connect()
+        # Before, a bound of 3 s (5 s with two servers) outlasted a wait of timeout=2, which
+        # then reported a ResponseTimeoutError ("resume later") for a NATS that is not there.
+        assert time.monotonic() - started < 1.5
+        await refused.close()
+
+
+class SlowFirstAccepts:
+    """A TCP proxy to ``port`` that holds its first ``slow`` connections without a word for
+    ``hold`` seconds and then drops them, as a server too busy to answer would."""
+
+    def __init__(self, port: int, slow: int, hold: float) -> None:
+        self.port, self.slow, self.hold = port, slow, hold
+        self.accepted = 0
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"nats://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        if self.accepted <= self.slow:
+            await asyncio.sleep(self.hold)
+            writer.close()
+            return
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_slow_server_is_given_the_callers_time_not_a_fixed_bound(
+    stack: LocalStack,
+) -> None:
+    nats_port = int(stack.nats_url.rsplit(":", 1)[1])
+    proxy = SlowFirstAccepts(nats_port, slow=2, hold=2.5)
+    url = await proxy.start()
+    link, _ = make_link(url, connect_timeout=2, reconnect_time_wait=0.2)
+    try:
+        # Two attempts time out (2 s each); the third gets through, 4.5 s in: before, the
+        # first connect gave up after 3 s whatever the caller's own deadline.
+        async with asyncio.timeout(15):
+            nc = await link.connect()
+        assert nc.is_connected and proxy.accepted >= 3
+    finally:
+        await link.close()
+        await proxy.close()
