@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from ._message_ids import new_message_id
+from ._message_ids import message_id_or_new
 from ._wait import ResponseWaiter
 from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
 from .errors import APIResponseValidationError, ResponseTimeoutError
@@ -190,9 +190,7 @@ class AsyncSessionClient:
         body: dict[str, Any] = {
             "channel_id": check_identifier("channel_id", channel_id),
             "message": check_message(message),
-            "message_id": new_message_id()
-            if message_id is None
-            else check_identifier("message_id", message_id),
+            "message_id": message_id_or_new(message_id),
         }
         if subject_id is not None:
             body["subject_id"] = check_subject_id(subject_id)
@@ -292,10 +290,7 @@ class AsyncSessionClient:
         check_identifier("channel_id", channel_id)
         check_message(message)
         check_subject_id(subject_id)
-        if message_id is None:
-            message_id = new_message_id()
-        else:
-            check_identifier("message_id", message_id)
+        message_id = message_id_or_new(message_id)
         seconds = check_timeout(timeout)
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)

@@ -139,25 +139,10 @@ class RoutingTable:
         del self._subjects[wait.subject]
         return True
 
-    def subjects(self) -> list[str]:
-        """The subjects that have waits."""
-        return list(self._subjects)
-
-    def has(self, subject: str) -> bool:
-        """Whether ``subject`` has waits."""
-        return subject in self._subjects
-
     def since(self, subject: str) -> float:
         """When ``subject`` got its first wait (wall clock), or now if it has none."""
         entry = self._subjects.get(subject)
         return entry.since if entry is not None else time.time()
-
-    def waits(self, subject: str) -> list[Wait]:
-        """Every wait on ``subject``."""
-        entry = self._subjects.get(subject)
-        if entry is None:
-            return []
-        return [wait for group in entry.sessions.values() for wait in group]
 
     def waiting_sessions(self, subject: str) -> set[str]:
         """The sessions with a wait on ``subject`` for any of their messages."""
