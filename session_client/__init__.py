@@ -17,6 +17,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     InternalServerError,
     NatsUnavailableError,
@@ -29,6 +30,7 @@ from .errors import (
     SessionExpiredError,
     SessionRejectedError,
     UnprocessableEntityError,
+    WrongEventLoopError,
 )
 from .sync_client import SessionClient
 
@@ -42,6 +44,7 @@ __all__ = [
     "AsyncSessionClient",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "InternalServerError",
     "NatsUnavailableError",
@@ -55,4 +58,5 @@ __all__ = [
     "SessionExpiredError",
     "SessionRejectedError",
     "UnprocessableEntityError",
+    "WrongEventLoopError",
 ]

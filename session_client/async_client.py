@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from . import _fork
+from ._calls import CallTracker, tracked
 from ._message_ids import message_id_or_new
 from ._wait import ResponseWaiter
 from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
@@ -78,15 +80,30 @@ class AsyncSessionClient:
         if not isinstance(timeout, httpx.Timeout):
             timeout = check_timeout(timeout, "timeout")
         self.subject_template = validate_subject_template(subject_template)
-        self._rest = RestApi(
-            self.api_base_url,
-            api_key=resolve_api_key(api_key),
-            timeout=timeout,
-            max_retries=max_retries,
-            transport=http_transport,
-            verify=verify,
-        )
-        self._waiter = ResponseWaiter(self.nats_servers, dict(nats_options or {}), self._rest)
+        rest_options: dict[str, Any] = {
+            "api_key": resolve_api_key(api_key),
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "transport": http_transport,
+            "verify": verify,
+        }
+        nats_options = dict(nats_options or {})
+
+        def connections() -> tuple[RestApi, ResponseWaiter]:
+            rest = RestApi(self.api_base_url, **rest_options)
+            return rest, ResponseWaiter(self.nats_servers, nats_options, rest)
+
+        self._connections = connections
+        self._rest, self._waiter = connections()
+        self._calls = CallTracker(self._rebind)
+
+    def _rebind(self, forked: bool) -> None:
+        """New connections for a new event loop or a forked child (see :class:`CallTracker`).
+
+        The old ones cannot be closed: their loop is closed, or they are the parent's."""
+        if forked:
+            _fork.keep_inherited(self._rest, self._waiter)
+        self._rest, self._waiter = self._connections()
 
     def __repr__(self) -> str:
         return (
@@ -106,6 +123,7 @@ class AsyncSessionClient:
 
     # -- REST operations --------------------------------------------------------------------
 
+    @tracked
     async def create_session(
         self,
         session_id: str,
@@ -139,6 +157,7 @@ class AsyncSessionClient:
             idempotency_key=_idempotency_key(),
         )
 
+    @tracked
     async def get_session(self, session_id: str) -> dict[str, Any]:
         """Return the session's details."""
         from session_api.api.sessions import get_session
@@ -147,6 +166,7 @@ class AsyncSessionClient:
             get_session.asyncio_detailed, check_identifier("session_id", session_id)
         )
 
+    @tracked
     async def list_sessions(
         self,
         status: str | None = None,
@@ -171,6 +191,7 @@ class AsyncSessionClient:
 
         return await self._rest.call(list_sessions.asyncio_detailed, **kwargs)
 
+    @tracked
     async def send_message(
         self,
         session_id: str,
@@ -213,6 +234,7 @@ class AsyncSessionClient:
             )
         return record
 
+    @tracked
     async def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
         """Return a message with its state and, once answered, ``response``."""
         from session_api.api.messages import get_message
@@ -223,6 +245,7 @@ class AsyncSessionClient:
             check_identifier("message_id", message_id),
         )
 
+    @tracked
     async def submit_response(
         self, session_id: str, message_id: str, response: dict[str, Any]
     ) -> dict[str, Any]:
@@ -239,6 +262,7 @@ class AsyncSessionClient:
             idempotency_key=_idempotency_key(),
         )
 
+    @tracked
     async def expire_sessions(self) -> dict[str, Any]:
         """Expire every open session past its expiry date; return ``{expired_count,
         session_ids}``."""
@@ -248,6 +272,7 @@ class AsyncSessionClient:
             expire_sessions.asyncio_detailed, idempotency_key=_idempotency_key()
         )
 
+    @tracked
     async def reject_session(self, session_id: str) -> dict[str, Any]:
         """Reject (cancel) the session: its status becomes ``FAILED``. Returns the session."""
         from session_api.api.sessions import reject_session
@@ -260,6 +285,7 @@ class AsyncSessionClient:
 
     # -- waiting for answers ----------------------------------------------------------------
 
+    @tracked
     async def send_and_wait_for_response(
         self,
         session_id: str,
@@ -314,6 +340,7 @@ class AsyncSessionClient:
         except TimeoutError as exc:
             raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
 
+    @tracked
     async def wait_for_response(
         self,
         session_id: str,
@@ -348,7 +375,13 @@ class AsyncSessionClient:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close the NATS connection and the HTTP connection pool."""
+        """Close the NATS connection and the HTTP connection pool. Idempotent.
+
+        Calls still running (in other tasks) end with :class:`ClientClosedError`, and so does
+        every later call.
+        """
+        self._calls.bind()
+        await self._calls.close()
         await self._waiter.close()
         await self._rest.aclose()
 

@@ -15,6 +15,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "InternalServerError",
     "NatsUnavailableError",
@@ -27,6 +28,7 @@ __all__ = [
     "SessionExpiredError",
     "SessionRejectedError",
     "UnprocessableEntityError",
+    "WrongEventLoopError",
 ]
 
 
@@ -125,6 +127,25 @@ class APITimeoutError(APIConnectionError):
 
 class NatsUnavailableError(SessionClientError):
     """No NATS server could be reached, so no response can be awaited."""
+
+
+class ClientClosedError(SessionClientError, RuntimeError):
+    """The client was closed: by :meth:`~SessionClient.close` while this call ran, or before it.
+
+    Also a ``RuntimeError``, which a closed client raised before this class existed.
+    """
+
+    def __init__(self, message: str = "the client is closed") -> None:
+        super().__init__(message)
+
+
+class WrongEventLoopError(SessionClientError, RuntimeError):
+    """An :class:`AsyncSessionClient` was used from an event loop other than the one it is
+    bound to, while that loop is still open (its connections belong to that loop).
+
+    Once the first loop is closed (a second ``asyncio.run``, say), the client binds to the new
+    one by itself.
+    """
 
 
 class ResponseTimeoutError(SessionClientError, TimeoutError):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 from collections import deque
 from collections.abc import Coroutine
@@ -11,12 +13,16 @@ from typing import Any, TypeVar
 
 import httpx
 
+from . import _fork
 from .async_client import AsyncSessionClient
+from .errors import ClientClosedError
 from .subjects import DEFAULT_SUBJECT_TEMPLATE
 
 __all__ = ["SessionClient"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("session_client")
 
 
 class _Call:
@@ -38,6 +44,7 @@ class _Call:
         """On the loop thread: run the coroutine (unless cancelled before it started)."""
         if self.cancelled:
             self.coroutine.close()
+            self.done.release()
             return
         self.task = asyncio.ensure_future(self.coroutine)
         self.task.add_done_callback(lambda _: self.done.release())
@@ -49,10 +56,28 @@ class _Call:
             self.task.cancel()
 
 
+#: How long ``close()`` lets the connections close and the calls end before it stops the loop
+#: anyway: it must never hang, even on a NATS server that stopped answering.
+_CLOSE_WITHIN = 10.0
+#: How long a fork waits for the loop thread to finish its current step (see before_fork).
+_FORK_PAUSE_WITHIN = 2.0
+
+
 class _LoopThread:
-    """One event loop on one daemon thread, started on first use."""
+    """One event loop on one daemon thread, started on first use and stopped by :meth:`close`.
+
+    A call made after ``close()`` began raises :class:`ClientClosedError`; calls in flight end
+    with it (the async client cancels them). After a fork, the child starts a loop thread of
+    its own on its next call (see ``_fork``).
+    """
 
     def __init__(self) -> None:
+        self._closed = False
+        self._reset()
+        _fork.register(self)
+
+    def _reset(self) -> None:
+        # New locks too: in a forked child, one held by another thread at the fork stays held.
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -61,25 +86,32 @@ class _LoopThread:
         # while it was pending, instead of one each.
         self._submitted: deque[_Call] = deque()
         self._wake_pending = False
+        self._fork_pause: tuple[threading.Event, threading.Event] | None = None
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on the loop thread; block until it ends; return its result."""
-        loop = self._loop or self._start_loop()
         call = _Call(coroutine)
-        try:
+        with self._lock:  # so close() sees every call submitted before it, woken up
+            if self._closed:
+                coroutine.close()
+                raise ClientClosedError()
+            loop = self._loop or self._start_loop()
             self._submitted.append(call)
             if not self._wake_pending:
                 self._wake_pending = True
                 loop.call_soon_threadsafe(self._start_submitted)
+        try:
             call.done.acquire()
         except BaseException:
             # Ctrl-C: stop the work, or keep it from starting; and drain anyway, in case the
             # interrupt came between setting _wake_pending and scheduling the drain (every
             # later call would wait for ever).
-            loop.call_soon_threadsafe(call.cancel)
-            loop.call_soon_threadsafe(self._start_submitted)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(call.cancel)
+                loop.call_soon_threadsafe(self._start_submitted)
             raise
-        assert call.task is not None  # started before it could end
+        if call.task is None:  # never started: close() ended it
+            raise ClientClosedError()
         result: T = call.task.result()
         return result
 
@@ -92,24 +124,83 @@ class _LoopThread:
             submitted.popleft().start()
 
     def _start_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="session-client-loop", daemon=True
-                )
-                thread.start()
-                self._loop, self._thread = loop, thread
-            return self._loop
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="session-client-loop", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        return loop
 
-    def stop(self) -> None:
+    def close(self, closing: Coroutine[Any, Any, None]) -> None:
+        """Refuse new calls, run ``closing`` (which ends the calls in flight) on the loop,
+        let every task finish, and stop the loop thread. Bounded; never raises."""
         with self._lock:
-            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
-        if loop is None or thread is None:
+            already, self._closed = self._closed, True
+            loop, thread = self._loop, self._thread
+        if already or loop is None or thread is None:
+            closing.close()  # closed before, or never started: nothing is open
             return
+        try:
+            asyncio.run_coroutine_threadsafe(self._shut_down(closing), loop).result(
+                _CLOSE_WITHIN + 1
+            )
+        except BaseException as exc:  # a bound ran out, or Ctrl-C: stop the loop anyway
+            logger.warning("closing the client did not finish cleanly: %r", exc)
         loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.close()
+        thread.join(_CLOSE_WITHIN)
+        # Any call the loop never started (possible only if a bound ran out) is ended here.
+        for call in self._submitted:
+            call.coroutine.close()
+            call.done.release()
+        self._submitted.clear()
+        if not thread.is_alive():
+            loop.close()
+
+    async def _shut_down(self, closing: Coroutine[Any, Any, None]) -> None:
+        self._start_submitted()  # submitted before close(): they start and end at once
+        try:
+            async with asyncio.timeout(_CLOSE_WITHIN):
+                await closing
+        finally:
+            # What is left ends now, so the loop stops with nothing pending: the calls' last
+            # steps, nats-py's reader and ping tasks, recovery rounds.
+            pending = asyncio.all_tasks() - {asyncio.current_task()}
+            if pending:
+                _, pending = await asyncio.wait(pending, timeout=1.0)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+
+    # -- fork (see _fork) -------------------------------------------------------------------
+
+    def before_fork(self) -> None:
+        """Hold the loop thread between two steps, so the child copies no half-done one (an
+        import, a connection's buffers)."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or thread is threading.current_thread():
+            return
+        paused, resume = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            paused.set()
+            resume.wait(_FORK_PAUSE_WITHIN * 2)
+
+        try:
+            loop.call_soon_threadsafe(hold)
+        except RuntimeError:  # closed meanwhile
+            return
+        self._fork_pause = (paused, resume)
+        paused.wait(_FORK_PAUSE_WITHIN)
+
+    def after_fork_in_parent(self) -> None:
+        if self._fork_pause is not None:
+            self._fork_pause[1].set()
+            self._fork_pause = None
+
+    def after_fork_in_child(self) -> None:
+        # The loop thread does not exist here, and its loop and self-pipe are the parent's.
+        _fork.keep_inherited(self._loop, self._thread, self._submitted)
+        self._reset()
 
 
 class SessionClient:
@@ -145,7 +236,6 @@ class SessionClient:
             http_transport=http_transport,
         )
         self._loop = _LoopThread()
-        self._closed = False
 
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncSessionClient", "SessionClient", 1)
@@ -171,9 +261,6 @@ class SessionClient:
         return self._async.subscription_count
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        if self._closed:
-            coroutine.close()
-            raise RuntimeError("the client is closed")
         return self._loop.run(coroutine)
 
     def create_session(
@@ -274,14 +361,12 @@ class SessionClient:
         return self._run(self._async.wait_for_response(session_id, subject_id, message_id, timeout))
 
     def close(self) -> None:
-        """Close NATS and HTTP connections and stop the private loop thread. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._loop.run(self._async.aclose())
-        finally:
-            self._loop.stop()
+        """Close NATS and HTTP connections and stop the private loop thread. Idempotent.
+
+        Safe from any thread at any time: calls running in other threads end with
+        :class:`ClientClosedError`, and so does every later call. Bounded; never raises.
+        """
+        self._loop.close(self._async.aclose())
 
     def __enter__(self) -> SessionClient:
         return self

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..config import redact_url
-from ..errors import NatsUnavailableError
+from ..errors import ClientClosedError, NatsUnavailableError, SessionClientError
 
 if TYPE_CHECKING:  # nats (~30 ms to import) is imported on the first connect
     from nats.aio.client import Client as NATS
@@ -140,7 +140,7 @@ class _Confirmation:
             self._deadline.cancel()
             self.done.set_result(None)
 
-    def fail(self, error: NatsUnavailableError) -> None:
+    def fail(self, error: SessionClientError) -> None:
         """End the confirmation with ``error`` unless the PONG came first."""
         if not self.done.done():
             self._deadline.cancel()
@@ -257,13 +257,13 @@ class NatsLink:
             return self._nc
         async with self._connect_lock:
             if self._closed:  # never again after close(): nothing would close it
-                raise NatsUnavailableError("the client was closed")
+                raise ClientClosedError()
             if self._nc is None or self._nc.is_closed:
                 nc = await self._first_connect()
                 if self._closed:  # while connecting
                     with contextlib.suppress(Exception):
                         await nc.close()
-                    raise NatsUnavailableError("the client was closed")
+                    raise ClientClosedError()
                 self._nc = nc
             return self._nc
 
@@ -500,7 +500,7 @@ class NatsLink:
         """Close the connection for good; confirmations still pending fail."""
         self._closed = True
         for confirmation in list(self._confirmations):  # now, not at their deadline
-            confirmation.fail(NatsUnavailableError("the client was closed"))
+            confirmation.fail(ClientClosedError())
         nc, self._nc = self._nc, None
         if nc is not None and not nc.is_closed:
             try:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     BadRequestError,
+    ClientClosedError,
     NatsUnavailableError,
     SessionClosedError,
     SessionExpiredError,
@@ -98,7 +99,7 @@ class _SubjectState:
 
 
 def _unavailable(exc: BaseException) -> BaseException:
-    if isinstance(exc, asyncio.CancelledError | NatsUnavailableError):
+    if isinstance(exc, asyncio.CancelledError | NatsUnavailableError | ClientClosedError):
         return exc
     return NatsUnavailableError(f"cannot subscribe: {exc!r}")
 
@@ -392,8 +393,8 @@ class ResponseWaiter:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Close the connection; waits still pending fail with :class:`NatsUnavailableError`."""
-        self._table.fail_all(NatsUnavailableError("the client was closed"))
+        """Close the connection; waits still pending fail with :class:`ClientClosedError`."""
+        self._table.fail_all(ClientClosedError())
         for state in self._subjects.values():
             state.stop()
         self._subjects.clear()

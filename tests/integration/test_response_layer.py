@@ -15,6 +15,7 @@ import pytest
 
 from session_client import (
     AsyncSessionClient,
+    ClientClosedError,
     ConflictError,
     NatsUnavailableError,
     ResponseTimeoutError,
@@ -373,11 +374,10 @@ async def test_a_closed_client_neither_waits_nor_connects_again(stack: LocalStac
     first = asyncio.create_task(client.wait_for_response(sid, "subj.closed", timeout=5))
     await asyncio.sleep(0)
     await client.aclose()
-    # It fails (the REST side's error for a closed client is the hardening issue's): what
-    # matters here is that no NATS connection outlives the client.
+    # It ends with the closed client's error, and no NATS connection outlives the client.
     (outcome,) = await asyncio.gather(first, return_exceptions=True)
-    assert isinstance(outcome, Exception)
-    with pytest.raises(NatsUnavailableError, match="closed"):
+    assert isinstance(outcome, ClientClosedError)
+    with pytest.raises(ClientClosedError, match="closed"):
         await client.wait_for_response(sid, "subj.closed", timeout=5)
     connection = client.nats_connection
     assert connection is None or connection.is_closed

@@ -13,11 +13,15 @@ import pytest
 from session_client.sync_client import _Call, _LoopThread
 
 
+async def nothing() -> None:
+    pass
+
+
 @pytest.fixture
 def loop_thread() -> Iterator[_LoopThread]:
     runner = _LoopThread()
     yield runner
-    runner.stop()
+    runner.close(nothing())
 
 
 def test_results_and_errors_come_back_to_the_caller(loop_thread: _LoopThread) -> None:
