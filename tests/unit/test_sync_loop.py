@@ -107,3 +107,21 @@ def test_ctrl_c_between_flag_and_wake_up_does_not_wedge_the_client(
     caller.start()
     caller.join(5)
     assert later == [42]
+
+
+def test_a_fork_holds_the_loop_thread_between_two_steps_until_the_parent_resumes(
+    loop_thread: _LoopThread,
+) -> None:
+    async def answer() -> int:
+        return 42
+
+    assert loop_thread.run(answer()) == 42
+    loop = loop_thread._loop
+    assert loop is not None
+    ran = threading.Event()
+    loop_thread.before_fork()
+    loop.call_soon_threadsafe(ran.set)
+    assert not ran.wait(0.3)  # held: a fork here copies no half-done step
+    loop_thread.after_fork_in_parent()
+    assert ran.wait(5)
+    assert loop_thread.run(answer()) == 42
