@@ -26,6 +26,7 @@ installed, and must not fail there.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
@@ -82,18 +83,23 @@ def _local_stack(**options: object) -> LocalStack:
     return _testing().LocalStack(**options)  # type: ignore[no-any-return]
 
 
+def _open_inbox(config: pytest.Config, url: str) -> None:
+    plugins = config.pluginmanager
+    reporter, capture = plugins.getplugin("terminalreporter"), plugins.getplugin("capturemanager")
+    # Said on the terminal even while pytest captures what fixtures print.
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        _testing().inbox.open_inbox(url, reporter.write_line if reporter else print)
+
+
 @pytest.fixture(scope="session")
 def shared_session_stack(pytestconfig: pytest.Config) -> Iterator[LocalStack]:
     """One local stack (nats-server, reference server, simulated human) for the whole run;
     with ``--session-inbox`` its human is silent and its inbox page opens in a browser."""
-    if not pytestconfig.getoption(INBOX_OPTION):
-        with _local_stack() as stack:
-            yield stack
-        return
-    testing = _testing()
-    with _local_stack(human=testing.SimulatedHuman(silent=True)) as stack:
-        reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
-        testing.inbox.open_inbox(stack.inbox_url, reporter.write_line if reporter else print)
+    inbox = pytestconfig.getoption(INBOX_OPTION)
+    options = {"human": _testing().SimulatedHuman(silent=True)} if inbox else {}
+    with _local_stack(**options) as stack:
+        if inbox:
+            _open_inbox(pytestconfig, stack.inbox_url)
         yield stack
 
 
