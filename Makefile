@@ -97,4 +97,4 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 inbox-screenshot: $(STAMP) $(CHROMIUM)
-	$(PY) scripts/inbox_screenshot.py
+	$(PY) -m scripts.inbox_screenshot

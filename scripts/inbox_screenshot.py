@@ -1,4 +1,5 @@
-"""``make inbox-screenshot``: the README's picture of the dev inbox, taken from a real run.
+"""``make inbox-screenshot`` (``python -m scripts.inbox_screenshot`` from the repository root):
+the README's picture of the dev inbox, taken from a real run.
 
 Starts the local stack with a silent simulated human, lets an application ask three questions,
 answers one and rejects another on the page in headless Chromium (Debian's, as the browser
@@ -14,16 +15,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from session_client import SessionClient
 from session_client.testing import LocalStack, SimulatedHuman
+from tests.browser.chromium import launch
 
 OUTPUT = Path(__file__).resolve().parents[1] / "inbox.png"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REFUND_TEMPLATE = {
     "type": "object",
     "properties": {
@@ -62,9 +56,7 @@ def main() -> int:
         SessionClient(stack.api_url, [stack.nats_url]) as client,
         sync_playwright() as playwright,
     ):
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 760, "height": 940})
         page.goto(stack.inbox_url)
         ask(client)

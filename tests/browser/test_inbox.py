@@ -21,19 +21,6 @@ EDITOR_LABEL = "Answer (a JSON object; Ctrl+Enter sends)"
 WAIT = 30.0
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    """A local stack whose simulated human stays silent: the page is the only human."""
-    with LocalStack(human=SimulatedHuman(silent=True)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(stack: LocalStack) -> Iterator[SessionClient]:
-    with SessionClient(stack.api_url, [stack.nats_url]) as session_client:
-        yield session_client
-
-
 @pytest.fixture
 def app() -> Iterator[ThreadPoolExecutor]:
     """Threads where the application waits for the human, as it would in production."""
@@ -70,11 +57,11 @@ def message_item(page: Page, session_id: str, text: str) -> Locator:
 
 
 def test_the_waiting_application_gets_exactly_the_answer_typed_on_the_page(
-    page: Page, stack: LocalStack, client: SessionClient, app: ThreadPoolExecutor
+    page: Page, silent_stack: LocalStack, silent_client: SessionClient, app: ThreadPoolExecutor
 ) -> None:
-    open_inbox(page, stack.inbox_url)
-    client.create_session("inbox-typed", message_data={"order": 9}, subject_id="inbox")
-    waiting = wait_in_app(app, client, "inbox-typed", "Refund order 9?")
+    open_inbox(page, silent_stack.inbox_url)
+    silent_client.create_session("inbox-typed", message_data={"order": 9}, subject_id="inbox")
+    waiting = wait_in_app(app, silent_client, "inbox-typed", "Refund order 9?")
 
     item = message_item(page, "inbox-typed", "Refund order 9?")
     expect(item.locator(".badge")).to_have_text("SENT")  # shown live, without a reload
@@ -91,7 +78,7 @@ def test_the_waiting_application_gets_exactly_the_answer_typed_on_the_page(
 
 
 def test_the_template_prefills_the_editor_and_its_422_is_shown_inline(
-    page: Page, stack: LocalStack, client: SessionClient, app: ThreadPoolExecutor
+    page: Page, silent_stack: LocalStack, silent_client: SessionClient, app: ThreadPoolExecutor
 ) -> None:
     template = {
         "type": "object",
@@ -102,11 +89,11 @@ def test_the_template_prefills_the_editor_and_its_422_is_shown_inline(
         "required": ["approved", "reason"],
         "additionalProperties": False,
     }
-    client.create_session(
+    silent_client.create_session(
         "inbox-template", {"approved": False, "reason": "pending"}, template, subject_id="inbox"
     )
-    open_inbox(page, stack.inbox_url)
-    waiting = wait_in_app(app, client, "inbox-template", "Ship it?")
+    open_inbox(page, silent_stack.inbox_url)
+    waiting = wait_in_app(app, silent_client, "inbox-template", "Ship it?")
     item = message_item(page, "inbox-template", "Ship it?")
     editor, error = item.get_by_label(EDITOR_LABEL), item.get_by_role("alert")
     expect(editor).to_be_visible()
@@ -130,7 +117,7 @@ def test_the_template_prefills_the_editor_and_its_422_is_shown_inline(
     expect(error).to_contain_text("/response: 'reason' is a required property")
     message_id = item.get_attribute("data-message")
     assert message_id is not None
-    assert client.get_message("inbox-template", message_id)["state"] == "SENT"
+    assert silent_client.get_message("inbox-template", message_id)["state"] == "SENT"
     assert not waiting.done()
 
     editor.fill('{"approved": true, "reason": "checked"}')
@@ -140,11 +127,11 @@ def test_the_template_prefills_the_editor_and_its_422_is_shown_inline(
 
 
 def test_reject_on_the_page_raises_session_rejected_error_in_the_waiter(
-    page: Page, stack: LocalStack, client: SessionClient, app: ThreadPoolExecutor
+    page: Page, silent_stack: LocalStack, silent_client: SessionClient, app: ThreadPoolExecutor
 ) -> None:
-    open_inbox(page, stack.inbox_url)
-    client.create_session("inbox-reject", subject_id="inbox")
-    waiting = wait_in_app(app, client, "inbox-reject", "Delete the database?")
+    open_inbox(page, silent_stack.inbox_url)
+    silent_client.create_session("inbox-reject", subject_id="inbox")
+    waiting = wait_in_app(app, silent_client, "inbox-reject", "Delete the database?")
     item = message_item(page, "inbox-reject", "Delete the database?")
     expect(item.locator(".badge")).to_have_text("SENT")
 
@@ -157,14 +144,14 @@ def test_reject_on_the_page_raises_session_rejected_error_in_the_waiter(
 
 
 def test_a_message_sent_after_the_page_loaded_appears_live(
-    page: Page, stack: LocalStack, client: SessionClient
+    page: Page, silent_stack: LocalStack, silent_client: SessionClient
 ) -> None:
-    client.create_session("inbox-later", subject_id="inbox")
-    client.create_session("inbox-newer", subject_id="inbox")
-    open_inbox(page, stack.inbox_url)
+    silent_client.create_session("inbox-later", subject_id="inbox")
+    silent_client.create_session("inbox-newer", subject_id="inbox")
+    open_inbox(page, silent_stack.inbox_url)
     expect(card(page, "inbox-later")).to_contain_text("No messages yet.")
 
-    first = client.send_message("inbox-later", "chat", "First question?")
+    first = silent_client.send_message("inbox-later", "chat", "First question?")
     first_item = message_item(page, "inbox-later", "First question?")
     expect(first_item.locator(".badge")).to_have_text("SENT")
     # A session awaiting an answer comes before newer ones that are not.
@@ -175,24 +162,26 @@ def test_a_message_sent_after_the_page_loaded_appears_live(
     editor = first_item.get_by_label(EDITOR_LABEL)
     editor.fill('{"approved": false, "draft": ')
     editor.focus()
-    client.send_message("inbox-later", "chat", "Second question?")
+    silent_client.send_message("inbox-later", "chat", "Second question?")
     expect(message_item(page, "inbox-later", "Second question?")).to_be_visible()
     expect(editor).to_have_value('{"approved": false, "draft": ')
     expect(editor).to_be_focused()
 
     first_item.get_by_role("button", name="Decline").click()
     expect(first_item.locator(".badge")).to_have_text("ANSWERED")
-    answered = client.get_message("inbox-later", first["message_id"])
+    answered = silent_client.get_message("inbox-later", first["message_id"])
     assert answered["response"] == {"approved": False}
     assert_not_reloaded(page)
 
 
 def test_trigger_expiry_ends_the_wait_of_an_overdue_session(
-    page: Page, stack: LocalStack, client: SessionClient, app: ThreadPoolExecutor
+    page: Page, silent_stack: LocalStack, silent_client: SessionClient, app: ThreadPoolExecutor
 ) -> None:
-    client.create_session("inbox-overdue", expiry_date=int(time.time()) - 1, subject_id="inbox")
-    open_inbox(page, stack.inbox_url)
-    waiting = wait_in_app(app, client, "inbox-overdue", "Still there?")
+    silent_client.create_session(
+        "inbox-overdue", expiry_date=int(time.time()) - 1, subject_id="inbox"
+    )
+    open_inbox(page, silent_stack.inbox_url)
+    waiting = wait_in_app(app, silent_client, "inbox-overdue", "Still there?")
     expect(message_item(page, "inbox-overdue", "Still there?")).to_be_visible()
     expect(card(page, "inbox-overdue")).to_contain_text("(overdue)")
 
@@ -204,12 +193,12 @@ def test_trigger_expiry_ends_the_wait_of_an_overdue_session(
 
 
 def test_keyboard_alone_on_a_narrow_window(
-    page: Page, stack: LocalStack, client: SessionClient, app: ThreadPoolExecutor
+    page: Page, silent_stack: LocalStack, silent_client: SessionClient, app: ThreadPoolExecutor
 ) -> None:
     page.set_viewport_size({"width": 360, "height": 740})
-    client.create_session("inbox-keys", message_data={"note": "x" * 300}, subject_id="inbox")
-    open_inbox(page, stack.inbox_url)
-    waiting = wait_in_app(app, client, "inbox-keys", "Answer me with the keyboard?")
+    silent_client.create_session("inbox-keys", message_data={"note": "x" * 300}, subject_id="inbox")
+    open_inbox(page, silent_stack.inbox_url)
+    waiting = wait_in_app(app, silent_client, "inbox-keys", "Answer me with the keyboard?")
     item = message_item(page, "inbox-keys", "Answer me with the keyboard?")
     editor = item.get_by_label(EDITOR_LABEL)
     expect(editor).to_be_visible()

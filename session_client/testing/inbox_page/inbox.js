@@ -245,20 +245,13 @@
       el("p", { id: errorId, className: "error", role: "alert", text: errors.get(id) || "" }),
       el("div", { className: "actions" },
         el("button", { type: "submit", className: "primary", "data-key": `send:${id}` }, "Send answer"),
-        el("button", {
+        ...[["Approve", true], ["Decline", false]].map(([label, approved]) => el("button", {
           type: "button",
-          className: "approve",
-          "data-key": `approve:${id}`,
-          title: 'Answer {"approved": true}',
-          onclick: () => submit(session.session_id, id, { approved: true }),
-        }, "Approve"),
-        el("button", {
-          type: "button",
-          className: "decline",
-          "data-key": `decline:${id}`,
-          title: 'Answer {"approved": false}',
-          onclick: () => submit(session.session_id, id, { approved: false }),
-        }, "Decline")));
+          className: label.toLowerCase(),
+          "data-key": `${label}:${id}`,
+          title: `Answer {"approved": ${approved}}`,
+          onclick: () => submit(session.session_id, id, { approved }),
+        }, label))));
     editor.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
