@@ -77,6 +77,7 @@
     const form = byId("token-form");
     byId("token-error").textContent = token ? "That token was refused." : "";
     byId("live").textContent = "Locked: this stack needs its API token.";
+    byId("live").className = "";
     live = null;
     if (form.hidden) {
       form.hidden = false;
