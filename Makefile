@@ -12,7 +12,7 @@ GENERATOR := $(BIN)/openapi-python-client generate --path openapi.yaml \
 	--config openapi-generator.yaml --meta none --overwrite --fail-on-warning
 
 .PHONY: help venv generate check-generated lint typecheck test pytest pytest-oldest demo \
-	reliability bench
+	reliability bench inbox-screenshot
 
 help:
 	@echo "make demo             - run the documented flow against the embedded local stack"
@@ -20,6 +20,7 @@ help:
 	@echo "                         with the newest and the oldest nats-py and httpx allowed"
 	@echo "make reliability      - the fault suite at full size; writes RELIABILITY.md"
 	@echo "make bench            - measure against the raw floor; writes BENCHMARKS.md + benchmarks.png"
+	@echo "make inbox-screenshot - the README's picture of the dev inbox (inbox.png) from a real run"
 	@echo "make generate         - regenerate generated/ from openapi.yaml"
 	@echo "make check-generated  - fail if generated/ differs from a fresh generation"
 	@echo "make lint / typecheck - ruff check + format check / mypy strict on session_client/"
@@ -47,6 +48,14 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The browser tests drive Debian's chromium through Playwright (the browser extra); Playwright's
+# own browser download is never used. Installed once: the target is the binary itself.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
 venv: $(STAMP) $(NODE_STAMP)
 
 generate: $(STAMP)
@@ -68,10 +77,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(NODE_STAMP)
+pytest: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-pytest-oldest: $(OLDEST_STAMP) $(NODE_STAMP)
+pytest-oldest: $(OLDEST_STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(OLDEST)/bin/python -c 'import importlib.metadata as m; print("oldest:", *(p + " " + m.version(p) for p in ("nats-py", "httpx")))'
 	$(OLDEST)/bin/python -m pytest -q $(PYTEST_ARGS)
 
@@ -86,3 +95,6 @@ reliability: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+inbox-screenshot: $(STAMP) $(CHROMIUM)
+	$(PY) -m scripts.inbox_screenshot

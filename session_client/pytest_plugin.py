@@ -16,6 +16,9 @@ Registered as the ``pytest11`` entry point ``session_client``, so installing
     connected to ``session_stack``, closed after the test (the async one needs pytest-asyncio,
     which the testing extra brings).
 
+``--session-inbox`` makes you the human: the shared stack's simulated human stays silent and its
+inbox page (``session_stack.inbox_url``) opens in a browser, where you answer what the tests ask.
+
 The plugin lives outside ``session_client.testing`` and imports the stack only inside its
 fixtures: pytest loads every installed ``pytest11`` plugin, also where the testing extra is not
 installed, and must not fail there.
@@ -23,8 +26,10 @@ installed, and must not fail there.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from collections.abc import AsyncIterator, Iterator
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pytest
@@ -41,6 +46,17 @@ __all__ = [
 ]
 
 FRESH_MARKER = "fresh_session_stack"
+INBOX_OPTION = "--session-inbox"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--session-inbox``."""
+    parser.getgroup("session_client").addoption(
+        INBOX_OPTION,
+        action="store_true",
+        help="be the human: the shared local stack's simulated human stays silent and its "
+        "inbox page opens in a browser",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,21 +68,38 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _local_stack(**options: object) -> LocalStack:
+def _testing() -> ModuleType:
     try:
-        from session_client.testing import LocalStack
+        import session_client.testing.inbox
     except ImportError as exc:
         raise pytest.UsageError(
             f"the session_client fixtures need the testing extra: "
             f"pip install 'session_client_lib[testing]' ({exc})"
         ) from exc
-    return LocalStack(**options)  # type: ignore[arg-type]
+    return session_client.testing
+
+
+def _local_stack(**options: object) -> LocalStack:
+    return _testing().LocalStack(**options)  # type: ignore[no-any-return]
+
+
+def _open_inbox(config: pytest.Config, url: str) -> None:
+    plugins = config.pluginmanager
+    reporter, capture = plugins.getplugin("terminalreporter"), plugins.getplugin("capturemanager")
+    # Said on the terminal even while pytest captures what fixtures print.
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        _testing().inbox.open_inbox(url, reporter.write_line if reporter else print)
 
 
 @pytest.fixture(scope="session")
-def shared_session_stack() -> Iterator[LocalStack]:
-    """One local stack (nats-server, reference server, simulated human) for the whole run."""
-    with _local_stack() as stack:
+def shared_session_stack(pytestconfig: pytest.Config) -> Iterator[LocalStack]:
+    """One local stack (nats-server, reference server, simulated human) for the whole run;
+    with ``--session-inbox`` its human is silent and its inbox page opens in a browser."""
+    inbox = pytestconfig.getoption(INBOX_OPTION)
+    options = {"human": _testing().SimulatedHuman(silent=True)} if inbox else {}
+    with _local_stack(**options) as stack:
+        if inbox:
+            _open_inbox(pytestconfig, stack.inbox_url)
         yield stack
 
 

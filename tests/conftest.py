@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from session_client.testing import LocalStack
+from session_client import SessionClient
+from session_client.testing import LocalStack, SimulatedHuman
 
 # pytester runs the README's example test file as a user's suite would (tests/test_readme.py).
 pytest_plugins = ["pytester"]
@@ -24,3 +25,17 @@ def human(stack: LocalStack):  # type: ignore[no-untyped-def]
     """The stack's simulated human, back to its default (answer ``{"approved": true}``) after."""
     yield stack.human
     stack.human.answer_with({"approved": True})
+
+
+@pytest.fixture(scope="module")
+def silent_stack() -> Iterator[LocalStack]:
+    """A running local stack whose simulated human never answers: the dev inbox is the human."""
+    with LocalStack(human=SimulatedHuman(silent=True)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def silent_client(silent_stack: LocalStack) -> Iterator[SessionClient]:
+    """A :class:`SessionClient` of ``silent_stack``."""
+    with SessionClient(silent_stack.api_url, [silent_stack.nats_url]) as client:
+        yield client

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Sequence
 
 from ..cli.parser import json_object
+from .inbox import open_inbox
 from .stack import LocalStack
 
 
@@ -34,12 +35,23 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="answer after this delay",
     )
     parser.add_argument("--silent", action="store_true", help="the simulated human never answers")
+    parser.add_argument(
+        "--inbox",
+        action="store_true",
+        help="be the human: the simulated one stays silent and the inbox page opens in a browser",
+    )
+    parser.add_argument(
+        "--inbox-remote",
+        action="store_true",
+        help="serve the inbox page to other machines too (default: loopback clients only)",
+    )
     parser.add_argument("--no-stream", action="store_true", help="publish through core NATS only")
     parser.add_argument("--api-token", help="require this bearer token")
 
 
 def run_stack(options: argparse.Namespace) -> int:
-    """Start the stack, print one JSON line with its URLs, and run until SIGINT/SIGTERM."""
+    """Start the stack, print one JSON line with its URLs (API, NATS, inbox page), and run
+    until SIGINT/SIGTERM."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -51,11 +63,15 @@ def run_stack(options: argparse.Namespace) -> int:
         respond_delay=options.respond_delay,
         stream=not options.no_stream,
         api_token=options.api_token,
+        inbox_remote=options.inbox_remote,
     )
-    if options.silent:
+    if options.silent or options.inbox:
         stack.human.stay_silent()
     with stack:
-        print(json.dumps({"api_url": stack.api_url, "nats_url": stack.nats_url}), flush=True)
+        urls = {"api_url": stack.api_url, "nats_url": stack.nats_url, "inbox_url": stack.inbox_url}
+        print(json.dumps(urls), flush=True)
+        if options.inbox:
+            open_inbox(stack.inbox_url, lambda line: print(line, file=sys.stderr, flush=True))
         stop.wait()
     return 0
 

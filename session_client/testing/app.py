@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .contracts import ContractValidator
+from .inbox import inbox_routes
 from .service import SessionService
 from .store import Conflict, NotFound, parse_rfc3339
 
@@ -97,8 +98,11 @@ def _fingerprint(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def create_app(service: SessionService, *, api_token: str | None = None) -> Starlette:
-    """The ASGI app serving every operation of ``openapi.yaml`` on top of ``service``."""
+def create_app(
+    service: SessionService, *, api_token: str | None = None, inbox_remote: bool = False
+) -> Starlette:
+    """The ASGI app serving every operation of ``openapi.yaml`` on top of ``service``, and the
+    dev inbox (:mod:`.inbox`; to loopback clients only unless ``inbox_remote``)."""
     contract = ContractValidator()
 
     def check(schema: str, value: object, location: str) -> None:
@@ -307,6 +311,14 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
 
         return await idempotent(request, body, run)
 
+    async def answer_from_inbox(request: Request) -> Response:
+        """The inbox's answer: checked against the session's template, then submitted."""
+        session_id, message_id = path_ids(request)
+        body = await json_body(request, "SubmitResponseRequest")
+        template = service.store.get_session(session_id)["message_data_template"]
+        check_template(template, body["response"], "response")
+        return JSONResponse(service.submit_response(session_id, message_id, body["response"]))
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
@@ -334,6 +346,7 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
             endpoint(submit_response),
             methods=["POST"],
         ),
+        *inbox_routes(service.store, guard=endpoint, answer=answer_from_inbox, remote=inbox_remote),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.router.redirect_slashes = False
@@ -341,8 +354,11 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
     return app
 
 
-def check_template(template: dict[str, Any], data: dict[str, Any]) -> None:
-    """Validate ``data`` against the JSON Schema ``template``; both problems are 422s."""
+def check_template(
+    template: dict[str, Any], data: dict[str, Any], field: str = "message_data"
+) -> None:
+    """Validate ``data`` (the request's ``field``) against the JSON Schema ``template``; both
+    problems are 422s."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
@@ -359,7 +375,7 @@ def check_template(template: dict[str, Any], data: dict[str, Any]) -> None:
         errors = [
             {
                 "location": "body",
-                "path": "/message_data" + "".join(f"/{p}" for p in error.absolute_path),
+                "path": f"/{field}" + "".join(f"/{p}" for p in error.absolute_path),
                 "message": error.message,
             }
             for error in Draft202012Validator(template).iter_errors(data)
@@ -376,6 +392,6 @@ def check_template(template: dict[str, Any], data: dict[str, Any]) -> None:
             422,
             "validation-error",
             "Unprocessable Content",
-            "message_data does not match message_data_template",
+            f"{field} does not match message_data_template",
             errors,
         )

@@ -13,6 +13,7 @@ from ..subjects import DEFAULT_SUBJECT_TEMPLATE
 from .app import create_app
 from .faults import FaultInjectionMiddleware, Faults
 from .human import SimulatedHuman
+from .inbox import INBOX_PATH
 from .publisher import EventPublisher
 from .service import SessionService
 from .store import SessionStore
@@ -26,6 +27,7 @@ class ReferenceServer:
     It runs in a background thread so that tests, the demo and the CLI can use it from
     synchronous code; ``port=0`` picks a free port (see :attr:`url`). ``ssl_certfile`` and
     ``ssl_keyfile`` (PEM) serve HTTPS; ``faults`` injects failures (see :class:`Faults`).
+    The dev inbox (:attr:`inbox_url`) answers loopback clients only, unless ``inbox_remote``.
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class ReferenceServer:
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
         faults: Faults | None = None,
+        inbox_remote: bool = False,
     ) -> None:
         self.host = host
         self.scheme = "https" if ssl_certfile else "http"
@@ -52,7 +55,7 @@ class ReferenceServer:
             else None
         )
         self.service = SessionService(self.store, publisher, human)
-        self.app = create_app(self.service, api_token=api_token)
+        self.app = create_app(self.service, api_token=api_token, inbox_remote=inbox_remote)
         self.faults = FaultInjectionMiddleware(self.app, faults) if faults is not None else None
         self._create_stream = create_stream
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -80,6 +83,11 @@ class ReferenceServer:
     def url(self) -> str:
         """The base URL of the API, e.g. ``http://127.0.0.1:8000``."""
         return f"{self.scheme}://{self.host}:{self.port}"
+
+    @property
+    def inbox_url(self) -> str:
+        """The URL of the dev inbox page, where a developer answers as the human."""
+        return self.url + INBOX_PATH
 
     def start(self, timeout: float = 15.0) -> ReferenceServer:
         """Start serving; return once the server accepts requests."""

@@ -25,7 +25,9 @@ class LocalStack:
     started on a free port; with it, that server is used. Unless ``stream=False``, a JetStream
     stream covering the response subjects is created, so answers go through JetStream.
     ``ssl_certfile``/``ssl_keyfile`` serve the API over HTTPS; ``faults`` makes it fail on
-    purpose (:class:`~session_client.testing.faults.Faults`).
+    purpose (:class:`~session_client.testing.faults.Faults`). The dev inbox page
+    (:attr:`inbox_url`) lets a developer answer as the human; it answers loopback clients only
+    unless ``inbox_remote=True``.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class LocalStack:
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
         faults: Faults | None = None,
+        inbox_remote: bool = False,
     ) -> None:
         self.human = human or SimulatedHuman(auto_respond, delay=respond_delay)
         self.nats_server = NatsServer(host=host) if nats_url is None else None
@@ -58,6 +61,7 @@ class LocalStack:
             "ssl_certfile": ssl_certfile,
             "ssl_keyfile": ssl_keyfile,
             "faults": faults,
+            "inbox_remote": inbox_remote,
         }
         self.server: ReferenceServer | None = None
 
@@ -78,9 +82,17 @@ class LocalStack:
     @property
     def api_url(self) -> str:
         """The base URL of the running reference server."""
+        return self._running().url
+
+    @property
+    def inbox_url(self) -> str:
+        """The URL of the running dev inbox page."""
+        return self._running().inbox_url
+
+    def _running(self) -> ReferenceServer:
         if self.server is None:
             raise RuntimeError("the local stack is not started")
-        return self.server.url
+        return self.server
 
     def start(self) -> LocalStack:
         """Start NATS (if embedded), then the reference server."""

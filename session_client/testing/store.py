@@ -277,6 +277,29 @@ class SessionStore:
             "next_cursor": _encode_cursor(rows[-1]["seq"]) if more else None,
         }
 
+    def inbox_sessions(self, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` sessions for the dev inbox, each with its ``messages`` (oldest first):
+        sessions with an unanswered (``SENT``) message first, newest first within each group."""
+        rows = self._db.execute(
+            "SELECT *, EXISTS (SELECT 1 FROM messages WHERE messages.session_id ="
+            " sessions.session_id AND state = 'SENT') AS pending"
+            " FROM sessions ORDER BY pending DESC, seq DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        sessions = {row["session_id"]: {**_session_row(row), "messages": []} for row in rows}
+        if sessions:
+            marks = ", ".join("?" * len(sessions))
+            for row in self._db.execute(
+                f"SELECT * FROM messages WHERE session_id IN ({marks}) ORDER BY rowid",
+                tuple(sessions),
+            ):
+                sessions[row["session_id"]]["messages"].append(_message_row(row))
+        return list(sessions.values())
+
+    def change_count(self) -> int:
+        """A count that grows with every write: the inbox refetches only when it moved."""
+        return self._db.total_changes
+
     def close_session(self, session_id: str, status: str) -> list[str]:
         """Move an ``ACTIVE`` session to ``status`` (FAILED/EXPIRED) with its open messages.
 

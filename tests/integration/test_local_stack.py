@@ -214,7 +214,8 @@ def test_serve_command_prints_one_json_line_and_stops_on_sigterm() -> None:
         assert process.stdout is not None
         line = process.stdout.readline()
         urls = json.loads(line)
-        assert set(urls) == {"api_url", "nats_url"}
+        assert set(urls) == {"api_url", "nats_url", "inbox_url"}
+        assert urls["inbox_url"] == urls["api_url"] + "/_inbox/"
 
         async def round_trip() -> dict[str, Any]:
             nc = await nats.connect(urls["nats_url"])

@@ -1,0 +1,182 @@
+"""The dev inbox: a page of the local stack where the developer plays the human.
+
+A dev-only surface under ``/_inbox/``, not part of ``openapi.yaml``: the page (plain HTML, CSS
+and JavaScript shipped in ``inbox_page/``), a state feed it polls, and an answer endpoint that
+checks the answer against the session's ``message_data_template`` before ``submitResponse``
+does the rest. Rejecting and expiring go through the contract's own endpoints. The inbox answers
+loopback clients only unless ``remote`` is set; its data needs the API token when one is set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+import webbrowser
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any
+
+from starlette.datastructures import Address
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .store import SessionStore
+
+__all__ = ["INBOX_PATH", "draft_answer", "inbox_routes", "inbox_state", "open_inbox"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+#: Where the page is served.
+INBOX_PATH = "/_inbox/"
+#: The page lists at most this many sessions (those awaiting an answer first).
+SESSION_LIMIT = 100
+
+_ASSETS = {
+    "index.html": "text/html; charset=utf-8",
+    "inbox.css": "text/css; charset=utf-8",
+    "inbox.js": "text/javascript; charset=utf-8",
+}
+# Nothing but the page's own files may load or run; nothing is cached (it is a dev tool).
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+_EMPTY_VALUES: dict[str, Any] = {
+    "string": "",
+    "integer": 0,
+    "number": 0,
+    "boolean": False,
+    "array": [],
+}
+
+
+def _sketch(schema: Any) -> Any:
+    """A value in the shape of ``schema``: its default, const, first example or enum member, or
+    an empty value of its type (objects with each of their properties sketched)."""
+    if not isinstance(schema, dict):
+        return None
+    for key in ("default", "const"):
+        if key in schema:
+            return schema[key]
+    for key in ("examples", "enum"):
+        values = schema.get(key)
+        if isinstance(values, list) and values:
+            return values[0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((name for name in kind if name != "null"), None)
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        return {name: _sketch(sub) for name, sub in properties.items()}
+    if kind == "object":
+        return {}
+    return _EMPTY_VALUES.get(kind) if isinstance(kind, str) else None
+
+
+def draft_answer(template: dict[str, Any]) -> dict[str, Any]:
+    """The answer the page's editor starts with: sketched from ``template`` when it is a JSON
+    Schema of an object, else ``{}``."""
+    draft = _sketch(template)
+    return draft if isinstance(draft, dict) else {}
+
+
+def inbox_state(store: SessionStore, epoch: str, since: str | None) -> dict[str, Any] | None:
+    """The page's data (``version`` and ``sessions``), or ``None`` if it is still ``since``.
+
+    ``epoch`` tells server runs apart, so a page left open across a restart refetches.
+    """
+    version = f"{epoch}.{store.change_count()}"
+    if since == version:
+        return None
+    sessions = store.inbox_sessions(SESSION_LIMIT)
+    for session in sessions:
+        session["answer_draft"] = draft_answer(session["message_data_template"])
+    return {"version": version, "sessions": sessions}
+
+
+def _is_loopback(client: Address | None, hostname: str | None) -> bool:
+    """Whether the request comes from this machine and names it so: a web page in the
+    developer's browser could otherwise read the inbox through a DNS name rebound to 127.0.0.1."""
+    if client is None or hostname is None:
+        return False
+    return _loopback_address(client.host) and (
+        hostname == "localhost" or _loopback_address(hostname)
+    )
+
+
+def _loopback_address(text: str) -> bool:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool((mapped or address).is_loopback)
+
+
+def _read(name: str) -> bytes:
+    return (
+        resources.files(__package__ or "session_client.testing") / "inbox_page" / name
+    ).read_bytes()
+
+
+def inbox_routes(
+    store: SessionStore,
+    *,
+    guard: Callable[[Handler], Handler],
+    answer: Handler,
+    remote: bool = False,
+) -> list[Route]:
+    """The inbox's routes. ``guard`` wraps data endpoints (bearer token, problem responses);
+    ``answer`` submits ``{"response": {...}}`` for the message of the path."""
+    files = {name: _read(name) for name in _ASSETS}
+    epoch = uuid.uuid4().hex[:8]
+
+    def local(handler: Handler) -> Handler:
+        async def checked(request: Request) -> Response:
+            if not remote and not _is_loopback(request.client, request.url.hostname):
+                raise HTTPException(404)  # elsewhere the inbox does not exist
+            return await handler(request)
+
+        return checked
+
+    def json_only(handler: Handler) -> Handler:
+        # A cross-site form cannot send application/json without a CORS preflight we never allow.
+        async def checked(request: Request) -> Response:
+            if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+                raise HTTPException(415, "send the answer as application/json")
+            return await handler(request)
+
+        return checked
+
+    async def get_file(request: Request) -> Response:
+        name = request.path_params.get("name", "index.html")
+        if name not in files:
+            raise HTTPException(404)
+        return Response(files[name], media_type=_ASSETS[name], headers=_HEADERS)
+
+    async def get_state(request: Request) -> Response:
+        state = inbox_state(store, epoch, request.query_params.get("since"))
+        if state is None:
+            return Response(status_code=204, headers=_HEADERS)
+        return JSONResponse(state, headers=_HEADERS)
+
+    answer_path = INBOX_PATH + "api/sessions/{session_id}/messages/{message_id}/answer"
+    return [
+        Route(INBOX_PATH, local(get_file), methods=["GET"]),
+        Route(INBOX_PATH + "static/{name}", local(get_file), methods=["GET"]),
+        Route(INBOX_PATH + "api/state", local(guard(get_state)), methods=["GET"]),
+        Route(answer_path, local(json_only(guard(answer))), methods=["POST"]),
+    ]
+
+
+def open_inbox(url: str, say: Callable[[str], None]) -> None:
+    """Tell where the inbox is and open it in the default browser (``$BROWSER`` picks one)."""
+    say(f"inbox: answer as the human at {url}")
+    if not webbrowser.open(url):
+        say("inbox: found no browser to open; open the URL above yourself")

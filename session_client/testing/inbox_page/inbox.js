@@ -1,0 +1,332 @@
+// The dev inbox: polls the local stack and lets the developer answer as the human would.
+// No framework and no build step; the server's /_inbox/api/state feed is the only data source.
+"use strict";
+
+(() => {
+  const POLL_MS = 300;
+  const TOKEN_KEY = "session-client-inbox-token";
+  const byId = (id) => document.getElementById(id);
+  const enc = encodeURIComponent;
+
+  let token = sessionStorage.getItem(TOKEN_KEY) || "";
+  let version = "";
+  let live = null;
+  const cards = new Map(); // session_id -> {signature, element}
+  const drafts = new Map(); // message_id -> what the developer typed
+  const errors = new Map(); // message_id -> the inline error shown under its editor
+  const sending = new Set(); // message ids with an answer in flight
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === false || value === null || value === undefined) continue;
+      if (name === "text") node.textContent = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name === "className" ? "class" : name, value === true ? "" : value);
+    }
+    node.append(...children.filter((child) => child !== null && child !== undefined));
+    return node;
+  }
+
+  const pretty = (value) => JSON.stringify(value, null, 2);
+  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "-");
+
+  function expiry(seconds) {
+    if (seconds === null) return "never";
+    const text = new Date(seconds * 1000).toLocaleString();
+    return seconds * 1000 <= Date.now() ? `${text} (overdue)` : text;
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const init = { method, headers, cache: "no-store" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init);
+  }
+
+  async function problemText(response) {
+    try {
+      const problem = await response.json();
+      const lines = [problem.detail || problem.title || `HTTP ${response.status}`];
+      for (const error of problem.errors || []) lines.push(`${error.path}: ${error.message}`);
+      return lines.join("\n");
+    } catch {
+      return `HTTP ${response.status}`;
+    }
+  }
+
+  function setLive(ok) {
+    if (live === ok) return; // a status region that changes on every poll would drown readers
+    live = ok;
+    const status = byId("live");
+    status.textContent = ok ? "Live" : "Disconnected, retrying\u2026";
+    status.className = ok ? "ok" : "down";
+  }
+
+  function notice(text) {
+    byId("notice").textContent = text;
+  }
+
+  // -- the token ----------------------------------------------------------------------------
+
+  function lock() {
+    const form = byId("token-form");
+    byId("token-error").textContent = token ? "That token was refused." : "";
+    byId("live").textContent = "Locked: this stack needs its API token.";
+    byId("live").className = "";
+    live = null;
+    if (form.hidden) {
+      form.hidden = false;
+      byId("token").focus();
+    }
+  }
+
+  byId("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    token = byId("token").value.trim();
+    sessionStorage.setItem(TOKEN_KEY, token);
+    byId("token-form").hidden = true;
+    version = "";
+    poll();
+  });
+
+  // -- polling ------------------------------------------------------------------------------
+
+  async function poll() {
+    try {
+      const response = await api("GET", `/_inbox/api/state?since=${enc(version)}`);
+      if (response.status === 401) {
+        lock();
+        return; // until the developer gives a token
+      }
+      if (response.status === 200) {
+        const state = await response.json();
+        version = state.version;
+        render(state.sessions);
+      }
+      setLive(response.ok);
+    } catch {
+      setLive(false);
+    }
+    setTimeout(poll, POLL_MS);
+  }
+
+  // -- rendering: only what changed, keeping drafts, errors and focus ---------------------------
+
+  function render(sessions) {
+    const main = byId("sessions");
+    const focused = document.activeElement;
+    const focusKey = focused && focused.dataset ? focused.dataset.key : undefined;
+    const selection = focused && "selectionStart" in focused
+      ? [focused.selectionStart, focused.selectionEnd] : null;
+    const keep = new Set();
+    let previous = null;
+    for (const session of sessions) {
+      keep.add(session.session_id);
+      const signature = JSON.stringify(session);
+      let card = cards.get(session.session_id);
+      if (!card || card.signature !== signature) {
+        const element = sessionCard(session);
+        if (card) card.element.replaceWith(element);
+        card = { signature, element };
+        cards.set(session.session_id, card);
+      }
+      const wanted = previous ? previous.nextSibling : main.firstChild;
+      if (card.element !== wanted) main.insertBefore(card.element, wanted);
+      previous = card.element;
+    }
+    for (const [id, card] of cards) {
+      if (!keep.has(id)) {
+        card.element.remove();
+        cards.delete(id);
+      }
+    }
+    byId("empty").hidden = sessions.length > 0;
+    if (focusKey && document.activeElement !== focused) {
+      const again = main.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+      if (again) {
+        again.focus();
+        if (selection && "setSelectionRange" in again) again.setSelectionRange(...selection);
+      }
+    }
+  }
+
+  function facts(pairs) {
+    return el("dl", { className: "facts" },
+      ...pairs.map(([term, value]) => el("div", {}, el("dt", { text: term }), el("dd", {}, value))));
+  }
+
+  function badge(prefix, value) {
+    return el("span", { className: `badge ${prefix}-${value}`, text: value });
+  }
+
+  function sessionCard(session) {
+    const id = session.session_id;
+    const pending = session.messages.some((message) => message.state === "SENT");
+    const heading = `session-${id}`;
+    return el("section", {
+      className: pending ? "session pending" : "session",
+      "aria-labelledby": heading,
+      "data-session": id,
+    },
+      el("div", { className: "session-head" },
+        el("h2", { id: heading, text: id }),
+        badge("s", session.status),
+        session.status === "ACTIVE" ? el("button", {
+          type: "button",
+          className: "reject",
+          "data-key": `reject:${id}`,
+          "aria-label": `Reject session ${id}`,
+          onclick: () => reject(id),
+        }, "Reject session") : null),
+      facts([
+        ["Subject", session.subject_id ?? "none"],
+        ["Expires", expiry(session.expiry_date)],
+        ["Created", when(session.created_at)],
+      ]),
+      el("p", { className: "data-label", id: `data-${id}`, text: "message_data" }),
+      el("pre", { "aria-labelledby": `data-${id}`, text: pretty(session.message_data) }),
+      session.messages.length
+        ? el("ol", { className: "messages", "aria-label": `Messages of ${id}` },
+          ...session.messages.map((message) => messageItem(session, message)))
+        : el("p", { className: "data-label", text: "No messages yet." }));
+  }
+
+  function messageItem(session, message) {
+    const open = message.state === "SENT" && session.status === "ACTIVE";
+    return el("li", { className: "message", "data-message": message.message_id },
+      el("p", { className: "message-text", text: message.message }),
+      facts([
+        ["State", badge("m", message.state)],
+        ["Channel", message.channel_id],
+        ["Subject", message.subject_id ?? "none"],
+        ["Sent", when(message.created_at)],
+        ["Id", message.message_id],
+      ]),
+      message.response ? el("p", { className: "data-label", id: `response-${message.message_id}`,
+        text: `response (${when(message.responded_at)})` }) : null,
+      message.response ? el("pre", {
+        "aria-labelledby": `response-${message.message_id}`, text: pretty(message.response),
+      }) : null,
+      open ? answerForm(session, message) : null);
+  }
+
+  function answerForm(session, message) {
+    const id = message.message_id;
+    const editorId = `answer-${id}`;
+    const errorId = `error-${id}`;
+    const editor = el("textarea", {
+      id: editorId,
+      name: "response",
+      rows: 4,
+      spellcheck: "false",
+      "data-key": `answer:${id}`,
+      "aria-describedby": errorId,
+      "aria-invalid": errors.has(id) ? "true" : false,
+    });
+    editor.value = drafts.has(id) ? drafts.get(id) : pretty(session.answer_draft);
+    editor.addEventListener("input", () => drafts.set(id, editor.value));
+    const form = el("form", {
+      className: "answer",
+      novalidate: true,
+      "aria-label": `Answer to: ${message.message}`,
+      onsubmit: (event) => {
+        event.preventDefault();
+        const parsed = parseAnswer(editor.value);
+        if (parsed.error) showError(id, parsed.error);
+        else submit(session.session_id, id, parsed.value);
+      },
+    },
+      el("label", { for: editorId, text: "Answer (a JSON object; Ctrl+Enter sends)" }),
+      editor,
+      el("p", { id: errorId, className: "error", role: "alert", text: errors.get(id) || "" }),
+      el("div", { className: "actions" },
+        el("button", { type: "submit", className: "primary", "data-key": `send:${id}` }, "Send answer"),
+        ...[["Approve", true], ["Decline", false]].map(([label, approved]) => el("button", {
+          type: "button",
+          className: label.toLowerCase(),
+          "data-key": `${label}:${id}`,
+          title: `Answer {"approved": ${approved}}`,
+          onclick: () => submit(session.session_id, id, { approved }),
+        }, label))));
+    editor.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    return form;
+  }
+
+  // -- actions ------------------------------------------------------------------------------
+
+  function parseAnswer(text) {
+    let value;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      return { error: `Not valid JSON: ${error.message}` };
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      return { error: 'The answer must be a JSON object, such as {"approved": true}.' };
+    }
+    return { value };
+  }
+
+  function showError(messageId, text) {
+    if (text) errors.set(messageId, text);
+    else errors.delete(messageId);
+    const shown = byId(`error-${messageId}`);
+    if (shown) shown.textContent = text;
+    const editor = byId(`answer-${messageId}`);
+    if (editor) editor.setAttribute("aria-invalid", text ? "true" : "false");
+  }
+
+  async function submit(sessionId, messageId, response) {
+    if (sending.has(messageId)) return;
+    sending.add(messageId);
+    showError(messageId, "");
+    try {
+      const path = `/_inbox/api/sessions/${enc(sessionId)}/messages/${enc(messageId)}/answer`;
+      const reply = await api("POST", path, { response });
+      if (reply.ok) {
+        drafts.delete(messageId);
+        notice(`Answered ${messageId} in ${sessionId}.`);
+      } else if (reply.status === 401) {
+        lock();
+      } else {
+        showError(messageId, await problemText(reply));
+      }
+    } catch (error) {
+      showError(messageId, `The local stack did not answer: ${error.message}`);
+    } finally {
+      sending.delete(messageId);
+    }
+  }
+
+  async function act(request, done) {
+    try {
+      const reply = await request();
+      if (reply.status === 401) lock();
+      else notice(reply.ok ? done(await reply.json()) : await problemText(reply));
+    } catch (error) {
+      notice(`The local stack did not answer: ${error.message}`);
+    }
+  }
+
+  function reject(sessionId) {
+    return act(() => api("POST", `/sessions/${enc(sessionId)}/reject`),
+      (session) => `Rejected ${session.session_id}: it is ${session.status}.`);
+  }
+
+  byId("expire").addEventListener("click", () => act(() => api("POST", "/sessions/expire"),
+    (result) => (result.expired_count
+      ? `Expired ${result.expired_count} session(s): ${result.session_ids.join(", ")}.`
+      : "No active session is past its expiry date.")));
+
+  poll();
+})();
