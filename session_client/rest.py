@@ -21,7 +21,7 @@ from .limits import MAX_CONNECTIONS, RequestSlots
 from .retries import RetryingTransport
 
 if TYPE_CHECKING:
-    from session_api import Client
+    from ._session_api import Client
 
 __all__ = ["RestApi"]
 
@@ -115,7 +115,7 @@ class RestApi:
         """The generated ``session_api.Client`` over :attr:`http`, made (and the generated
         package imported) on first use."""
         if self._client is None:
-            from session_api import Client
+            from ._session_api import Client
 
             self._client = Client(base_url=self._base_url).set_async_httpx_client(self.http)
         return self._client
