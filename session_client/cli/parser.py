@@ -164,9 +164,10 @@ def _add_dev_command(commands_: Any) -> None:
         # The local stack lives in the optional 'testing' extra.
         from ..testing.__main__ import add_serve_arguments
     except ImportError as exc:
-        missing = f"{exc}; install session_client_lib[testing]"
+        from ..testing import missing_extra
+
         dev = commands_.add_parser("dev", help="run the local stack (needs the testing extra)")
-        dev.set_defaults(dev_unavailable=missing)
+        dev.set_defaults(dev_unavailable=missing_extra(exc))
         return
     dev = commands_.add_parser(
         "dev",

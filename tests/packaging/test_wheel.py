@@ -23,7 +23,7 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 # Building and installing take a few seconds with pip's cache, longer on a cold one.
 INSTALL_TIMEOUT = 300
 
-USER_CODE = '''
+USER_CODE = """
 from typing import Any
 
 from session_client import AsyncSessionClient, ResponseTimeoutError, SessionClient
@@ -40,7 +40,7 @@ async def resume(client: AsyncSessionClient, message_id: str) -> bool:
     except ResponseTimeoutError as exc:
         return exc.message_id == message_id
     return bool(answer["response"])
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel of this checkout (built offline: the build backend is in the dev venv)."""
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--wheel-dir", str(out), str(CHECKOUT)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"),
+            *("--no-build-isolation", "--wheel-dir", str(out), str(CHECKOUT)),
+        ],
         check=True,
         timeout=INSTALL_TIMEOUT,
     )
@@ -85,8 +87,10 @@ def test_user_code_type_checks_strictly_against_the_installed_wheel(
 ) -> None:
     (tmp_path / "user.py").write_text(USER_CODE)
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--python-executable", str(user_python)]
-        + ["--cache-dir", str(tmp_path / "cache"), "user.py"],
+        [
+            *(sys.executable, "-m", "mypy", "--strict", "--python-executable", str(user_python)),
+            *("--cache-dir", str(tmp_path / "cache"), "user.py"),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
