@@ -81,6 +81,13 @@ def _connection_options() -> argparse.ArgumentParser:
         dest="api_token",
         help=f"read the bearer token from this file (default: ${API_TOKEN_ENV})",
     )
+    options.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show the library's log on stderr (retries, NATS errors; expire: print the "
+        "result)",
+    )
     return options
 
 
@@ -153,10 +160,7 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     reject = add("reject", commands.reject, "reject a session (status FAILED)")
     reject.add_argument("session_id")
 
-    expire = add("expire", commands.expire, "expire sessions past their expiry date (for cron)")
-    expire.add_argument(
-        "-v", "--verbose", action="store_true", help="print the result (quiet by default)"
-    )
+    add("expire", commands.expire, "expire sessions past their expiry date (for cron)")
 
 
 def _add_dev_command(commands_: Any) -> None:
