@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from .config import redact_url
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -132,9 +133,13 @@ class RestApi:
         except SessionClientError:
             raise
         except httpx.TimeoutException as exc:
-            raise APITimeoutError(f"the API did not answer in time: {exc!r}") from exc
+            raise APITimeoutError(
+                f"the API at {redact_url(self._base_url)} did not answer in time: {exc!r}"
+            ) from exc
         except httpx.HTTPError as exc:
-            raise APIConnectionError(f"cannot reach the API: {exc!r}") from exc
+            raise APIConnectionError(
+                f"cannot reach the API at {redact_url(self._base_url)}: {exc!r}"
+            ) from exc
         except (ValueError, KeyError, TypeError) as exc:
             raise APIResponseValidationError(f"malformed API response: {exc!r}") from exc
         if response.parsed is None:
