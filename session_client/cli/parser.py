@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any, NoReturn
 
 from ..config import API_TOKEN_ENV, API_URL_ENV, NATS_URL_ENV
@@ -52,13 +51,12 @@ def _token_file(path: str) -> str:
     return token
 
 
-def _expires_in(text: str) -> int:
-    """An argument type: seconds from now, turned into a Unix timestamp."""
+def _seconds(text: str) -> int:
+    """An argument type: a whole number of seconds."""
     try:
-        seconds = int(text)
+        return int(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from exc
-    return int(time.time()) + seconds
 
 
 def _connection_options() -> argparse.ArgumentParser:
@@ -117,7 +115,12 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     )
     expiry = create.add_mutually_exclusive_group()
     expiry.add_argument("--expiry-date", type=int, metavar="UNIX_TIME")
-    expiry.add_argument("--expires-in", type=_expires_in, metavar="SECONDS", dest="expiry_date")
+    expiry.add_argument(
+        "--expires-in",
+        type=_seconds,
+        metavar="SECONDS",
+        help="expire this long after creation (run again, it returns the session it created)",
+    )
     create.add_argument("--subject-id", help="default subject for answers")
 
     get = add("get", commands.get, "show a session, or one of its messages")

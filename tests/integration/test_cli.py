@@ -195,6 +195,21 @@ def test_expired_while_waiting_exits_6_and_expire_is_quiet(
     assert verbose == {"expired_count": 0, "session_ids": []}
 
 
+def test_create_with_expires_in_run_again_later_returns_the_same_session(
+    stack: LocalStack,
+) -> None:
+    command = ("create", "cli-expires-in", "--expires-in", "3600", "--subject-id", "s")
+    before = int(time.time())
+    first = output(run(stack, *command))
+    assert before + 3600 <= first["expiry_date"] <= time.time() + 3600
+    time.sleep(max(0.0, before + 1 - time.time()))  # the next run computes another expiry
+    assert output(run(stack, *command)) == first
+    for different in (("--expires-in", "60"), ("--expires-in", "3600", "--subject-id", "t")):
+        other = run(stack, "create", "cli-expires-in", *different)
+        assert other.returncode == ExitCode.ERROR
+        assert_one_error_line(other.stderr, "ConflictError")
+
+
 def test_unknown_session_exits_3(stack: LocalStack) -> None:
     for args in (("get", "cli-missing"), ("wait", "cli-missing", "subj", "--timeout", "5")):
         result = run(stack, *args)
