@@ -87,8 +87,17 @@ pytest-oldest: $(OLDEST_STAMP) $(NODE_STAMP) $(CHROMIUM)
 test: lint typecheck check-generated pytest pytest-oldest
 
 
-demo: $(STAMP)
-	$(PY) scripts/demo.py
+# The demo runs on what a user installs - the library and its testing extra - in its own venv,
+# not on the dev toolchain.
+DEMO := .venv-demo
+DEMO_STAMP := $(DEMO)/.installed
+$(DEMO_STAMP): pyproject.toml
+	test -x $(DEMO)/bin/python || $(PYTHON) -m venv $(DEMO)
+	$(DEMO)/bin/python -m pip install --quiet -e '.[testing]'
+	touch $@
+
+demo: $(DEMO_STAMP)
+	$(DEMO)/bin/python scripts/demo.py
 
 reliability: $(STAMP)
 	$(PY) scripts/reliability.py

@@ -9,6 +9,8 @@ NATS::
     client = SessionClient(api_base_url="http://localhost:8000")
 """
 
+import logging
+
 from .async_client import AsyncSessionClient
 from .errors import (
     APIConnectionError,
@@ -35,6 +37,10 @@ from .errors import (
 from .sync_client import SessionClient
 
 __version__ = "0.1.0"
+
+# A library leaves its log output to the application: without a handler of its own, logging's
+# last-resort handler would print every warning (a refused NATS connect, ...) to stderr.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "APIConnectionError",

@@ -148,8 +148,8 @@ class AsyncSessionClient:
             "expiry_date": None if expiry_date is None else check_expiry_date(expiry_date),
             "subject_id": None if subject_id is None else check_subject_id(subject_id),
         }
-        from session_api.api.sessions import create_session
-        from session_api.models import CreateSessionRequest
+        from ._session_api.api.sessions import create_session
+        from ._session_api.models import CreateSessionRequest
 
         return await self._rest.call(
             create_session.asyncio_detailed,
@@ -160,7 +160,7 @@ class AsyncSessionClient:
     @tracked
     async def get_session(self, session_id: str) -> dict[str, Any]:
         """Return the session's details."""
-        from session_api.api.sessions import get_session
+        from ._session_api.api.sessions import get_session
 
         return await self._rest.call(
             get_session.asyncio_detailed, check_identifier("session_id", session_id)
@@ -187,7 +187,7 @@ class AsyncSessionClient:
             if not isinstance(cursor, str) or not cursor:
                 raise ValueError("cursor must be the non-empty next_cursor of a previous page")
             kwargs["cursor"] = cursor
-        from session_api.api.sessions import list_sessions
+        from ._session_api.api.sessions import list_sessions
 
         return await self._rest.call(list_sessions.asyncio_detailed, **kwargs)
 
@@ -218,8 +218,8 @@ class AsyncSessionClient:
         return await self._send(session_id, body)
 
     async def _send(self, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        from session_api.api.messages import send_message
-        from session_api.models import SendMessageRequest
+        from ._session_api.api.messages import send_message
+        from ._session_api.models import SendMessageRequest
 
         record = await self._rest.call(
             send_message.asyncio_detailed,
@@ -237,7 +237,7 @@ class AsyncSessionClient:
     @tracked
     async def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
         """Return a message with its state and, once answered, ``response``."""
-        from session_api.api.messages import get_message
+        from ._session_api.api.messages import get_message
 
         return await self._rest.call(
             get_message.asyncio_detailed,
@@ -250,8 +250,8 @@ class AsyncSessionClient:
         self, session_id: str, message_id: str, response: dict[str, Any]
     ) -> dict[str, Any]:
         """Submit a human's answer (for channel integrations); the server publishes it."""
-        from session_api.api.messages import submit_response
-        from session_api.models import SubmitResponseRequest
+        from ._session_api.api.messages import submit_response
+        from ._session_api.models import SubmitResponseRequest
 
         body = {"response": check_json_object("response", response)}
         return await self._rest.call(
@@ -266,7 +266,7 @@ class AsyncSessionClient:
     async def expire_sessions(self) -> dict[str, Any]:
         """Expire every open session past its expiry date; return ``{expired_count,
         session_ids}``."""
-        from session_api.api.sessions import expire_sessions
+        from ._session_api.api.sessions import expire_sessions
 
         return await self._rest.call(
             expire_sessions.asyncio_detailed, idempotency_key=_idempotency_key()
@@ -275,7 +275,7 @@ class AsyncSessionClient:
     @tracked
     async def reject_session(self, session_id: str) -> dict[str, Any]:
         """Reject (cancel) the session: its status becomes ``FAILED``. Returns the session."""
-        from session_api.api.sessions import reject_session
+        from ._session_api.api.sessions import reject_session
 
         return await self._rest.call(
             reject_session.asyncio_detailed,

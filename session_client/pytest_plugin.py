@@ -14,7 +14,8 @@ Registered as the ``pytest11`` entry point ``session_client``, so installing
 ``session_client`` / ``async_session_client``
     A :class:`~session_client.SessionClient` / :class:`~session_client.AsyncSessionClient`
     connected to ``session_stack``, closed after the test (the async one needs pytest-asyncio,
-    which the testing extra brings).
+    which the testing extra brings). An ``async def`` test that takes ``async_session_client``
+    runs under pytest-asyncio in any of its modes: the plugin marks it ``asyncio``.
 
 ``--session-inbox`` makes you the human: the shared stack's simulated human stays silent and its
 inbox page (``session_stack.inbox_url``) opens in a browser, where you answer what the tests ask.
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import inspect
 from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -151,3 +153,16 @@ if importlib.util.find_spec("pytest_asyncio") is not None:
             yield client
 
     __all__ += ["async_session_client"]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makeitem(
+        collector: pytest.Module | pytest.Class, name: str, obj: object
+    ) -> None:
+        """Mark ``async def`` tests that take ``async_session_client`` with ``asyncio``: in
+        pytest-asyncio's default strict mode an unmarked one would not run at all."""
+        if (
+            inspect.iscoroutinefunction(obj)
+            and collector.istestfunction(obj, name)
+            and "async_session_client" in inspect.signature(obj).parameters
+        ):
+            pytest.mark.asyncio(obj)

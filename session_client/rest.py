@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from .config import redact_url
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -21,7 +22,7 @@ from .limits import MAX_CONNECTIONS, RequestSlots
 from .retries import RetryingTransport
 
 if TYPE_CHECKING:
-    from session_api import Client
+    from ._session_api import Client
 
 __all__ = ["RestApi"]
 
@@ -115,7 +116,7 @@ class RestApi:
         """The generated ``session_api.Client`` over :attr:`http`, made (and the generated
         package imported) on first use."""
         if self._client is None:
-            from session_api import Client
+            from ._session_api import Client
 
             self._client = Client(base_url=self._base_url).set_async_httpx_client(self.http)
         return self._client
@@ -132,9 +133,13 @@ class RestApi:
         except SessionClientError:
             raise
         except httpx.TimeoutException as exc:
-            raise APITimeoutError(f"the API did not answer in time: {exc!r}") from exc
+            raise APITimeoutError(
+                f"the API at {redact_url(self._base_url)} did not answer in time: {exc!r}"
+            ) from exc
         except httpx.HTTPError as exc:
-            raise APIConnectionError(f"cannot reach the API: {exc!r}") from exc
+            raise APIConnectionError(
+                f"cannot reach the API at {redact_url(self._base_url)}: {exc!r}"
+            ) from exc
         except (ValueError, KeyError, TypeError) as exc:
             raise APIResponseValidationError(f"malformed API response: {exc!r}") from exc
         if response.parsed is None:

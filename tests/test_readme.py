@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCUMENTED_URL = "http://localhost:8000"
-KINDS = ("python", "python pytest", "sh")
+KINDS = ("python", "python pytest", "sh", "toml")
 _FENCE = re.compile(r"^```(.*)$")
 
 
@@ -97,8 +97,13 @@ def test_python_blocks(session_stack: LocalStack, monkeypatch: pytest.MonkeyPatc
 def test_pytest_blocks(pytester: pytest.Pytester) -> None:
     for block in blocks_of("python pytest"):
         pytester.makepyfile(**{f"test_readme_line_{block.line}": block.code})
+    # The README's configuration for a user's project (pytest-asyncio in its strict mode).
+    (configuration,) = blocks_of("toml")
+    pytester.makepyprojecttoml(configuration.code)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=240)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
+    output = result.stdout.str() + result.stderr.str()
+    assert '"asyncio_default_fixture_loop_scope" is unset' not in output
 
 
 @pytest.mark.fresh_session_stack()

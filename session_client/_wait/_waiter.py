@@ -224,7 +224,7 @@ class ResponseWaiter:
 
     async def check(self, wait: Wait) -> None:
         """Settle ``wait`` from the REST API if its message or session is already final."""
-        from session_api.api.messages import get_message
+        from .._session_api.api.messages import get_message
 
         if wait.message_id is not None:
             message = await self._rest.call(
@@ -266,7 +266,7 @@ class ResponseWaiter:
 
     async def _closed_error(self, session_id: str) -> type[SessionClosedError] | None:
         """The error for waits of ``session_id`` if the REST API says it is closed."""
-        from session_api.api.sessions import get_session
+        from .._session_api.api.sessions import get_session
 
         session = await self._rest.call(get_session.asyncio_detailed, session_id)
         return _CLOSED_SESSION_ERRORS.get(session["status"])
@@ -344,7 +344,7 @@ class ResponseWaiter:
         """One page at a time, every message of the subject settled since its first wait
         (then since the last round), applied to the waits; and the sessions of waits for any
         message."""
-        from session_api.api.messages import list_settled_messages
+        from .._session_api.api.messages import list_settled_messages
 
         while True:
             where: dict[str, Any] = {"cursor": state.cursor}

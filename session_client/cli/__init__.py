@@ -16,7 +16,7 @@ from typing import Any
 from ..async_client import AsyncSessionClient
 from ..config import API_URL_ENV
 from .exit_codes import REPORTED_ERRORS, ExitCode, exit_code_for
-from .output import error_line, print_json
+from .output import error_line, print_json, show_library_logs
 from .parser import build_parser
 
 __all__ = ["ExitCode", "main"]
@@ -40,6 +40,8 @@ def _run(options: argparse.Namespace) -> int:
     if not api_url:
         sys.stderr.write(error_line("error", f"no API URL: pass --api-url or set {API_URL_ENV}"))
         return ExitCode.USAGE
+    if options.verbose:
+        show_library_logs(sys.stderr)
     try:
         result = asyncio.run(_run_client_command(options, api_url))
     except REPORTED_ERRORS as exc:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from ..async_client import AsyncSessionClient
+from ..errors import ConflictError
 from ..subjects import response_subject
 from .output import waiting_indicator
 
@@ -28,15 +31,40 @@ __all__ = [
 Handler = Callable[[AsyncSessionClient, argparse.Namespace], Awaitable[Any]]
 
 
+# How far a session's expiry may be from its creation plus ``--expires-in`` and still count as
+# the one this command created: the expiry is computed on this host's clock, created_at on the
+# server's.
+_EXPIRES_IN_SLACK = 60
+
+
 async def create(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
-    """``create``: the created (or identical existing) session."""
-    return await client.create_session(
-        options.session_id,
-        options.message_data,
-        options.template,
-        options.expiry_date,
-        options.subject_id,
-    )
+    """``create``: the created (or identical existing) session.
+
+    With ``--expires-in`` the expiry is computed from now, so the same command run again later
+    computes another one; the session it created (same arguments, expiring that long after its
+    creation) is still the identical session, so it is returned instead of a conflict."""
+
+    async def create_expiring_at(expiry_date: int | None) -> Any:
+        return await client.create_session(
+            options.session_id,
+            options.message_data,
+            options.template,
+            expiry_date,
+            options.subject_id,
+        )
+
+    if options.expires_in is None:
+        return await create_expiring_at(options.expiry_date)
+    try:
+        return await create_expiring_at(int(time.time()) + options.expires_in)
+    except ConflictError:
+        existing = await client.get_session(options.session_id)
+        expiry = existing["expiry_date"]
+        created = datetime.fromisoformat(existing["created_at"]).timestamp()
+        if expiry is None or abs(expiry - created - options.expires_in) > _EXPIRES_IN_SLACK:
+            raise
+        # The server compares everything else: a session that differs still conflicts.
+        return await create_expiring_at(expiry)
 
 
 async def get(client: AsyncSessionClient, options: argparse.Namespace) -> Any:

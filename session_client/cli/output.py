@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any, TextIO
 
-__all__ = ["error_line", "print_json", "waiting_indicator"]
+__all__ = ["error_line", "print_json", "show_library_logs", "waiting_indicator"]
 
 PROG = "session-client"
 # Redraw often enough that the seconds counter never looks stuck.
@@ -25,6 +26,15 @@ def print_json(value: Any, stream: TextIO) -> None:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     stream.write(text + "\n")
     stream.flush()
+
+
+def show_library_logs(stream: TextIO) -> None:
+    """Write the library's log records (``session_client.*``, INFO and up) to ``stream``."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("session_client")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def error_line(label: str, message: object) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any, NoReturn
 
 from ..config import API_TOKEN_ENV, API_URL_ENV, NATS_URL_ENV
@@ -52,13 +51,12 @@ def _token_file(path: str) -> str:
     return token
 
 
-def _expires_in(text: str) -> int:
-    """An argument type: seconds from now, turned into a Unix timestamp."""
+def _seconds(text: str) -> int:
+    """An argument type: a whole number of seconds."""
     try:
-        seconds = int(text)
+        return int(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from exc
-    return int(time.time()) + seconds
 
 
 def _connection_options() -> argparse.ArgumentParser:
@@ -80,6 +78,13 @@ def _connection_options() -> argparse.ArgumentParser:
         type=_token_file,
         dest="api_token",
         help=f"read the bearer token from this file (default: ${API_TOKEN_ENV})",
+    )
+    options.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show the library's log on stderr (retries, NATS errors; expire: print the "
+        "result)",
     )
     return options
 
@@ -110,7 +115,12 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     )
     expiry = create.add_mutually_exclusive_group()
     expiry.add_argument("--expiry-date", type=int, metavar="UNIX_TIME")
-    expiry.add_argument("--expires-in", type=_expires_in, metavar="SECONDS", dest="expiry_date")
+    expiry.add_argument(
+        "--expires-in",
+        type=_seconds,
+        metavar="SECONDS",
+        help="expire this long after creation (run again, it returns the session it created)",
+    )
     create.add_argument("--subject-id", help="default subject for answers")
 
     get = add("get", commands.get, "show a session, or one of its messages")
@@ -153,10 +163,7 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     reject = add("reject", commands.reject, "reject a session (status FAILED)")
     reject.add_argument("session_id")
 
-    expire = add("expire", commands.expire, "expire sessions past their expiry date (for cron)")
-    expire.add_argument(
-        "-v", "--verbose", action="store_true", help="print the result (quiet by default)"
-    )
+    add("expire", commands.expire, "expire sessions past their expiry date (for cron)")
 
 
 def _add_dev_command(commands_: Any) -> None:
@@ -164,9 +171,10 @@ def _add_dev_command(commands_: Any) -> None:
         # The local stack lives in the optional 'testing' extra.
         from ..testing.__main__ import add_serve_arguments
     except ImportError as exc:
-        missing = f"{exc}; install session_client_lib[testing]"
+        from ..testing import missing_extra
+
         dev = commands_.add_parser("dev", help="run the local stack (needs the testing extra)")
-        dev.set_defaults(dev_unavailable=missing)
+        dev.set_defaults(dev_unavailable=missing_extra(exc))
         return
     dev = commands_.add_parser(
         "dev",

@@ -10,8 +10,15 @@ import threading
 from collections.abc import Sequence
 
 from ..cli.parser import json_object
-from .inbox import open_inbox
-from .stack import LocalStack
+from . import missing_extra
+
+try:
+    from .inbox import open_inbox
+    from .stack import LocalStack
+except ModuleNotFoundError as exc:
+    if __name__ != "__main__":
+        raise  # `session-client dev` reports it in its own words
+    sys.exit(f"python -m session_client.testing: error: {missing_extra(exc)}")
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ import pytest
 
 from session_client.cli.exit_codes import ExitCode
 from session_client.testing import LocalStack, SimulatedHuman
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -48,14 +49,21 @@ def run(
 
 
 def start(stack: LocalStack, *args: str) -> subprocess.Popen[str]:
-    """Start ``python -m session_client ARGS`` in the background."""
-    return subprocess.Popen(
-        [*COMMAND, *args, *flags(stack)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )
+    """Start ``python -m session_client ARGS`` in the background, with Ctrl-C's default
+    handling as a shell gives it, also when pytest itself runs with SIGINT ignored (a
+    background job of a non-interactive shell): an ignored signal stays ignored in the child,
+    a handled one is reset to the default."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(
+            [*COMMAND, *args, *flags(stack)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(),
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture
@@ -187,6 +195,21 @@ def test_expired_while_waiting_exits_6_and_expire_is_quiet(
     assert verbose == {"expired_count": 0, "session_ids": []}
 
 
+def test_create_with_expires_in_run_again_later_returns_the_same_session(
+    stack: LocalStack,
+) -> None:
+    command = ("create", "cli-expires-in", "--expires-in", "3600", "--subject-id", "s")
+    before = int(time.time())
+    first = output(run(stack, *command))
+    assert before + 3600 <= first["expiry_date"] <= time.time() + 3600
+    time.sleep(max(0.0, before + 1 - time.time()))  # the next run computes another expiry
+    assert output(run(stack, *command)) == first
+    for different in (("--expires-in", "60"), ("--expires-in", "3600", "--subject-id", "t")):
+        other = run(stack, "create", "cli-expires-in", *different)
+        assert other.returncode == ExitCode.ERROR
+        assert_one_error_line(other.stderr, "ConflictError")
+
+
 def test_unknown_session_exits_3(stack: LocalStack) -> None:
     for args in (("get", "cli-missing"), ("wait", "cli-missing", "subj", "--timeout", "5")):
         result = run(stack, *args)
@@ -224,6 +247,21 @@ def test_other_api_errors_exit_1(stack: LocalStack) -> None:
     result = run(stack, "send", "cli-conflict", "c", "Too late?")
     assert result.returncode == ExitCode.ERROR
     assert_one_error_line(result.stderr, "ConflictError", "FAILED")
+
+
+def test_nats_down_is_one_line_naming_the_refusal_and_verbose_adds_the_log(
+    stack: LocalStack,
+) -> None:
+    output(run(stack, "create", "cli-nats-down"))
+    nats_down = ["--nats-url", f"nats://127.0.0.1:{free_port()}", "--timeout", "10"]
+    args = ["send-and-wait", "cli-nats-down", "c", "Hello?", "subj", "--api-url", stack.api_url]
+    quiet = run(None, *args, *nats_down)
+    assert quiet.returncode == ExitCode.ERROR
+    assert_one_error_line(quiet.stderr, "NatsUnavailableError", "refused")
+    verbose = run(None, *args, *nats_down, "--verbose")
+    assert verbose.returncode == ExitCode.ERROR
+    assert "WARNING session_client.nats: NATS error" in verbose.stderr
+    assert verbose.stderr.splitlines()[-1] == quiet.stderr.strip()
 
 
 def test_environment_configures_and_flags_override(stack: LocalStack, tmp_path: Path) -> None:

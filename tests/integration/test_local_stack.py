@@ -16,11 +16,15 @@ import jsonschema
 import nats
 import pytest
 from nats.aio.msg import Msg
-from session_api import Client
-from session_api.api.messages import get_message, send_message, submit_response
-from session_api.api.sessions import create_session, expire_sessions, reject_session
-from session_api.models import CreateSessionRequest, SendMessageRequest, SubmitResponseRequest
 
+from session_client._session_api import Client
+from session_client._session_api.api.messages import get_message, send_message, submit_response
+from session_client._session_api.api.sessions import create_session, expire_sessions, reject_session
+from session_client._session_api.models import (
+    CreateSessionRequest,
+    SendMessageRequest,
+    SubmitResponseRequest,
+)
 from session_client.testing import LocalStack
 from session_client.testing.contracts import load_contract
 

@@ -6,6 +6,7 @@ import contextlib
 import io
 import re
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from session_client.testing import LocalStack
 
 pytestmark = pytest.mark.integration
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_222ff75bb0a734ea.txt"
+SEED_NAME = "000_222ff75bb0a734ea.txt"
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 # Copied verbatim from the documentation; the test below checks they still match it.
 EXAMPLES = [
@@ -43,14 +45,40 @@ except Exception as e:
 ]
 
 
+def _git(checkout: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-C", str(checkout), *args], capture_output=True, text=True, timeout=10
+    )
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def seed_candidates(checkout: Path) -> list[Path]:
+    """Where the documentation may be: ``../shared`` beside this checkout, beside the repository
+    a worktree belongs to, or beside the local repository it was cloned from."""
+    roots = [checkout]
+    common = _git(checkout, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    if common:
+        roots.append(Path(common).parent)
+    origin = _git(checkout, "config", "--get", "remote.origin.url")
+    if origin and Path(origin).is_dir():
+        roots.append(Path(origin).resolve())
+    candidates = [root.parent / "shared" / "seeds" / SEED_NAME for root in roots]
+    return list(dict.fromkeys(candidates))
+
+
 def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
 def test_examples_are_the_documentation_s_own() -> None:
-    if not SEED.exists():
-        pytest.skip(f"the documentation is not beside this checkout ({SEED})")
-    documentation = _squash(SEED.read_text(encoding="utf-8"))
+    candidates = seed_candidates(CHECKOUT)
+    seed = next((path for path in candidates if path.is_file()), None)
+    if seed is None:
+        pytest.skip(
+            "the documentation this library implements is not beside the repository; looked in "
+            + ", ".join(map(str, candidates))
+        )
+    documentation = _squash(seed.read_text(encoding="utf-8"))
     for example in EXAMPLES:
         assert _squash(example) in documentation
 
@@ -72,10 +100,32 @@ def test_examples_run_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
             for example in EXAMPLES:
                 exec(compile(example, "<documentation>", "exec"), namespace)
         namespace["client"].close()  # type: ignore[attr-defined]
-        printed = output.getvalue()
-        assert "Session created: {'session_id': 'session123', 'status': 'ACTIVE'" in printed
-        assert "Received response: {'session_id': 'session123'" in printed
-        assert "'response': {'details': 'confirmed'}" in printed
-        assert "Error waiting" not in printed
+        assert_examples_ran(output.getvalue())
         assert stack.server is not None
         assert stack.server.store.get_session("session123")["status"] == "FAILED"
+
+
+def assert_examples_ran(printed: str) -> None:
+    """What running :data:`EXAMPLES` against a stack whose human answers
+    ``{"details": "confirmed"}`` prints."""
+    assert "Session created: {'session_id': 'session123', 'status': 'ACTIVE'" in printed
+    assert "Received response: {'session_id': 'session123'" in printed
+    assert "'response': {'details': 'confirmed'}" in printed
+    assert "Error waiting" not in printed
+
+
+def test_the_documentation_is_found_from_a_worktree_or_a_clone_elsewhere(tmp_path: Path) -> None:
+    seed = tmp_path / "project" / "shared" / "seeds" / SEED_NAME
+    seed.parent.mkdir(parents=True)
+    seed.write_text("the documentation")
+    main = tmp_path / "project" / "main"
+    main.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", str(main)], check=True, timeout=30)
+    subprocess.run([*git, "-C", str(main), "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    worktree, clone = tmp_path / "elsewhere" / "wt", tmp_path / "other" / "clone"
+    subprocess.run([*git, "-C", str(main), "worktree", "add", "-q", str(worktree)], check=True)
+    subprocess.run([*git, "clone", "-q", str(main), str(clone)], check=True, timeout=30)
+    for checkout in (main, worktree, clone):
+        assert seed in seed_candidates(checkout)
+    assert seed not in seed_candidates(tmp_path / "unrelated")

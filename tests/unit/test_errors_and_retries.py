@@ -171,9 +171,10 @@ async def test_timeouts_become_api_timeout_error(
 ) -> None:
     route = mock.get("/sessions/s1").mock(side_effect=httpx.ReadTimeout("slow"))
     async with client(max_retries=1) as api:
-        with pytest.raises(APITimeoutError):
+        with pytest.raises(APITimeoutError) as raised:
             await api.get_session("s1")
     assert route.call_count == 2
+    assert f"the API at {API} did not answer in time" in str(raised.value)
 
 
 async def test_connect_errors_become_api_connection_error(
@@ -185,6 +186,7 @@ async def test_connect_errors_become_api_connection_error(
             await api.get_session("s1")
     assert not isinstance(raised.value, APITimeoutError)
     assert isinstance(raised.value.__cause__, httpx.ConnectError)
+    assert f"cannot reach the API at {API}: " in str(raised.value)
 
 
 async def test_bearer_token_is_sent_but_never_shown(

@@ -172,7 +172,7 @@ async def test_rest_calls_backing_off_do_not_hold_up_the_others() -> None:
         max_retries=1,
         transport=httpx.MockTransport(handler),
     )
-    from session_api.api.sessions import get_session
+    from session_client._session_api.api.sessions import get_session
 
     busy = [
         asyncio.create_task(rest.call(get_session.asyncio_detailed, f"busy{n}"))

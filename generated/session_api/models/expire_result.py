@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="ExpireResult")
 
@@ -12,6 +13,7 @@ T = TypeVar("T", bound="ExpireResult")
 class ExpireResult:
     expired_count: int
     session_ids: list[str]
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         expired_count = self.expired_count
@@ -19,7 +21,7 @@ class ExpireResult:
         session_ids = self.session_ids
 
         field_dict: dict[str, Any] = {}
-
+        field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "expired_count": expired_count,
@@ -41,4 +43,21 @@ class ExpireResult:
             session_ids=session_ids,
         )
 
+        expire_result.additional_properties = d
         return expire_result
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

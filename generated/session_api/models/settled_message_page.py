@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
     from ..models.message import Message
@@ -19,6 +20,7 @@ class SettledMessagePage:
     """ An opaque cursor returned as `next_cursor`; do not build or interpret it. """
     has_more: bool
     """ More settled messages are ready now; ask again with `next_cursor`. """
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         items = []
@@ -31,7 +33,7 @@ class SettledMessagePage:
         has_more = self.has_more
 
         field_dict: dict[str, Any] = {}
-
+        field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "items": items,
@@ -64,4 +66,21 @@ class SettledMessagePage:
             has_more=has_more,
         )
 
+        settled_message_page.additional_properties = d
         return settled_message_page
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
