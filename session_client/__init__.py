@@ -15,6 +15,7 @@ from .async_client import AsyncSessionClient
 from .errors import (
     APIConnectionError,
     APIError,
+    APIResponseTooLargeError,
     APIResponseValidationError,
     APITimeoutError,
     AuthenticationError,
@@ -45,6 +46,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseTooLargeError",
     "APIResponseValidationError",
     "APITimeoutError",
     "AsyncSessionClient",

@@ -15,6 +15,7 @@ from ._message_ids import message_id_or_new
 from ._wait import ResponseWaiter
 from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
 from .errors import APIResponseValidationError, ResponseTimeoutError
+from .limits import MAX_RESPONSE_BYTES
 from .rest import RestApi
 from .subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, validate_subject_template
 from .validation import (
@@ -22,6 +23,7 @@ from .validation import (
     check_identifier,
     check_json_object,
     check_limit,
+    check_max_response_bytes,
     check_message,
     check_status,
     check_subject_id,
@@ -50,9 +52,12 @@ class AsyncSessionClient:
         nats_servers: NATS server URLs; default ``ORG_NATS_URL`` (comma-separated) or
             ``nats://127.0.0.1:4222``.
         api_key: Bearer token; default ``ORG_API_TOKEN``. Never shown in ``repr`` or errors.
-        timeout: HTTP timeout in seconds (or an ``httpx.Timeout``) per request attempt.
+        timeout: HTTP timeout in seconds per request attempt: connecting, sending, the headers
+            and the whole body (an ``httpx.Timeout``: its longest connect/read/write value).
         max_retries: Retries of a failed HTTP request (connect errors, timeouts,
             408/429/502/503/504), with exponential backoff, jitter and ``Retry-After``.
+        max_response_bytes: The largest response body accepted, decompressed (default
+            10 MiB); a larger one raises :class:`APIResponseTooLargeError`.
         subject_template: Response subject template, with one ``{subject_id}`` placeholder.
         nats_options: Extra keyword arguments for ``nats.connect`` (TLS, credentials, ...).
         verify: TLS verification for HTTPS: ``True`` (default), a CA bundle path or an
@@ -68,6 +73,7 @@ class AsyncSessionClient:
         api_key: str | None = None,
         timeout: float | httpx.Timeout = 30.0,
         max_retries: int = 2,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
         nats_options: dict[str, Any] | None = None,
         verify: Any = True,
@@ -84,6 +90,7 @@ class AsyncSessionClient:
             "api_key": resolve_api_key(api_key),
             "timeout": timeout,
             "max_retries": max_retries,
+            "max_response_bytes": check_max_response_bytes(max_response_bytes),
             "transport": http_transport,
             "verify": verify,
         }

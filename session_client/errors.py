@@ -11,6 +11,7 @@ from typing import Any
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseTooLargeError",
     "APIResponseValidationError",
     "APITimeoutError",
     "AuthenticationError",
@@ -115,6 +116,21 @@ def api_error_class(status_code: int) -> type[APIError]:
 
 class APIResponseValidationError(SessionClientError):
     """The API answered with a success status but a body that does not match the contract."""
+
+
+class APIResponseTooLargeError(SessionClientError):
+    """The API's response body exceeded ``max_response_bytes`` (decompressed); not retried.
+
+    ``operation`` is the request (``"GET /sessions/abc"``), ``limit`` the limit in bytes.
+    """
+
+    def __init__(self, operation: str, limit: int) -> None:
+        self.operation = operation
+        self.limit = limit
+        super().__init__(
+            f"{operation}: the response body exceeds max_response_bytes={limit} "
+            "(decompressed); raise it if such responses are expected"
+        )
 
 
 class APIConnectionError(SessionClientError):

@@ -10,13 +10,17 @@ from types import TracebackType
 
 import httpx
 
-__all__ = ["MAX_CONNECTIONS", "RequestSlots"]
+__all__ = ["MAX_CONNECTIONS", "MAX_RESPONSE_BYTES", "RequestSlots"]
 
 #: HTTP connections per client, all kept alive between requests. Not httpx's 100: httpcore's
 #: pool bookkeeping costs O(connections x idle connections) per request (encode/httpcore#1035),
 #: and 100 mostly idle connections made the sync client collapse to 100 round trips/s under
 #: ``make bench``. Twenty requests in flight keep the session server busy.
 MAX_CONNECTIONS = 20
+
+#: The default ``max_response_bytes``: a response body, decompressed, may have 10 MiB. A page
+#: of ``list_sessions`` is the largest thing the API sends (sessions carry ``message_data``).
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
 class _Hold:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from ._attempt import attempt_deadline
+from ._bodies import ACCEPT_ENCODING
 from .config import redact_url
 from .errors import (
     APIConnectionError,
@@ -18,7 +20,7 @@ from .errors import (
     SessionClientError,
     api_error_class,
 )
-from .limits import MAX_CONNECTIONS, RequestSlots
+from .limits import MAX_CONNECTIONS, MAX_RESPONSE_BYTES, RequestSlots
 from .retries import RetryingTransport
 
 if TYPE_CHECKING:
@@ -70,10 +72,11 @@ class RestApi:
         api_key: str | None,
         timeout: float | httpx.Timeout,
         max_retries: int,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: Any = True,
     ) -> None:
-        headers = {"User-Agent": "session_client_lib"}
+        headers = {"User-Agent": "session_client_lib", "Accept-Encoding": ACCEPT_ENCODING}
         if api_key is not None:
             headers["Authorization"] = f"Bearer {api_key}"
         # As many kept alive as the pool holds, so busy clients never reconnect (see
@@ -85,7 +88,11 @@ class RestApi:
         timeouts = httpx.Timeout(timeout)
         self._slots = RequestSlots(MAX_CONNECTIONS, timeouts.pool)
         retrying = RetryingTransport(
-            inner, max_retries=max_retries, while_backing_off=self._slots.released
+            inner,
+            max_retries=max_retries,
+            attempt_timeout=attempt_deadline(timeouts),
+            max_response_bytes=max_response_bytes,
+            while_backing_off=self._slots.released,
         )
         self.http = httpx.AsyncClient(
             base_url=base_url,

@@ -13,6 +13,9 @@ from typing import Any
 
 import httpx
 
+from ._attempt import bounded_attempt
+from .limits import MAX_RESPONSE_BYTES
+
 __all__ = ["RETRYABLE_STATUSES", "RetryingTransport"]
 
 logger = logging.getLogger("session_client.retries")
@@ -41,6 +44,10 @@ class RetryingTransport(httpx.AsyncBaseTransport):
     ``Idempotency-Key``, so a retry never sends a message twice. A connect error means nothing
     was sent, so it is retried for every method. ``while_backing_off()`` is entered around
     each back-off wait (the client gives its request slot up meanwhile).
+
+    Each attempt reads the whole response, within ``attempt_timeout`` seconds and
+    ``max_response_bytes`` (see :func:`bounded_attempt`): a timeout is retried as above, a
+    body too large is not.
     """
 
     def __init__(
@@ -48,6 +55,8 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         inner: httpx.AsyncBaseTransport,
         *,
         max_retries: int = 2,
+        attempt_timeout: float | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         initial_delay: float = 0.5,
         max_delay: float = 8.0,
         max_retry_after: float = 60.0,
@@ -58,6 +67,8 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         self._inner = inner
         self._while_backing_off = while_backing_off
         self.max_retries = max_retries
+        self.attempt_timeout = attempt_timeout
+        self.max_response_bytes = max_response_bytes
         self.initial_delay = initial_delay
         self.max_delay = max_delay
         self.max_retry_after = max_retry_after
@@ -77,7 +88,9 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             retries_left = attempt < self.max_retries
             response: httpx.Response | None = None
             try:
-                response = await self._inner.handle_async_request(request)
+                response = await bounded_attempt(
+                    self._inner, request, self.attempt_timeout, self.max_response_bytes
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout):
                 if not retries_left:
                     raise

@@ -16,6 +16,7 @@ import httpx
 from . import _fork
 from .async_client import AsyncSessionClient
 from .errors import ClientClosedError
+from .limits import MAX_RESPONSE_BYTES
 from .subjects import DEFAULT_SUBJECT_TEMPLATE
 
 __all__ = ["SessionClient"]
@@ -219,6 +220,7 @@ class SessionClient:
         api_key: str | None = None,
         timeout: float | httpx.Timeout = 30.0,
         max_retries: int = 2,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
         nats_options: dict[str, Any] | None = None,
         verify: Any = True,
@@ -230,6 +232,7 @@ class SessionClient:
             api_key=api_key,
             timeout=timeout,
             max_retries=max_retries,
+            max_response_bytes=max_response_bytes,
             subject_template=subject_template,
             nats_options=nats_options,
             verify=verify,

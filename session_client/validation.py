@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ __all__ = [
     "check_identifier",
     "check_json_object",
     "check_limit",
+    "check_max_response_bytes",
     "check_message",
     "check_status",
     "check_subject_id",
@@ -112,6 +114,11 @@ def check_timeout(value: object, name: str = "timeout") -> float:
 def check_limit(value: object) -> int:
     """A page size from 1 to 1000."""
     return _check_int("limit", value, 1, 1000)
+
+
+def check_max_response_bytes(value: object) -> int:
+    """A response body limit: a whole number of bytes, at least 1 (zlib takes it as a size)."""
+    return _check_int("max_response_bytes", value, 1, sys.maxsize - 1)
 
 
 def check_status(value: object) -> str:

@@ -1,0 +1,86 @@
+"""One HTTP attempt, bounded: a deadline over connect, headers and the whole body, and a cap on
+the body's size (decompressed included).
+
+httpx's own timeouts are per phase and per read, so a server dripping one byte every half
+second keeps a ``timeout=2`` request alive for as long as it likes; and it buffers whatever
+body comes. Reading the body here, inside the attempt, puts both under one bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+
+import httpx
+
+from ._bodies import BodyReader, BodyTooLarge, UnsupportedEncoding
+from .errors import APIResponseTooLargeError, APIResponseValidationError
+
+__all__ = ["attempt_deadline", "bounded_attempt"]
+
+
+def attempt_deadline(timeout: httpx.Timeout) -> float | None:
+    """Seconds one attempt may take: the longest of the connect, write and read timeouts (all
+    the same for a plain number), or ``None`` when one of them is unbounded."""
+    phases = (timeout.connect, timeout.write, timeout.read)
+    if None in phases:
+        return None
+    return max(phase for phase in phases if phase is not None)
+
+
+def _operation(request: httpx.Request) -> str:
+    return f"{request.method} {request.url.path}"
+
+
+async def bounded_attempt(
+    transport: httpx.AsyncBaseTransport,
+    request: httpx.Request,
+    deadline: float | None,
+    max_bytes: int,
+) -> httpx.Response:
+    """Send ``request`` through ``transport`` and read the whole response within ``deadline``
+    seconds; the response comes back with its body in memory, already decoded.
+
+    Raises ``httpx.ReadTimeout`` past the deadline (retried like any timeout),
+    :class:`APIResponseTooLargeError` for a body over ``max_bytes`` (not retried) and
+    :class:`APIResponseValidationError` for an encoding the client did not ask for or a
+    corrupt compressed body.
+    """
+    bound = asyncio.timeout(deadline)
+    try:
+        async with bound:
+            response = await transport.handle_async_request(request)
+            stream = response.stream
+            assert isinstance(stream, httpx.AsyncByteStream)
+            try:
+                body = await _read(response.headers, stream, max_bytes)
+            finally:
+                await stream.aclose()  # back to the pool (or closed, if not read to the end)
+    except TimeoutError as exc:
+        if not bound.expired():
+            raise
+        raise httpx.ReadTimeout(
+            f"no complete response within {deadline:g} s (connect, headers and body)",
+            request=request,
+        ) from exc
+    except BodyTooLarge:
+        raise APIResponseTooLargeError(_operation(request), max_bytes) from None
+    except (UnsupportedEncoding, zlib.error) as exc:
+        raise APIResponseValidationError(f"{_operation(request)}: {exc}") from None
+    response.stream = httpx.ByteStream(body)
+    return response
+
+
+async def _read(headers: httpx.Headers, stream: httpx.AsyncByteStream, max_bytes: int) -> bytes:
+    length = headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > max_bytes:
+        raise BodyTooLarge  # said so up front: not worth reading
+    encoding = headers.get("content-encoding")
+    reader = BodyReader(encoding, max_bytes)
+    async for chunk in stream:
+        reader.feed(chunk)
+    body = reader.finish()
+    if encoding is not None:  # decoded here: httpx must not decode it again
+        del headers["content-encoding"]
+        headers["content-length"] = str(len(body))
+    return body

@@ -1,0 +1,100 @@
+"""Collecting a response body within a size limit, decompressed as it arrives.
+
+The limit applies to the body as the caller gets it (after decompression) and to the bytes on
+the wire, so a small gzip body that inflates to gigabytes stops at the limit: zlib is asked for
+at most one byte more than the room left, never for a whole chunk's worth of output.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+__all__ = ["ACCEPT_ENCODING", "BodyReader", "BodyTooLarge", "UnsupportedEncoding"]
+
+#: The ``Accept-Encoding`` the client sends: exactly what :class:`BodyReader` decodes. Not
+#: httpx's default, which adds ``br``/``zstd`` when those packages happen to be installed and
+#: would then inflate them without a bound.
+ACCEPT_ENCODING = "gzip, deflate"
+
+# wbits for zlib.decompressobj: a gzip member; a zlib stream (``deflate`` as RFC 9110 says).
+_GZIP, _ZLIB = zlib.MAX_WBITS | 16, zlib.MAX_WBITS
+_IDENTITY = frozenset({"", "identity"})
+
+
+class BodyTooLarge(Exception):
+    """The body exceeds the limit (raw or decompressed)."""
+
+
+class UnsupportedEncoding(Exception):
+    """A ``Content-Encoding`` the client did not ask for, or more than one stacked."""
+
+
+def _coding(content_encoding: str | None) -> str:
+    """The one coding named by a ``Content-Encoding`` value, ``""`` for none."""
+    if content_encoding is None:
+        return ""
+    codings = [c for c in (v.strip().lower() for v in content_encoding.split(",")) if c]
+    codings = [c for c in codings if c not in _IDENTITY]
+    if len(codings) > 1:  # gzip over gzip: each layer multiplies, nothing legitimate needs it
+        raise UnsupportedEncoding(f"stacked content encodings {content_encoding!r}")
+    coding = codings[0] if codings else ""
+    if coding not in ("", "gzip", "deflate"):
+        raise UnsupportedEncoding(f"content encoding {coding!r} was not asked for")
+    return coding
+
+
+class BodyReader:
+    """``feed()`` the raw chunks, then ``finish()`` for the decoded body.
+
+    Raises :class:`BodyTooLarge` as soon as more than ``limit`` bytes came or would come out,
+    :class:`UnsupportedEncoding` at construction, and ``zlib.error`` for a corrupt body.
+    """
+
+    __slots__ = ("_chunks", "_inflater", "_raw_deflate", "_room", "_wire_room")
+
+    def __init__(self, content_encoding: str | None, limit: int) -> None:
+        coding = _coding(content_encoding)
+        self._chunks: list[bytes] = []
+        self._room = limit  # decoded bytes still allowed
+        self._wire_room = limit  # raw bytes still allowed
+        self._inflater = (
+            None if not coding else zlib.decompressobj(_ZLIB if coding == "deflate" else _GZIP)
+        )
+        # Some servers send raw deflate for ``deflate``: told apart by the first chunk.
+        self._raw_deflate = coding == "deflate"
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next raw chunk."""
+        self._wire_room -= len(chunk)
+        if self._wire_room < 0:
+            raise BodyTooLarge
+        if self._inflater is not None:
+            chunk = self._inflate(chunk)
+        self._take(chunk)
+
+    def _inflate(self, chunk: bytes) -> bytes:
+        assert self._inflater is not None
+        try:
+            # room + 1: one byte over the limit is enough to know; 0 would mean unbounded.
+            out = self._inflater.decompress(chunk, self._room + 1)
+        except zlib.error:
+            if not self._raw_deflate:
+                raise
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._inflater.decompress(chunk, self._room + 1)
+        self._raw_deflate = self._raw_deflate and not chunk
+        return out
+
+    def _take(self, data: bytes) -> None:
+        self._room -= len(data)
+        if self._room < 0:
+            raise BodyTooLarge
+        if data:
+            self._chunks.append(data)
+
+    def finish(self) -> bytes:
+        """The whole decoded body."""
+        if self._inflater is not None:
+            self._take(self._inflater.flush())
+        chunks = self._chunks
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
