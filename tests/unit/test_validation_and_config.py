@@ -97,6 +97,9 @@ def test_sync_client_raises_the_same_errors_before_io() -> None:
         ({"api_base_url": API, "nats_servers": []}, ValueError),
         ({"api_base_url": API, "nats_servers": [1]}, TypeError),
         ({"api_base_url": API, "max_retries": -1}, ValueError),
+        ({"api_base_url": API, "max_response_bytes": 0}, ValueError),
+        ({"api_base_url": API, "max_response_bytes": 1.5}, TypeError),
+        ({"api_base_url": API, "max_response_bytes": True}, TypeError),
         ({"api_base_url": API, "timeout": 0}, ValueError),
         ({"api_base_url": API, "timeout": 10**400}, ValueError),
         # Credentials in the URL would become Basic auth over the bearer token, and be logged.
