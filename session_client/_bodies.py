@@ -19,6 +19,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 # wbits for zlib.decompressobj: a gzip member; a zlib stream (``deflate`` as RFC 9110 says).
 _GZIP, _ZLIB = zlib.MAX_WBITS | 16, zlib.MAX_WBITS
 _IDENTITY = frozenset({"", "identity"})
+_PIECE = 256 * 1024  # decompressed bytes asked of zlib per call
 
 
 class BodyTooLarge(Exception):
@@ -68,20 +69,28 @@ class BodyReader:
         self._wire_room -= len(chunk)
         if self._wire_room < 0:
             raise BodyTooLarge
-        if self._inflater is not None:
-            chunk = self._inflate(chunk)
-        self._take(chunk)
+        if self._inflater is None:
+            self._take(chunk)
+            return
+        # A piece at a time: zlib copies a call's output once more to join it, so asking for
+        # all the room at once would cost twice the limit.
+        while True:
+            most = min(self._room + 1, _PIECE)  # room + 1: one byte over is enough to know
+            out = self._inflate(chunk, most)
+            self._take(out)
+            if len(out) < most:  # the input is used up and nothing more is pending
+                return
+            chunk = self._inflater.unconsumed_tail
 
-    def _inflate(self, chunk: bytes) -> bytes:
+    def _inflate(self, chunk: bytes, most: int) -> bytes:
         assert self._inflater is not None
         try:
-            # room + 1: one byte over the limit is enough to know; 0 would mean unbounded.
-            out = self._inflater.decompress(chunk, self._room + 1)
+            out = self._inflater.decompress(chunk, most)
         except zlib.error:
             if not self._raw_deflate:
                 raise
             self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._inflater.decompress(chunk, self._room + 1)
+            out = self._inflater.decompress(chunk, most)
         self._raw_deflate = self._raw_deflate and not chunk
         return out
 

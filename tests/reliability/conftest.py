@@ -33,12 +33,26 @@ def scale(fast: int, full: int) -> int:
     return full if FULL else fast
 
 
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
 def rss_mb() -> float:
     """This process's resident set size in MiB (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    return _status_mb("VmRSS")
+
+
+def reset_peak_rss() -> None:
+    """Start :func:`peak_rss_mb` afresh from the current RSS (Linux)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MiB since start or :func:`reset_peak_rss`."""
+    return _status_mb("VmHWM")
 
 
 def sessions_on_subjects(
