@@ -115,7 +115,8 @@ def api_error_class(status_code: int) -> type[APIError]:
 
 
 class APIResponseValidationError(SessionClientError):
-    """The API answered with a success status but a body that does not match the contract."""
+    """The API answered with a success status but a body that does not match the contract, or
+    with a body in a ``Content-Encoding`` the client did not ask for (or a corrupt one)."""
 
 
 class APIResponseTooLargeError(SessionClientError):
