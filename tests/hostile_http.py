@@ -10,7 +10,6 @@ import json
 import threading
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
-from types import TracebackType
 from typing import Any
 
 __all__ = [
@@ -185,12 +184,7 @@ class HostileServer:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         with contextlib.suppress(TimeoutError):
             asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)

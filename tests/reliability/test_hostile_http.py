@@ -18,16 +18,7 @@ import pytest
 
 from session_client import APITimeoutError, AsyncSessionClient
 from session_client.limits import MAX_CONNECTIONS, MAX_RESPONSE_BYTES
-from tests.hostile_http import (
-    HostileServer,
-    Reply,
-    drip_body,
-    gzip_bomb,
-    huge_body,
-    json_body,
-    session_record,
-    slow_headers,
-)
+from tests import hostile_http as hostile
 
 from .conftest import scale
 
@@ -62,13 +53,9 @@ async def test_slow_servers_cannot_hold_a_call_past_its_timeout(
     figures: Callable[..., None],
 ) -> None:
     count = scale(4, 100)  # per server, MAX_CONNECTIONS at a time
-    slow: dict[str, Reply] = {
-        "drip_body": drip_body(1000, 0.5),
-        "slow_headers": slow_headers(0.5),
-    }
     results: list[tuple[str, float]] = []
-    for reply in slow.values():
-        with HostileServer(reply) as server:
+    for reply in (hostile.drip_body(1000, 0.5), hostile.slow_headers(0.5)):
+        with hostile.HostileServer(reply) as server:
             async with AsyncSessionClient(server.url, timeout=TIMEOUT, max_retries=0) as client:
                 for start in range(0, count, MAX_CONNECTIONS):
                     wave = min(MAX_CONNECTIONS, count - start)
@@ -92,11 +79,11 @@ async def test_slow_servers_cannot_hold_a_call_past_its_timeout(
     assert bounded == len(results), (outcomes, max(took))
 
 
-def measure(reply: Reply) -> dict[str, float | str]:
+def measure(reply: hostile.Reply) -> dict[str, float | str]:
     """The figures of :mod:`tests.reliability.oversized_client` against ``reply``."""
     with (
-        HostileServer(json_body(session_record())) as warm,
-        HostileServer(reply) as server,
+        hostile.HostileServer(hostile.json_body(hostile.session_record())) as warm,
+        hostile.HostileServer(reply) as server,
     ):
         done = subprocess.run(
             [sys.executable, "-m", "tests.reliability.oversized_client", warm.url, server.url],
@@ -112,10 +99,10 @@ def measure(reply: Reply) -> dict[str, float | str]:
 
 def test_huge_bodies_and_gzip_bombs_leave_memory_alone(figures: Callable[..., None]) -> None:
     size = scale(30, 300) * 1000 * 1000
-    bomb, compressed = gzip_bomb(size)
-    cases: dict[str, Reply] = {
-        "body": huge_body(size, chunked=True),  # no size said up front: read to the limit
-        "body with Content-Length": huge_body(size, chunked=False),
+    bomb, compressed = hostile.gzip_bomb(size)
+    cases: dict[str, hostile.Reply] = {
+        "body": hostile.huge_body(size, chunked=True),  # no size said up front: read to the limit
+        "body with Content-Length": hostile.huge_body(size, chunked=False),
         "gzip bomb": bomb,
     }
     runs = {name: measure(reply) for name, reply in cases.items()}
