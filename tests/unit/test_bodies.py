@@ -98,10 +98,11 @@ def answering(response: httpx.Response) -> httpx.MockTransport:
     [
         ({"content-encoding": "gzip"}, b"\x1f\x8b broken"),
         ({"content-encoding": "br"}, b"anything"),
+        ([("content-encoding", "gzip"), ("content-encoding", "gzip")], gzip.compress(b"{}")),
     ],
 )
 async def test_undecodable_bodies_are_validation_errors(
-    headers: dict[str, str], body: bytes
+    headers: dict[str, str] | list[tuple[str, str]], body: bytes
 ) -> None:
     # stream=: an httpx.Response made with content= would decode (unbounded) on construction.
     transport = answering(httpx.Response(200, headers=headers, stream=httpx.ByteStream(body)))
