@@ -26,23 +26,23 @@ DEFINITIONS = """\
 What the columns mean:
 
 - **Expected**: waits that should each return their own answer (scenarios 1, 2, 4, 8); API
-  operations (3); calls (5, 6, 9); texts checked (7a); end-to-end TLS round trips (7b, 7c);
-  oversized responses (10).
+  operations (3); calls (5, 6, 11); texts checked (7a); end-to-end TLS round trips (7b, 7c);
+  oversized responses (12).
 - **Delivered**: waits that returned exactly their own answer (the human echoes each question,
   so a misrouted or forged answer does not count); operations that succeeded within
   `max_retries`; calls that ended in a documented outcome within their timeout; waits that
   ended as intended (answered / timed out / cancelled / REST error) with nothing left behind;
-  texts free of the secret; calls that raised `APITimeoutError` within `bound_s` (9);
+  texts free of the secret; calls that raised `APITimeoutError` within `bound_s` (11);
   responses refused with `APIResponseTooLargeError` while the client's peak RSS grew by less
-  than 64 MiB (10).
+  than 64 MiB (12).
 - **Duplicated**: answers returned to more than one wait (1, 2, 4, 8); extra messages or
   sessions in the server's own records (3).
 - **rest_requests** (8): the waiting client's REST requests from the kill until every wait was
   answered; `per_wait` divides them by the pending waits; `before_per_wait` is what the same
   scenario cost before recovery went per subject (issue 12: 6.15 per wait).
-- **rss_growth_mb** (10): the client process's peak RSS during the call minus its RSS just
+- **rss_growth_mb** (12): the client process's peak RSS during the call minus its RSS just
   before (after a warm-up call); `before_growth_mb` is the same scenario on the code before
-  `max_response_bytes` (base commit 0daff33), `before_s` (9) the 102 s issue 17 measured.
+  `max_response_bytes` (base commit 0daff33), `before_s` (11) the 102 s issue 17 measured.
 - **Wrong**: waits that returned an answer that was not theirs.
 """
 

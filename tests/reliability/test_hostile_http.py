@@ -1,4 +1,4 @@
-"""Scenarios 9 and 10: hostile HTTP servers (issue 17, items 4 and 5). A server dripping its
+"""Scenarios 11 and 12: hostile HTTP servers (issue 17, items 4 and 5). A server dripping its
 body or headers a byte at a time cannot hold a call past ``timeout``; a huge body or a gzip
 bomb is refused without the client's memory growing by more than a few MiB."""
 
@@ -29,7 +29,7 @@ TIMEOUT = 1.0
 MARGIN = 1.0  # scheduling slack on a busy 2-core machine
 RSS_BOUND_MB = 64
 # Before (issue 17): timeout=2 against one byte every 0.5 s took 102 s. Peak RSS growth of
-# scenario 10 at full size on the base commit 0daff33 (every case then raised
+# scenario 12 at full size on the base commit 0daff33 (every case then raised
 # APIResponseValidationError, after reading and inflating everything).
 BEFORE_DRIP_S = 102
 BEFORE_GROWTH_MB = {"body": 829, "body with Content-Length": 645, "gzip bomb": 579}
@@ -64,7 +64,7 @@ async def test_slow_servers_cannot_hold_a_call_past_its_timeout(
     outcomes = Counter(outcome for outcome, _ in results)
     bounded = outcomes[APITimeoutError.__name__]
     figures(
-        f"9. Slow-drip HTTP responses, {len(results)} calls",
+        f"11. Slow-drip HTTP responses, {len(results)} calls",
         expected=len(results),
         delivered=bounded,
         outcomes=dict(outcomes),
@@ -112,7 +112,7 @@ def test_huge_bodies_and_gzip_bombs_leave_memory_alone(figures: Callable[..., No
     }
     refused = {name: run["outcome"] == "APIResponseTooLargeError" for name, run in runs.items()}
     figures(
-        f"10. Oversized HTTP responses, {size // 1000 // 1000} MB",
+        f"12. Oversized HTTP responses, {size // 1000 // 1000} MB",
         expected=len(cases),
         delivered=sum(refused[name] and growth[name] < RSS_BOUND_MB for name in cases),
         outcomes={name: run["outcome"] for name, run in runs.items()},
