@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,6 +22,9 @@ def test_make_demo_installs_only_the_library_and_its_testing_extra() -> None:
         text=True,
         check=True,
         timeout=60,
+        # As typed in a shell: under `make test` the outer make's flags would print its
+        # "Entering/Leaving directory" lines into the plan.
+        env={k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}},
     ).stdout
     installs = [line for line in plan.splitlines() if "pip install" in line]
     assert installs, plan
