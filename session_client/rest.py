@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from ._telemetry import Telemetry, TracedTransport
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -71,6 +72,7 @@ class RestApi:
         max_retries: int,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: Any = True,
+        telemetry: Telemetry | None = None,
     ) -> None:
         headers = {"User-Agent": "session_client_lib"}
         if api_key is not None:
@@ -80,7 +82,11 @@ class RestApi:
         limits = httpx.Limits(
             max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
         )
-        inner = transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
+        inner: httpx.AsyncBaseTransport = transport or httpx.AsyncHTTPTransport(
+            verify=verify, limits=limits
+        )
+        if telemetry is not None:  # inside the retries: a span per attempt
+            inner = TracedTransport(inner, telemetry)
         timeouts = httpx.Timeout(timeout)
         self._slots = RequestSlots(MAX_CONNECTIONS, timeouts.pool)
         retrying = RetryingTransport(
