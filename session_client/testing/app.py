@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._tracing import ServerTracing, TracingMiddleware
 from .contracts import ContractValidator
 from .service import SessionService
 from .store import Conflict, NotFound, parse_rfc3339
@@ -97,8 +98,11 @@ def _fingerprint(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def create_app(service: SessionService, *, api_token: str | None = None) -> Starlette:
-    """The ASGI app serving every operation of ``openapi.yaml`` on top of ``service``."""
+def create_app(
+    service: SessionService, *, api_token: str | None = None, tracing: ServerTracing | None = None
+) -> Starlette:
+    """The ASGI app serving every operation of ``openapi.yaml`` on top of ``service``, in the
+    trace of each request (``tracing``: default the global tracer's, if any)."""
     contract = ContractValidator()
 
     def check(schema: str, value: object, location: str) -> None:
@@ -290,6 +294,7 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
                 body["message"],
                 body.get("subject_id"),
                 body.get("message_id"),
+                request.scope.get("trace_context"),
             )
 
         return await idempotent(request, body, run)
@@ -338,6 +343,7 @@ def create_app(service: SessionService, *, api_token: str | None = None) -> Star
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.router.redirect_slashes = False
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(TracingMiddleware, tracing=tracing or ServerTracing())
     return app
 
 
