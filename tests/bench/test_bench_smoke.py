@@ -23,9 +23,10 @@ def test_smoke_run_writes_the_report_and_the_plot(tmp_path: Path) -> None:
         timeout=120,
     )
     report = (tmp_path / "BENCHMARKS.md").read_text()
-    for section in ("## Targets", "## Round trips", "## Memory per pending wait", "## Cold start"):
+    sections = ("## Targets", "## Round trips", "## Telemetry", "## Memory per pending wait")
+    for section in (*sections, "## Cold start"):
         assert section in report
-    for variant in ("| floor |", "| async |", "| sync |"):
+    for variant in ("| floor |", "| async |", "| sync |", "| off |", "| api |", "| sdk |"):
         assert variant in report
     assert "50 answered" in report  # every pending wait got its own answer
     assert (tmp_path / "benchmarks.png").read_bytes().startswith(b"\x89PNG")
