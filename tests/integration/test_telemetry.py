@@ -20,6 +20,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from session_client import (
     AsyncSessionClient,
+    ClientClosedError,
     ResponseTimeoutError,
     SessionClient,
     SessionRejectedError,
@@ -117,6 +118,35 @@ def pending(reader: InMemoryMetricReader) -> int:
     return sum(point.value for point in points(reader, "session_client.wait.pending"))
 
 
+def by_status_class(reader: InMemoryMetricReader) -> dict[str, int]:
+    """How many HTTP attempts there were, by status class."""
+    return {
+        point.attributes["session_client.http.status_class"]: point.value
+        for point in points(reader, "session_client.http.attempts")
+    }
+
+
+async def failing_wait(
+    client: AsyncSessionClient,
+    subject_id: str,
+    error: type[Exception],
+    outcome: str,
+    timeout: float = 10,
+) -> ReadableSpan:
+    """A send-and-wait in a new session that raises ``error``: its wait span, whose outcome
+    must be ``outcome``."""
+    sid = unique(subject_id)
+    await client.create_session(sid)
+    EXPORTER.clear()
+    with pytest.raises(error):
+        await client.send_and_wait_for_response(sid, "c", "m", subject_id, timeout=timeout)
+    wait = one("session_client.wait")
+    assert wait.attributes is not None
+    assert wait.attributes["session_client.wait.outcome"] == outcome
+    assert wait.status.status_code is StatusCode.ERROR
+    return wait
+
+
 async def test_an_answer_is_one_trace_from_the_call_through_the_server_to_the_link(
     client: AsyncSessionClient, reader: InMemoryMetricReader, human: SimulatedHuman
 ) -> None:
@@ -166,35 +196,53 @@ async def test_an_answer_is_one_trace_from_the_call_through_the_server_to_the_li
 
     assert by_outcome(reader) == {"answered": 1}
     assert pending(reader) == 0
-    attempts = {
-        point.attributes["session_client.http.status_class"]: point.value
-        for point in points(reader, "session_client.http.attempts")
-    }
-    assert attempts == {"2xx": 2}  # create_session and the send
+    assert by_status_class(reader) == {"2xx": 2}  # create_session and the send
 
 
 async def test_a_timeout_ends_the_wait_span_and_the_call_span_in_error(
     client: AsyncSessionClient, reader: InMemoryMetricReader, human: SimulatedHuman
 ) -> None:
     human.stay_silent()
-    sid = unique("otel-timeout")
-    await client.create_session(sid)
-    EXPORTER.clear()
-    with pytest.raises(ResponseTimeoutError):
-        await client.send_and_wait_for_response(sid, "c", "m", "otel.timeout", timeout=0.3)
-
+    wait = await failing_wait(client, "otel.timeout", ResponseTimeoutError, "timeout", 0.3)
+    assert wait.attributes is not None and "session_client.wait.settled_by" not in wait.attributes
+    assert wait.links == ()
     call = one("session_client.send_and_wait_for_response")
     assert call.status.status_code is StatusCode.ERROR
     assert [event.attributes["exception.type"] for event in call.events] == [  # type: ignore[index]
         "session_client.errors.ResponseTimeoutError"
     ]
+    assert by_outcome(reader) == {"timeout": 1}
+    assert pending(reader) == 0
+
+
+async def test_closing_the_client_ends_a_pending_wait_as_closed(
+    traced_stack: LocalStack, human: SimulatedHuman
+) -> None:
+    human.stay_silent()
+    reader = InMemoryMetricReader()
+    client = AsyncSessionClient(
+        traced_stack.api_url,
+        [traced_stack.nats_url],
+        tracer_provider=TRACER_PROVIDER,
+        meter_provider=MeterProvider(metric_readers=[reader]),
+    )
+    sid = unique("otel-closed")
+    await client.create_session(sid)
+    EXPORTER.clear()
+    count = len(human.received)
+    waiting = asyncio.create_task(
+        client.send_and_wait_for_response(sid, "c", "m", "otel.closed", timeout=10)
+    )
+    await asyncio.to_thread(human.wait_for_messages, count + 1, 5)
+    await client.aclose()
+    with pytest.raises(ClientClosedError):
+        await waiting
     wait = one("session_client.wait")
     assert wait.attributes is not None
-    assert wait.attributes["session_client.wait.outcome"] == "timeout"
-    assert "session_client.wait.settled_by" not in wait.attributes
-    assert wait.status.status_code is StatusCode.ERROR
-    assert wait.links == ()
-    assert by_outcome(reader) == {"timeout": 1}
+    assert wait.attributes["session_client.wait.outcome"] == "closed"
+    call = one("session_client.send_and_wait_for_response")
+    assert call.status.status_code is StatusCode.ERROR
+    assert by_outcome(reader) == {"closed": 1}
     assert pending(reader) == 0
 
 
@@ -202,15 +250,8 @@ async def test_a_rejection_is_settled_by_the_rest_api_in_a_span_of_its_own(
     client: AsyncSessionClient, reader: InMemoryMetricReader, human: SimulatedHuman
 ) -> None:
     human.reject_sessions()
-    sid = unique("otel-rejected")
-    await client.create_session(sid)
-    EXPORTER.clear()
-    with pytest.raises(SessionRejectedError):
-        await client.send_and_wait_for_response(sid, "c", "m", "otel.rejected", timeout=10)
-
-    wait = one("session_client.wait")
+    wait = await failing_wait(client, "otel.rejected", SessionRejectedError, "rejected")
     assert wait.attributes is not None
-    assert wait.attributes["session_client.wait.outcome"] == "rejected"
     assert wait.attributes["session_client.wait.settled_by"] == "rest"
     assert wait.attributes["session_client.wait.rechecks"] == 1
     assert [event.attributes["exception.type"] for event in wait.events] == [  # type: ignore[index]
@@ -326,11 +367,7 @@ async def test_each_http_attempt_has_a_span_and_sends_its_own_traceparent(
     # Only the attempt that reached the server was continued there, as its child.
     server = one("POST /sessions", within=5)
     assert server.parent is not None and server.parent.span_id == second.context.span_id
-    attempts = {
-        point.attributes["session_client.http.status_class"]: point.value
-        for point in points(reader, "session_client.http.attempts")
-    }
-    assert attempts == {"5xx": 1, "2xx": 1}
+    assert by_status_class(reader) == {"5xx": 1, "2xx": 1}
 
 
 def test_the_blocking_client_runs_its_calls_in_the_callers_trace(
