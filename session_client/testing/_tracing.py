@@ -11,7 +11,8 @@ answer is published with the ``traceparent`` its message was sent with.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,7 +21,10 @@ from .._telemetry import tracer_for
 
 __all__ = ["ServerTracing", "TracingMiddleware"]
 
-_HEADERS = (b"traceparent", b"tracestate")
+# What the server hands on without a tracer, after W3C Trace Context's own rules: a traceparent
+# that does not parse is ignored, and tracestate only goes with a valid one.
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+_TRACESTATE = re.compile(r"[ -~]{1,512}")
 
 
 class ServerTracing:
@@ -75,11 +79,7 @@ class TracingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = {
-            name.decode("latin-1"): value.decode("latin-1")
-            for name, value in scope["headers"]
-            if name in _HEADERS
-        }
+        incoming = _trace_headers(scope["headers"])
         tracer = self.tracing.tracer()
         if tracer is None:
             scope["trace_context"] = incoming
@@ -113,3 +113,18 @@ class TracingMiddleware:
             span.set_attribute("http.response.status_code", status[0])
             if status[0] >= 500:
                 span.set_status(StatusCode.ERROR)
+
+
+def _trace_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The request's W3C Trace Context headers, if its ``traceparent`` is well formed: they
+    go to NATS as they are when the server records nothing."""
+    found = {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in headers
+        if name in (b"traceparent", b"tracestate")
+    }
+    if not _TRACEPARENT.fullmatch(found.get("traceparent", "")):
+        return {}
+    if not _TRACESTATE.fullmatch(found.get("tracestate", "")):
+        found.pop("tracestate", None)
+    return found

@@ -426,3 +426,20 @@ async def test_without_opentelemetry_configured_nothing_is_recorded_or_sent(
         await client.send_and_wait_for_response(sid, "c", "m", "otel.off", timeout=10)
     assert seen and not any("traceparent" in request.headers for request in seen)
     assert not [span for span in EXPORTER.get_finished_spans() if span.name.startswith("sess")]
+
+
+async def test_a_server_that_records_nothing_still_hands_the_context_on(stack: LocalStack) -> None:
+    # The module's plain stack has no tracer: its server publishes the answer with the
+    # traceparent the message came with, so the wait links the attempt that sent it.
+    async with AsyncSessionClient(
+        stack.api_url, [stack.nats_url], tracer_provider=TRACER_PROVIDER
+    ) as client:
+        sid = unique("otel-handed-on")
+        await client.create_session(sid)
+        EXPORTER.clear()
+        await client.send_and_wait_for_response(sid, "c", "m", "otel.handed.on", timeout=10)
+    call = one("session_client.send_and_wait_for_response")
+    (post,) = [span for span in children(call) if span.kind is SpanKind.CLIENT]
+    (link,) = one("session_client.wait").links
+    assert link.context.span_id == post.context.span_id
+    assert not spans("POST /sessions/{session_id}/messages")
