@@ -5,7 +5,10 @@ library never imports it on its own (the API costs more to import than ``session
 spend, see BENCHMARKS.md): an application must import OpenTelemetry to configure it, so while
 ``opentelemetry`` is not in ``sys.modules`` and no provider was passed to the client, every hook
 returns after one dict lookup, allocating nothing. Otherwise :mod:`._otel` records, with the
-providers passed to the client or else the global ones (a global set later is picked up).
+providers passed to the client or else the global ones. A global provider cannot change once
+set, but may be set after the client was made: while one is missing, the globals are looked up
+again at most every ``_LOOK_AGAIN`` seconds (looking each time would cost microseconds per
+hook: OpenTelemetry reads the environment on every lookup).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import math
 import sys
 import time
 from collections.abc import Mapping
@@ -44,6 +48,8 @@ __all__ = [
 
 logger = logging.getLogger("session_client.waits")
 
+_LOOK_AGAIN = 1.0
+
 #: What every span hook returns while OpenTelemetry is off (stateless, so shared).
 NO_SPAN: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
 
@@ -73,23 +79,29 @@ class Telemetry:
     """The instrumentation of one client: its providers, the instruments made from them, and
     the spans of its pending waits."""
 
-    __slots__ = ("_instruments", "_waits", "meter_provider", "tracer_provider")
+    __slots__ = ("_instruments", "_look_again", "_waits", "meter_provider", "tracer_provider")
 
     def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self._instruments: Instruments | None = None
+        #: When to look the providers up again (never once both are known).
+        self._look_again = 0.0
         self._waits: dict[Wait, WaitRecord] = {}
 
     def on(self) -> Instruments | None:
         """The instruments, or None while no OpenTelemetry is configured."""
         if self.tracer_provider is None and self.meter_provider is None and not _in_use():
             return None
+        now = time.monotonic()
+        if now < self._look_again:
+            return self._instruments
         from ._otel import instruments
 
-        self._instruments = instruments(
+        self._instruments, complete = instruments(
             self._instruments, self.tracer_provider, self.meter_provider
         )
+        self._look_again = math.inf if complete else now + _LOOK_AGAIN
         return self._instruments
 
     # -- calls ------------------------------------------------------------------------------

@@ -63,15 +63,17 @@ def _configured_meter_provider(explicit: Any) -> metrics.MeterProvider | None:
 
 def instruments(
     cached: Instruments | None, tracer_provider: Any, meter_provider: Any
-) -> Instruments | None:
-    """The instruments for the providers in force (``cached`` if they did not change)."""
+) -> tuple[Instruments | None, bool]:
+    """The instruments for the providers in force (``cached`` if they did not change), and
+    whether both providers are known (a global one, once set, never changes)."""
     tracers = configured_tracer_provider(tracer_provider)
     meters = _configured_meter_provider(meter_provider)
+    complete = tracers is not None and meters is not None
     if tracers is None and meters is None:
-        return None
+        return None, complete
     if cached is not None and cached.tracer_provider is tracers and cached.meter_provider is meters:
-        return cached
-    return Instruments(tracers, meters)
+        return cached, complete
+    return Instruments(tracers, meters), complete
 
 
 class Instruments:
