@@ -10,6 +10,11 @@ that reports wall time, latencies and its own CPU time (``time.process_time``). 
 - ``async``: ``AsyncSessionClient.send_and_wait_for_response``;
 - ``sync``: ``SessionClient.send_and_wait_for_response`` from one thread per concurrent caller.
 
+The telemetry rows run ``async`` three ways, interleaved: ``off`` (OpenTelemetry not imported),
+``api`` (its API imported, no SDK configured: the state of an application that has
+OpenTelemetry but did not set it up) and ``sdk`` (the SDK's tracer and meter providers passed to
+the client, spans to an in-memory exporter, metrics to an in-memory reader).
+
 ``concurrency`` callers each use their own session and response subject and run their operations
 back to back. Results go to ``BENCHMARKS.md`` and ``benchmarks.png`` (see ``--help``);
 ``BENCH_TRACE_TOP=1`` makes the memory runs log tracemalloc's largest allocation sites.
@@ -40,6 +45,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ("floor", "async", "sync")
+TELEMETRY = ("off", "api", "sdk")
+TELEMETRY_CONCURRENCY = (1, 100)
 # Memory runs: (variant, all waits on one subject). A floor with one subscription per wait on a
 # shared subject would deliver every answer to every waiter, so it only runs with own subjects.
 MEMORY_CASES = (("floor", False), ("async", False), ("async", True))
@@ -156,6 +163,7 @@ class Spec:
     profile: str | None = None
     tracemalloc: bool = False
     shared_subject: bool = False
+    telemetry: str = "off"  # off | api | sdk (see the module docstring)
 
 
 @dataclass
@@ -232,7 +240,9 @@ def async_caller(spec: Spec) -> tuple[Callable[[int], Awaitable[Any]], Callable[
         return floor_op, floor.aclose
     from session_client import AsyncSessionClient
 
-    client = AsyncSessionClient(spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT)
+    client = AsyncSessionClient(
+        spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT, **telemetry_options(spec.telemetry)
+    )
 
     async def client_op(index: int) -> Any:
         return await client.send_and_wait_for_response(
@@ -240,6 +250,25 @@ def async_caller(spec: Spec) -> tuple[Callable[[int], Awaitable[Any]], Callable[
         )
 
     return client_op, client.aclose
+
+
+def telemetry_options(mode: str) -> dict[str, Any]:
+    """The client's OpenTelemetry set-up for a telemetry row (see the module docstring)."""
+    if mode == "api":
+        import opentelemetry.metrics
+        import opentelemetry.trace  # noqa: F401
+    if mode != "sdk":
+        return {}
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    return {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
 
 
 def throughput_async(spec: Spec, result: Result) -> None:
@@ -459,8 +488,11 @@ def run_worker(spec: Spec, tree: Path = ROOT) -> Result:
     env = None
     if tree != ROOT:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(tree / "generated")])}
+    fields = dict(spec.__dict__)
+    if fields["telemetry"] == "off":
+        del fields["telemetry"]  # a tree from before the telemetry rows does not know it
     out = subprocess.run(
-        [sys.executable, str(tree / "scripts" / "bench.py"), "worker", json.dumps(spec.__dict__)],
+        [sys.executable, str(tree / "scripts" / "bench.py"), "worker", json.dumps(fields)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -524,7 +556,13 @@ class Plan:
 
 def measure(plan: Plan) -> dict[str, Any]:
     """Every measurement of ``plan``; the raw material of the report."""
-    data: dict[str, Any] = {"runs": [], "first_call": [], "memory": [], "imports": {}}
+    data: dict[str, Any] = {
+        "runs": [],
+        "telemetry": [],
+        "first_call": [],
+        "memory": [],
+        "imports": {},
+    }
     with local_stack() as urls:
         asyncio.run(create_sessions(urls["api_url"], max(plan.concurrency)))
         base = {"api_url": urls["api_url"], "nats_url": urls["nats_url"]}
@@ -546,6 +584,17 @@ def measure(plan: Plan) -> dict[str, Any]:
             for variant in VARIANTS:
                 result = run_worker(Spec(variant, 1, 1, mode="first_call", **base))
                 data["first_call"].append({"repeat": repeat, **result.__dict__})
+            for concurrency in (c for c in plan.concurrency if c in TELEMETRY_CONCURRENCY):
+                order = TELEMETRY[repeat % 3 :] + TELEMETRY[: repeat % 3]
+                for mode in order:
+                    spec = Spec("async", concurrency, plan.ops(concurrency), **base)
+                    spec.telemetry = mode
+                    result = run_worker(spec)
+                    data["telemetry"].append({"repeat": repeat, "mode": mode, **result.__dict__})
+                    log(
+                        f"repeat {repeat} telemetry {mode:>3} x{concurrency:<4} "
+                        f"cpu {1e3 * result.cpu / result.ops:.3f} ms/op"
+                    )
         if plan.profile:
             data["profiles"] = {}
             for variant in ("floor", "async"):
@@ -562,7 +611,14 @@ def measure(plan: Plan) -> dict[str, Any]:
                 result = run_worker(spec)
                 data["memory"].append({"shared_subject": shared, **result.__dict__})
                 log(f"memory {variant} shared={shared} tracemalloc={traced}: {result.memory}")
-    cases = {"session_client": ["session_client"], "httpx, nats": ["httpx", "nats"]}
+    cases = {
+        "session_client": ["session_client"],
+        "httpx, nats": ["httpx", "nats"],
+        "opentelemetry.trace, opentelemetry.metrics": [
+            "opentelemetry.trace",
+            "opentelemetry.metrics",
+        ],
+    }
     for statement, modules in cases.items():
         data["imports"][statement] = [
             import_time(f"import {statement}", modules) for _ in range(plan.cold_repeats)
@@ -751,6 +807,7 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
                 f"{cell('throughput', 1, 0)} | {cell('p50', 1e3, 2)} | {cell('p99', 1e3, 2)} | "
                 f"{cell('cpu', 1e3, 3)} |"
             )
+    lines += telemetry_report(data)
     lines += [
         "",
         "## Memory per pending wait",
@@ -803,6 +860,38 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
         lines += ["", notes.read_text().strip()]
     lines += ["", "![latency CDF and throughput](benchmarks.png)", ""]
     return "\n".join(lines)
+
+
+def telemetry_report(data: dict[str, Any]) -> list[str]:
+    """The telemetry rows: CPU and latency of ``async`` by OpenTelemetry set-up, as ratios to
+    ``off`` within each repeat."""
+    by_key: dict[tuple[str, int], dict[int, dict[str, float]]] = {}
+    for run in data["telemetry"]:
+        by_key.setdefault((run["mode"], run["concurrency"]), {})[run["repeat"]] = run_stats(run)
+    lines = [
+        "",
+        "## Telemetry",
+        "",
+        "`async` round trips with OpenTelemetry `off` (not imported), `api` (imported, no SDK "
+        "configured) and `sdk` (SDK providers passed to the client: in-memory span exporter and "
+        "metric reader), interleaved; medians over repeats, in brackets the median of the "
+        "per-repeat ratios to `off`. The cost of the hooks themselves against the code before "
+        "them is measured with `scripts/bench_compare.py` (see the notes below).",
+        "",
+        "| concurrency | OpenTelemetry | CPU ms/op | p50 ms |",
+        "|---:|---|---:|---:|",
+    ]
+    for (mode, concurrency), repeats in sorted(by_key.items(), key=lambda item: item[0][1]):
+        off = by_key[("off", concurrency)]
+        cells = []
+        for name, scale in (("cpu", 1e3), ("p50", 1e3)):
+            value = statistics.median(stats[name] for stats in repeats.values()) * scale
+            ratio = statistics.median(
+                stats[name] / off[repeat][name] for repeat, stats in repeats.items()
+            )
+            cells.append(f"{value:.3f} ({ratio:.3f}x)")
+        lines.append(f"| {concurrency:,} | {mode} | {cells[0]} | {cells[1]} |")
+    return lines
 
 
 def per_wait(run: dict[str, Any], kind: str) -> float:

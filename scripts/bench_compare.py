@@ -30,6 +30,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--ops", type=int, default=0, help="at least this many per run")
+    parser.add_argument(
+        "--telemetry",
+        default="off",
+        choices=bench.TELEMETRY,
+        help="OpenTelemetry set-up of the working tree's client (see bench.py)",
+    )
     options = parser.parse_args()
     # make bench's rule for operations per run (a whole number of rounds per caller).
     plan = bench.Plan(
@@ -48,7 +54,9 @@ def main() -> int:
             [*git, "worktree", "add", "--detach", "-q", str(base), options.rev], check=True
         )
         try:
-            runs = compare(options.variant, options.concurrency, ops, options.repeats, base)
+            runs = compare(
+                options.variant, options.concurrency, ops, options.repeats, base, options.telemetry
+            )
         finally:
             subprocess.run([*git, "worktree", "remove", "--force", str(base)], check=True)
     floor = {name: statistics.median(row[name] for row in runs["floor"]) for name in COLUMNS}
@@ -62,9 +70,10 @@ def main() -> int:
 
 
 def compare(
-    variant: str, concurrency: int, ops: int, repeats: int, base: Path
+    variant: str, concurrency: int, ops: int, repeats: int, base: Path, telemetry: str
 ) -> dict[str, list[dict[str, float]]]:
-    """``repeats`` rounds of floor, ``base``'s client and the working tree's client."""
+    """``repeats`` rounds of floor, ``base``'s client and the working tree's client (with
+    OpenTelemetry set up as ``telemetry`` says)."""
     contenders = {
         "floor": ("floor", bench.ROOT),
         "base": (variant, base),
@@ -76,6 +85,8 @@ def compare(
         for repeat in range(repeats):
             for label, (name, tree) in contenders.items():
                 spec = bench.Spec(name, concurrency, ops, urls["api_url"], urls["nats_url"])
+                if label == "new":
+                    spec.telemetry = telemetry
                 stats = bench.run_stats(bench.run_worker(spec, tree).__dict__)
                 stats["p50"], stats["p99"], stats["cpu"] = (
                     stats["p50"] * 1e3,

@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from . import _fork
+from ._telemetry import Telemetry
 from .errors import ClientClosedError, WrongEventLoopError
 
 __all__ = ["CallTracker", "tracked"]
@@ -95,6 +98,7 @@ class CallTracker:
 
 class _Tracked(Protocol):
     _calls: CallTracker
+    _telemetry: Telemetry
 
 
 C = TypeVar("C", bound=_Tracked)
@@ -103,19 +107,34 @@ C = TypeVar("C", bound=_Tracked)
 def tracked(
     method: Callable[Concatenate[C, P], Awaitable[R]],
 ) -> Callable[Concatenate[C, P], Coroutine[Any, Any, R]]:
-    """Decorate a public coroutine method: it runs as one call of ``self._calls``."""
+    """Decorate a public coroutine method: it runs as one call of ``self._calls``, in a span
+    named after it (when OpenTelemetry is on)."""
+    name = f"session_client.{method.__name__}"
+    ids = _id_positions(method)
 
     @functools.wraps(method)
     async def call(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        calls = self._calls
-        task = calls.enter()
-        try:
-            return await method(self, *args, **kwargs)
-        except asyncio.CancelledError:
-            if calls.closed_by_us(task):
-                raise ClientClosedError("the client was closed while this call ran") from None
-            raise
-        finally:
-            calls.leave(task)
+        with self._telemetry.call(name, ids, args, kwargs):
+            calls = self._calls
+            task = calls.enter()
+            try:
+                return await method(self, *args, **kwargs)
+            except asyncio.CancelledError:
+                if calls.closed_by_us(task):
+                    raise ClientClosedError("the client was closed while this call ran") from None
+                raise
+            finally:
+                calls.leave(task)
 
     return call
+
+
+def _id_positions(method: Callable[..., Any]) -> dict[str, int]:
+    """Where ``method`` takes ``session_id`` / ``message_id`` among its arguments after
+    ``self`` (keyword-only ones: past any position)."""
+    parameters = list(inspect.signature(method).parameters.values())[1:]
+    return {
+        parameter.name: sys.maxsize if parameter.kind is parameter.KEYWORD_ONLY else index
+        for index, parameter in enumerate(parameters)
+        if parameter.name in ("session_id", "message_id")
+    }

@@ -12,6 +12,7 @@ import httpx
 from . import _fork
 from ._calls import CallTracker, tracked
 from ._message_ids import message_id_or_new
+from ._telemetry import Telemetry
 from ._wait import ResponseWaiter
 from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
 from .errors import APIResponseValidationError, ResponseTimeoutError
@@ -63,6 +64,10 @@ class AsyncSessionClient:
         verify: TLS verification for HTTPS: ``True`` (default), a CA bundle path or an
             ``ssl.SSLContext``.
         http_transport: An httpx transport to use instead of the default (tests, proxies).
+        tracer_provider: The OpenTelemetry ``TracerProvider`` for the client's spans; default
+            the global one. Nothing is recorded while neither is configured.
+        meter_provider: The OpenTelemetry ``MeterProvider`` for its metrics; default the global
+            one.
     """
 
     def __init__(
@@ -78,6 +83,8 @@ class AsyncSessionClient:
         nats_options: dict[str, Any] | None = None,
         verify: Any = True,
         http_transport: httpx.AsyncBaseTransport | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         self.api_base_url = resolve_api_base_url(api_base_url)
         self.nats_servers = resolve_nats_servers(nats_servers)
@@ -86,6 +93,7 @@ class AsyncSessionClient:
         if not isinstance(timeout, httpx.Timeout):
             timeout = check_timeout(timeout, "timeout")
         self.subject_template = validate_subject_template(subject_template)
+        self._telemetry = telemetry = Telemetry(tracer_provider, meter_provider)
         rest_options: dict[str, Any] = {
             "api_key": resolve_api_key(api_key),
             "timeout": timeout,
@@ -93,12 +101,13 @@ class AsyncSessionClient:
             "max_response_bytes": check_max_response_bytes(max_response_bytes),
             "transport": http_transport,
             "verify": verify,
+            "telemetry": telemetry,
         }
         nats_options = dict(nats_options or {})
 
         def connections() -> tuple[RestApi, ResponseWaiter]:
             rest = RestApi(self.api_base_url, **rest_options)
-            return rest, ResponseWaiter(self.nats_servers, nats_options, rest)
+            return rest, ResponseWaiter(self.nats_servers, nats_options, rest, telemetry)
 
         self._connections = connections
         self._rest, self._waiter = connections()
@@ -328,7 +337,7 @@ class AsyncSessionClient:
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
         try:
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout_at(deadline) as scope:
                 wait = await self._waiter.register(subject, subject_id, session_id, message_id)
                 try:
                     # The body and the record are not kept: 10,000 pending waits would keep
@@ -343,7 +352,7 @@ class AsyncSessionClient:
                     del body
                     return await wait.future
                 finally:
-                    await self._waiter.release(wait)
+                    await self._waiter.release(wait, self._unsettled(scope))
         except TimeoutError as exc:
             raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
 
@@ -369,15 +378,19 @@ class AsyncSessionClient:
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
         try:
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout_at(deadline) as scope:
                 wait = await self._waiter.register(subject, subject_id, session_id, message_id)
                 try:
                     await self._waiter.check(wait)
                     return await wait.future
                 finally:
-                    await self._waiter.release(wait)
+                    await self._waiter.release(wait, self._unsettled(scope))
         except TimeoutError as exc:
             raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
+
+    def _unsettled(self, scope: asyncio.Timeout) -> str:
+        """How a wait ended if nothing settled it (for its span)."""
+        return "timeout" if scope.expired() else "closed" if self._calls.closed else "cancelled"
 
     # -- lifecycle --------------------------------------------------------------------------
 

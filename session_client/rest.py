@@ -12,6 +12,7 @@ import httpx
 
 from ._attempt import attempt_deadline
 from ._bodies import ACCEPT_ENCODING
+from ._telemetry import Telemetry, TracedTransport
 from .config import redact_url
 from .errors import (
     APIConnectionError,
@@ -75,6 +76,7 @@ class RestApi:
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: Any = True,
+        telemetry: Telemetry | None = None,
     ) -> None:
         headers = {"User-Agent": "session_client_lib", "Accept-Encoding": ACCEPT_ENCODING}
         if api_key is not None:
@@ -84,7 +86,11 @@ class RestApi:
         limits = httpx.Limits(
             max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
         )
-        inner = transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
+        inner: httpx.AsyncBaseTransport = transport or httpx.AsyncHTTPTransport(
+            verify=verify, limits=limits
+        )
+        if telemetry is not None:  # inside the retries: a span per attempt
+            inner = TracedTransport(inner, telemetry)
         timeouts = httpx.Timeout(timeout)
         self._slots = RequestSlots(MAX_CONNECTIONS, timeouts.pool)
         retrying = RetryingTransport(

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import httpx
 
 from . import _fork
+from ._telemetry import carry_context, context_for_task
 from .async_client import AsyncSessionClient
 from .errors import ClientClosedError
 from .limits import MAX_RESPONSE_BYTES
@@ -32,10 +33,12 @@ class _Call:
     ``asyncio.run_coroutine_threadsafe``'s concurrent Future and Condition (~15 us less CPU a
     call, measured), which the sync client pays on every method."""
 
-    __slots__ = ("cancelled", "coroutine", "done", "task")
+    __slots__ = ("cancelled", "coroutine", "done", "task", "trace_context")
 
     def __init__(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         self.coroutine = coroutine
+        # The caller's span is the parent of the call's, although the call runs on the loop.
+        self.trace_context = carry_context()
         self.task: asyncio.Task[Any] | None = None
         self.cancelled = False
         self.done = threading.Lock()
@@ -47,7 +50,12 @@ class _Call:
             self.coroutine.close()
             self.done.release()
             return
-        self.task = asyncio.ensure_future(self.coroutine)
+        if self.trace_context is None:
+            self.task = asyncio.ensure_future(self.coroutine)
+        else:
+            self.task = asyncio.get_running_loop().create_task(
+                self.coroutine, context=context_for_task(self.trace_context)
+            )
         self.task.add_done_callback(lambda _: self.done.release())
 
     def cancel(self) -> None:
@@ -225,6 +233,8 @@ class SessionClient:
         nats_options: dict[str, Any] | None = None,
         verify: Any = True,
         http_transport: httpx.AsyncBaseTransport | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         self._async = AsyncSessionClient(
             api_base_url,
@@ -237,6 +247,8 @@ class SessionClient:
             nats_options=nats_options,
             verify=verify,
             http_transport=http_transport,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
         self._loop = _LoopThread()
 

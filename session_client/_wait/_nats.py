@@ -46,8 +46,9 @@ T = TypeVar("T")
 
 logger = logging.getLogger("session_client.nats")
 
-#: Called with a message's subject and payload, from nats-py's read loop: must not raise.
-OnMessage = Callable[[str, bytes], None]
+#: Called with a message's subject, payload and headers, from nats-py's read loop: must not
+#: raise.
+OnMessage = Callable[[str, bytes, dict[str, str] | None], None]
 
 # How long a subscription may take to be confirmed (nats-py's own flush timeout).
 _CONFIRM_TIMEOUT = 10.0
@@ -166,7 +167,7 @@ class _InlineDelivery:
         """Hand ``msg`` on. Never raises: an exception would stop nats-py's read loop for good
         (nats-io/nats.py#914)."""
         try:
-            self._on_message(msg.subject, msg.data)
+            self._on_message(msg.subject, msg.data, msg.headers)
         except Exception:
             logger.exception("routing a message on %s failed", msg.subject)
 
@@ -434,7 +435,7 @@ class NatsLink:
             while pending > 0:
                 messages = await pull.fetch(min(pending, _REPLAY_BATCH), timeout=_REPLAY_TIMEOUT)
                 for msg in messages:
-                    on_message(msg.subject, msg.data)
+                    on_message(msg.subject, msg.data, msg.headers)
                 pending = messages[-1].metadata.num_pending if messages else 0
         finally:
             await self._drop_consumer(nc, stream, pull, consumer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,11 +29,15 @@ _DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A human's answer (``ResponsePayload``); ``payload`` is what the waiter returns."""
+    """A human's answer (``ResponsePayload``); ``payload`` is what the waiter returns. ``via``
+    says how it came (``nats``, ``replay`` from a stream, ``rest``), ``headers`` are its NATS
+    message's (``traceparent`` among them)."""
 
     session_id: str
     message_id: str
     payload: dict[str, Any]
+    via: str = "nats"
+    headers: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +59,9 @@ def _is_date_time(value: object) -> bool:
     return True
 
 
-def answer_from(payload: dict[str, Any]) -> Answer | None:
+def answer_from(
+    payload: dict[str, Any], headers: Mapping[str, str] | None = None, via: str = "nats"
+) -> Answer | None:
     """``payload`` as an :class:`Answer` if it is a valid ``ResponsePayload``, else None."""
     if payload.keys() != _ANSWER_MEMBERS:
         return None
@@ -62,7 +69,7 @@ def answer_from(payload: dict[str, Any]) -> Answer | None:
         return None
     if not isinstance(payload["response"], dict) or not _is_date_time(payload["responded_at"]):
         return None
-    return Answer(payload["session_id"], payload["message_id"], payload)
+    return Answer(payload["session_id"], payload["message_id"], payload, via, headers)
 
 
 def _status_from(payload: dict[str, Any]) -> StatusEvent | None:
@@ -78,9 +85,12 @@ def _status_from(payload: dict[str, Any]) -> StatusEvent | None:
     return StatusEvent(session_id, status)
 
 
-def parse_payload(data: bytes) -> Answer | StatusEvent | None:
-    """The answer or status event in ``data``, or None for anything the contract does not
-    allow (not JSON, not an object, a member missing, extra or of the wrong type)."""
+def parse_payload(
+    data: bytes, headers: Mapping[str, str] | None = None, via: str = "nats"
+) -> Answer | StatusEvent | None:
+    """The answer or status event in ``data`` (with its message's ``headers``, come ``via``),
+    or None for anything the contract does not allow (not JSON, not an object, a member
+    missing, extra or of the wrong type)."""
     try:
         payload = json.loads(data)
     except (ValueError, RecursionError):  # RecursionError: hostile deep nesting
@@ -89,4 +99,4 @@ def parse_payload(data: bytes) -> Answer | StatusEvent | None:
         return None
     if "event" in payload:
         return _status_from(payload)
-    return answer_from(payload)
+    return answer_from(payload, headers, via)

@@ -21,7 +21,7 @@ class Wait:
     """One caller waiting for the answer to ``message_id`` (None: to any message) of a
     session, on one response subject."""
 
-    __slots__ = ("future", "message_id", "session_id", "subject", "subject_id")
+    __slots__ = ("answer", "future", "message_id", "session_id", "subject", "subject_id")
 
     def __init__(
         self, subject: str, subject_id: str, session_id: str, message_id: str | None
@@ -31,11 +31,14 @@ class Wait:
         self.session_id = session_id
         self.message_id = message_id
         self.future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        #: The answer that settled it, if one did (how it came: for the telemetry).
+        self.answer: Answer | None = None
 
-    def resolve(self, payload: dict[str, Any]) -> None:
-        """Settle with ``payload`` unless already settled (duplicates are dropped)."""
+    def resolve(self, answer: Answer) -> None:
+        """Settle with ``answer``'s payload unless already settled (duplicates are dropped)."""
         if not self.future.done():
-            self.future.set_result(payload)
+            self.future.set_result(answer.payload)
+            self.answer = answer
 
     def fail(self, error: BaseException) -> None:
         """Settle with ``error`` unless already settled."""
@@ -164,7 +167,7 @@ class RoutingTable:
             return 0
         waits = group.for_message(answer.message_id)
         for wait in waits:
-            wait.resolve(answer.payload)
+            wait.resolve(answer)
         return len(waits)
 
     def fail_message(

@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .._telemetry import Telemetry
 from ..errors import (
     BadRequestError,
     ClientClosedError,
@@ -68,6 +69,7 @@ class _SubjectState:
     __slots__ = (
         "cursor",
         "ready",
+        "rechecks",
         "replay_from",
         "schedule",
         "subject_id",
@@ -88,6 +90,8 @@ class _SubjectState:
         self.cursor: str | None = None
         #: Wall-clock time from which an outage may have dropped messages, until recovered.
         self.replay_from: float | None = None
+        #: How many times the REST API was asked for the subject's settled messages.
+        self.rechecks = 0
 
     def stop(self) -> None:
         """Cancel the next round and the one in flight."""
@@ -107,7 +111,13 @@ def _unavailable(exc: BaseException) -> BaseException:
 class ResponseWaiter:
     """The waits of one client: :meth:`register` before sending, :meth:`release` after."""
 
-    def __init__(self, servers: list[str], connect_options: dict[str, Any], rest: RestApi):
+    def __init__(
+        self,
+        servers: list[str],
+        connect_options: dict[str, Any],
+        rest: RestApi,
+        telemetry: Telemetry,
+    ) -> None:
         self._link = NatsLink(
             servers,
             connect_options,
@@ -116,6 +126,7 @@ class ResponseWaiter:
             on_closed=self._connection_closed,
         )
         self._rest = rest
+        self._telemetry = telemetry
         self._table = RoutingTable()
         self._subjects: dict[str, _SubjectState] = {}
         self._budget = asyncio.Semaphore(RECOVERY_SLOTS)
@@ -141,6 +152,18 @@ class ResponseWaiter:
         afterwards is missed. Always pair with :meth:`release` (a plain pair, not a context
         manager: an async generator's frame would stay alive, per pending wait, as long as it
         waits)."""
+        started = self._telemetry.now()
+        wait = await self._register(subject, subject_id, session_id, message_id)
+        self._telemetry.wait_started(wait, started, self._rechecks(subject))
+        return wait
+
+    def _rechecks(self, subject: str) -> int:
+        state = self._subjects.get(subject)
+        return 0 if state is None else state.rechecks
+
+    async def _register(
+        self, subject: str, subject_id: str, session_id: str, message_id: str | None
+    ) -> Wait:
         await self._link.connect()
         while True:
             wait = Wait(subject, subject_id, session_id, message_id)
@@ -191,8 +214,10 @@ class ResponseWaiter:
             )
             state.ready.exception()  # retrieved: there may be no joiner to await it
 
-    async def release(self, wait: Wait) -> None:
-        """Stop waiting; the subject's subscription ends with its last wait."""
+    async def release(self, wait: Wait, unsettled: str = "cancelled") -> None:
+        """Stop waiting; the subject's subscription ends with its last wait. ``unsettled``:
+        how the wait ended if nothing settled it (``timeout``, ``closed``, ``cancelled``)."""
+        self._telemetry.wait_ended(wait, unsettled, self._rechecks(wait.subject))
         if not self._table.remove(wait):
             return
         state = self._subjects.pop(wait.subject, None)
@@ -204,9 +229,12 @@ class ResponseWaiter:
 
     # -- settling ---------------------------------------------------------------------------
 
-    def _on_message(self, subject: str, data: bytes) -> None:
-        """Route a payload from NATS (live or replayed) to the waits it settles."""
-        item = parse_payload(data)
+    def _on_message(
+        self, subject: str, data: bytes, headers: dict[str, str] | None, via: str = "nats"
+    ) -> None:
+        """Route a payload from NATS (live, or replayed ``via="replay"``) to the waits it
+        settles."""
+        item = parse_payload(data, headers, via)
         if item is None:
             logger.debug("skipping a payload on %s that asyncapi.yaml does not allow", subject)
         elif isinstance(item, Answer):
@@ -218,7 +246,9 @@ class ResponseWaiter:
         """Settle ``wait`` from a REST ``Message`` record of its message, if it is final."""
         state = message["state"]
         if state == "ANSWERED":
-            wait.resolve(answer_payload(message))
+            wait.resolve(
+                Answer(wait.session_id, message["message_id"], answer_payload(message), "rest")
+            )
         elif state in _CLOSED_MESSAGE_ERRORS:
             wait.fail(_CLOSED_MESSAGE_ERRORS[state](wait.session_id, wait.message_id))
 
@@ -245,24 +275,29 @@ class ResponseWaiter:
             task.add_done_callback(lambda _: self._confirming.pop(session_id, None))
 
     async def _confirm(self, session_id: str) -> None:
+        ids = {"session_id": session_id}
         try:
-            async with self._budget:
-                error = await self._closed_error(session_id)
-            if error is None:
-                logger.warning(
-                    "ignoring a session.status event for %r: the REST API says it is open",
-                    session_id,
-                )
-                return
-            self._table.fail_anything(session_id, error)
-            # A wait for one message ends as its message did: it may have been answered just
-            # before the session closed. One feed request per subject tells.
-            for subject in self._table.subjects_awaiting_messages(session_id):
-                state = self._subjects.get(subject)
-                if state is not None:
-                    await self._ask_rest(subject, state)
+            with self._telemetry.background(
+                "session_client.confirm_status", {"session_client.session_id": session_id}
+            ):
+                async with self._budget:
+                    error = await self._closed_error(session_id)
+                if error is None:
+                    logger.warning(
+                        "ignoring a session.status event for %r: the REST API says it is open",
+                        session_id,
+                        extra=ids,
+                    )
+                    return
+                self._table.fail_anything(session_id, error)
+                # A wait for one message ends as its message did: it may have been answered
+                # just before the session closed. One feed request per subject tells.
+                for subject in self._table.subjects_awaiting_messages(session_id):
+                    state = self._subjects.get(subject)
+                    if state is not None:
+                        await self._ask_rest(subject, state, "status_event")
         except Exception as exc:  # the recovery rounds will still see the closed messages
-            logger.warning("cannot confirm the end of session %r: %r", session_id, exc)
+            logger.warning("cannot confirm the end of session %r: %r", session_id, exc, extra=ids)
 
     async def _closed_error(self, session_id: str) -> type[SessionClosedError] | None:
         """The error for waits of ``session_id`` if the REST API says it is closed."""
@@ -289,6 +324,7 @@ class ResponseWaiter:
             self._rearm(subject, state)
 
     def _reconnected(self) -> None:
+        self._telemetry.reconnected()
         for subject, state in self._subjects.items():
             state.schedule.reconnected()
             self._rearm(subject, state)
@@ -315,11 +351,16 @@ class ResponseWaiter:
 
     async def _round(self, subject: str, state: _SubjectState, kind: Round) -> None:
         try:
-            if kind is Round.REPLAY and not self._link.disconnected:
-                if not await self._replay(subject, state):
-                    await self._ask_rest(subject, state)
-            else:
-                await self._ask_rest(subject, state)
+            with self._telemetry.background(
+                "session_client.recovery_round",
+                {"messaging.destination.name": subject, "session_client.round": kind.value},
+            ):
+                if kind is Round.REPLAY and not self._link.disconnected:
+                    if not await self._replay(subject, state):
+                        await self._ask_rest(subject, state, "no_replay")
+                else:
+                    reason = "nats_down" if self._link.disconnected else "safety_net"
+                    await self._ask_rest(subject, state, reason)
         except Exception as exc:  # NATS may still deliver; the next round tries again
             logger.warning("recovering the waits on %s failed: %r", subject, exc)
         state.task = None
@@ -333,19 +374,24 @@ class ResponseWaiter:
             since = max(since, state.replay_from)
         try:
             async with self._budget:
-                return await self._link.replay(subject, since - _CLOCK_SKEW, self._on_message)
+                return await self._link.replay(subject, since - _CLOCK_SKEW, self._on_replayed)
         except Exception as exc:
             logger.info(
                 "replaying %s from its stream failed (%r); asking the REST API", subject, exc
             )
             return False
 
-    async def _ask_rest(self, subject: str, state: _SubjectState) -> None:
+    def _on_replayed(self, subject: str, data: bytes, headers: dict[str, str] | None) -> None:
+        self._on_message(subject, data, headers, "replay")
+
+    async def _ask_rest(self, subject: str, state: _SubjectState, reason: str) -> None:
         """One page at a time, every message of the subject settled since its first wait
         (then since the last round), applied to the waits; and the sessions of waits for any
-        message."""
+        message. ``reason``: why (for the metrics)."""
         from .._session_api.api.messages import list_settled_messages
 
+        state.rechecks += 1
+        self._telemetry.rechecked(reason)
         while True:
             where: dict[str, Any] = {"cursor": state.cursor}
             if state.cursor is None:
@@ -383,7 +429,8 @@ class ResponseWaiter:
             message["message_id"],
         )
         if state == "ANSWERED":
-            self._table.answer(subject, Answer(session_id, message_id, answer_payload(message)))
+            answer = Answer(session_id, message_id, answer_payload(message), "rest")
+            self._table.answer(subject, answer)
         elif state in _CLOSED_MESSAGE_ERRORS:
             error = _CLOSED_MESSAGE_ERRORS[state]
             self._table.fail_message(

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._tracing import ServerTracing, TracingMiddleware
 from .contracts import ContractValidator
 from .inbox import inbox_routes
 from .service import SessionService
@@ -99,10 +100,15 @@ def _fingerprint(body: Any) -> str:
 
 
 def create_app(
-    service: SessionService, *, api_token: str | None = None, inbox_remote: bool = False
+    service: SessionService,
+    *,
+    api_token: str | None = None,
+    inbox_remote: bool = False,
+    tracing: ServerTracing | None = None,
 ) -> Starlette:
-    """The ASGI app serving every operation of ``openapi.yaml`` on top of ``service``, and the
-    dev inbox (:mod:`.inbox`; to loopback clients only unless ``inbox_remote``)."""
+    """The ASGI app serving every operation of ``openapi.yaml`` on top of ``service``, in the
+    trace of each request (``tracing``: default the global tracer's, if any), and the dev inbox
+    (:mod:`.inbox`; to loopback clients only unless ``inbox_remote``)."""
     contract = ContractValidator()
 
     def check(schema: str, value: object, location: str) -> None:
@@ -294,6 +300,7 @@ def create_app(
                 body["message"],
                 body.get("subject_id"),
                 body.get("message_id"),
+                request.scope.get("trace_context"),
             )
 
         return await idempotent(request, body, run)
@@ -351,6 +358,7 @@ def create_app(
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.router.redirect_slashes = False
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(TracingMiddleware, tracing=tracing or ServerTracing())
     return app
 
 

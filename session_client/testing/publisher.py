@@ -18,6 +18,7 @@ from nats.js.errors import NoStreamResponseError, NotFoundError, ServiceUnavaila
 
 from ..payloads import answer_payload
 from ..subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, stream_subject
+from ._tracing import ServerTracing
 from .store import OutboxEntry, SessionStore, utc_now
 
 __all__ = ["EventPublisher"]
@@ -48,6 +49,7 @@ class EventPublisher:
         retry_interval: float = 0.5,
         ack_timeout: float = 2.0,
         batch_size: int = 100,
+        tracing: ServerTracing | None = None,
     ) -> None:
         self.nats_url = nats_url
         self.store = store
@@ -55,6 +57,7 @@ class EventPublisher:
         self.retry_interval = retry_interval
         self.ack_timeout = ack_timeout
         self.batch_size = batch_size
+        self.tracing = tracing or ServerTracing()
         self._nc: NATS | None = None
         self._covered: dict[str, bool] = {}
         self._wake = asyncio.Event()
@@ -112,10 +115,17 @@ class EventPublisher:
     # -- events -----------------------------------------------------------------------------
 
     def enqueue_answer(self, message: dict[str, Any]) -> None:
-        """Queue the answered ``message`` for its subject (no subject: nothing to publish)."""
+        """Queue the answered ``message`` for its subject (no subject: nothing to publish), in
+        the trace the message was sent in."""
         if message["subject_id"] is None:
             return
-        self.store.add_outbox(message["subject_id"], answer_payload(message), message["message_id"])
+        message_id = message["message_id"]
+        self.store.add_outbox(
+            message["subject_id"],
+            answer_payload(message),
+            message_id,
+            self.store.trace_context(message_id),
+        )
         self.kick()
 
     def enqueue_status(self, session_id: str, status: str, subject_ids: list[str]) -> None:
@@ -191,12 +201,13 @@ class EventPublisher:
     async def _publish_acked(self, nc: NATS, entry: OutboxEntry) -> bool:
         subject = self._subject(entry)
         try:
-            await nc.jetstream().publish(
-                subject,
-                entry.payload.encode(),
-                headers={"Nats-Msg-Id": entry.msg_id},
-                timeout=self.ack_timeout,
-            )
+            with self.tracing.publishing(entry.trace_context, subject) as trace_headers:
+                await nc.jetstream().publish(
+                    subject,
+                    entry.payload.encode(),
+                    headers={"Nats-Msg-Id": entry.msg_id, **trace_headers},
+                    timeout=self.ack_timeout,
+                )
             return True
         except Exception as exc:  # no ack (NATS down, no stream leader): kept, retried
             if isinstance(exc, NoStreamResponseError):
@@ -208,11 +219,13 @@ class EventPublisher:
         """Publish through core NATS; True once a flush proved the server has them all."""
         try:
             for entry in entries:
-                await nc.publish(
-                    self._subject(entry),
-                    entry.payload.encode(),
-                    headers={"Nats-Msg-Id": entry.msg_id},
-                )
+                subject = self._subject(entry)
+                with self.tracing.publishing(entry.trace_context, subject) as trace_headers:
+                    await nc.publish(
+                        subject,
+                        entry.payload.encode(),
+                        headers={"Nats-Msg-Id": entry.msg_id, **trace_headers},
+                    )
             await nc.flush(timeout=math.ceil(self.ack_timeout))  # typed as whole seconds
             return True
         except Exception as exc:  # kept and retried; subscribers deduplicate

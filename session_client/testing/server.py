@@ -6,10 +6,12 @@ import asyncio
 import socket
 import threading
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
 from ..subjects import DEFAULT_SUBJECT_TEMPLATE
+from ._tracing import ServerTracing
 from .app import create_app
 from .faults import FaultInjectionMiddleware, Faults
 from .human import SimulatedHuman
@@ -26,7 +28,8 @@ class ReferenceServer:
 
     It runs in a background thread so that tests, the demo and the CLI can use it from
     synchronous code; ``port=0`` picks a free port (see :attr:`url`). ``ssl_certfile`` and
-    ``ssl_keyfile`` (PEM) serve HTTPS; ``faults`` injects failures (see :class:`Faults`).
+    ``ssl_keyfile`` (PEM) serve HTTPS; ``faults`` injects failures (see :class:`Faults`);
+    ``tracer_provider`` records its spans (default: the global OpenTelemetry one, if any).
     The dev inbox (:attr:`inbox_url`) answers loopback clients only, unless ``inbox_remote``.
     """
 
@@ -45,17 +48,21 @@ class ReferenceServer:
         ssl_keyfile: str | None = None,
         faults: Faults | None = None,
         inbox_remote: bool = False,
+        tracer_provider: Any = None,
     ) -> None:
         self.host = host
+        tracing = ServerTracing(tracer_provider)
         self.scheme = "https" if ssl_certfile else "http"
         self.store = SessionStore(db_path)
         publisher = (
-            EventPublisher(nats_url, self.store, subject_template=subject_template)
+            EventPublisher(nats_url, self.store, subject_template=subject_template, tracing=tracing)
             if nats_url
             else None
         )
         self.service = SessionService(self.store, publisher, human)
-        self.app = create_app(self.service, api_token=api_token, inbox_remote=inbox_remote)
+        self.app = create_app(
+            self.service, api_token=api_token, inbox_remote=inbox_remote, tracing=tracing
+        )
         self.faults = FaultInjectionMiddleware(self.app, faults) if faults is not None else None
         self._create_stream = create_stream
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

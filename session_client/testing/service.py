@@ -82,8 +82,10 @@ class SessionService:
         message: str,
         subject_id: str | None,
         message_id: str | None = None,
+        trace_context: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """Record the message and deliver it to the channel (the simulated human): ``202``.
+        """Record the message (with the ``trace_context`` of its request, to publish its answer
+        in) and deliver it to the channel (the simulated human): ``202``.
 
         A repeated client-chosen ``message_id`` with the same body returns the message as it is
         now (``200``), whatever the session's status, and delivers nothing again.
@@ -97,7 +99,7 @@ class SessionService:
                 return 200, existing
         self.require_active(session_id)
         stored = self.store.insert_message(
-            session_id, channel_id, message, effective_subject, message_id
+            session_id, channel_id, message, effective_subject, message_id, trace_context
         )
         if self.human is not None:
             self._spawn(self._deliver(stored))

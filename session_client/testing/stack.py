@@ -25,7 +25,8 @@ class LocalStack:
     started on a free port; with it, that server is used. Unless ``stream=False``, a JetStream
     stream covering the response subjects is created, so answers go through JetStream.
     ``ssl_certfile``/``ssl_keyfile`` serve the API over HTTPS; ``faults`` makes it fail on
-    purpose (:class:`~session_client.testing.faults.Faults`). The dev inbox page
+    purpose (:class:`~session_client.testing.faults.Faults`); ``tracer_provider`` records the
+    reference server's spans (default: the global OpenTelemetry one, if any). The dev inbox page
     (:attr:`inbox_url`) lets a developer answer as the human; it answers loopback clients only
     unless ``inbox_remote=True``.
     """
@@ -47,6 +48,7 @@ class LocalStack:
         ssl_keyfile: str | None = None,
         faults: Faults | None = None,
         inbox_remote: bool = False,
+        tracer_provider: Any = None,
     ) -> None:
         self.human = human or SimulatedHuman(auto_respond, delay=respond_delay)
         self.nats_server = NatsServer(host=host) if nats_url is None else None
@@ -62,6 +64,7 @@ class LocalStack:
             "ssl_keyfile": ssl_keyfile,
             "faults": faults,
             "inbox_remote": inbox_remote,
+            "tracer_provider": tracer_provider,
         }
         self.server: ReferenceServer | None = None
 

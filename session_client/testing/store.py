@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS messages (
     responded_at TEXT,
     created_at TEXT NOT NULL,
     settled_seq INTEGER,
-    settled_at TEXT
+    settled_at TEXT,
+    trace_context TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_session ON messages (session_id, state);
 CREATE TABLE IF NOT EXISTS counters (
@@ -51,7 +52,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     subject_id TEXT NOT NULL,
     payload TEXT NOT NULL,
-    msg_id TEXT NOT NULL
+    msg_id TEXT NOT NULL,
+    trace_context TEXT
 );
 CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT NOT NULL,
@@ -63,9 +65,15 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 """
 
-# Created after _SETTLED_COLUMNS exist, so a store file of an older version opens too.
+# Created after _ADDED_COLUMNS exist, so a store file of an older version opens too.
 _SETTLED_INDEX = "CREATE INDEX IF NOT EXISTS messages_settled ON messages (subject_id, settled_seq)"
-_SETTLED_COLUMNS = {"settled_seq": "INTEGER", "settled_at": "TEXT"}
+# Columns added since the first version: (table, name, type).
+_ADDED_COLUMNS = (
+    ("messages", "settled_seq", "INTEGER"),
+    ("messages", "settled_at", "TEXT"),
+    ("messages", "trace_context", "TEXT"),
+    ("outbox", "trace_context", "TEXT"),
+)
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
@@ -162,14 +170,20 @@ def _message_row(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+def _loaded(trace_context: str | None) -> dict[str, str] | None:
+    return json.loads(trace_context) if trace_context is not None else None
+
+
 @dataclass(frozen=True)
 class OutboxEntry:
-    """One NATS message still to publish: ``payload`` (JSON text) on ``subject_id``'s subject."""
+    """One NATS message still to publish: ``payload`` (JSON text) on ``subject_id``'s subject,
+    in the trace of ``trace_context`` (W3C Trace Context headers) if it has one."""
 
     seq: int
     subject_id: str
     payload: str
     msg_id: str
+    trace_context: dict[str, str] | None = None
 
 
 def _encode_cursor(seq: int) -> str:
@@ -196,11 +210,11 @@ class SessionStore:
         self._savepoints = itertools.count()
 
     def _add_missing_columns(self) -> None:
-        # A store file written before the settled feed existed lacks its columns.
-        present = {row["name"] for row in self._db.execute("PRAGMA table_info(messages)")}
-        for name, kind in _SETTLED_COLUMNS.items():
+        # A store file written by an older version lacks the columns added since.
+        for table, name, kind in _ADDED_COLUMNS:
+            present = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if name not in present:
-                self._db.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -356,13 +370,23 @@ class SessionStore:
         message: str,
         subject_id: str | None,
         message_id: str | None = None,
+        trace_context: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Record a new ``SENT`` message, named ``message_id`` or by the server."""
+        """Record a new ``SENT`` message, named ``message_id`` or by the server, kept with the
+        ``trace_context`` it was sent in."""
         message_id = message_id or f"msg_{uuid.uuid4().hex}"
         self._db.execute(
             "INSERT INTO messages (message_id, session_id, channel_id, message, subject_id, state,"
-            " created_at) VALUES (?, ?, ?, ?, ?, 'SENT', ?)",
-            (message_id, session_id, channel_id, message, subject_id, utc_now()),
+            " created_at, trace_context) VALUES (?, ?, ?, ?, ?, 'SENT', ?, ?)",
+            (
+                message_id,
+                session_id,
+                channel_id,
+                message,
+                subject_id,
+                utc_now(),
+                json.dumps(trace_context) if trace_context else None,
+            ),
         )
         return self.get_message(session_id, message_id)
 
@@ -372,6 +396,13 @@ class SessionStore:
             "SELECT * FROM messages WHERE message_id = ?", (message_id,)
         ).fetchone()
         return _message_row(row) if row is not None else None
+
+    def trace_context(self, message_id: str) -> dict[str, str] | None:
+        """The trace context the message was sent in, if it came with one."""
+        row = self._db.execute(
+            "SELECT trace_context FROM messages WHERE message_id = ?", (message_id,)
+        ).fetchone()
+        return _loaded(row["trace_context"]) if row is not None else None
 
     def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
         """The message of that session; raises :class:`NotFound`."""
@@ -449,20 +480,40 @@ class SessionStore:
 
     # -- outbox -----------------------------------------------------------------------------
 
-    def add_outbox(self, subject_id: str, payload: dict[str, Any], msg_id: str) -> None:
-        """Queue ``payload`` for publishing on ``subject_id``'s subject (``Nats-Msg-Id`` msg_id)."""
+    def add_outbox(
+        self,
+        subject_id: str,
+        payload: dict[str, Any],
+        msg_id: str,
+        trace_context: dict[str, str] | None = None,
+    ) -> None:
+        """Queue ``payload`` for publishing on ``subject_id``'s subject (``Nats-Msg-Id`` msg_id),
+        in the trace of ``trace_context``."""
         self._db.execute(
-            "INSERT INTO outbox (subject_id, payload, msg_id) VALUES (?, ?, ?)",
-            (subject_id, json.dumps(payload, separators=(",", ":")), msg_id),
+            "INSERT INTO outbox (subject_id, payload, msg_id, trace_context) VALUES (?, ?, ?, ?)",
+            (
+                subject_id,
+                json.dumps(payload, separators=(",", ":")),
+                msg_id,
+                json.dumps(trace_context) if trace_context else None,
+            ),
         )
 
     def outbox_batch(self, limit: int) -> list[OutboxEntry]:
         """The oldest ``limit`` queued entries, oldest first."""
         rows = self._db.execute(
-            "SELECT seq, subject_id, payload, msg_id FROM outbox ORDER BY seq LIMIT ?", (limit,)
+            "SELECT seq, subject_id, payload, msg_id, trace_context FROM outbox ORDER BY seq"
+            " LIMIT ?",
+            (limit,),
         )
         return [
-            OutboxEntry(row["seq"], row["subject_id"], row["payload"], row["msg_id"])
+            OutboxEntry(
+                row["seq"],
+                row["subject_id"],
+                row["payload"],
+                row["msg_id"],
+                _loaded(row["trace_context"]),
+            )
             for row in rows
         ]
 

@@ -28,10 +28,12 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, bytes]] = []
+        self.headers: list[dict[str, str] | None] = []
         self.arrived = asyncio.Event()
 
-    def __call__(self, subject: str, data: bytes) -> None:
+    def __call__(self, subject: str, data: bytes, headers: dict[str, str] | None) -> None:
         self.messages.append((subject, data))
+        self.headers.append(headers)
         self.arrived.set()
 
     async def wait_for(self, count: int) -> list[bytes]:
@@ -197,11 +199,14 @@ async def test_a_subject_is_replayed_from_its_stream_from_a_time_on(link: NatsLi
     await js.publish(subject, b"before")
     await asyncio.sleep(0.05)
     since = time.time()
+    trace = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
     for n in range(300):  # more than one fetch
-        await js.publish(subject, str(n).encode())
+        await js.publish(subject, str(n).encode(), headers=trace)
     inbox = Inbox()
     assert await link.replay(subject, since, inbox) is True
     assert [data for _, data in inbox.messages] == [str(n).encode() for n in range(300)]
+    # Handed on with their headers: the trace context of a replayed answer is kept.
+    assert all(trace.items() <= (headers or {}).items() for headers in inbox.headers)
     assert {s for s, _ in inbox.messages} == {subject}
     stream = await js.find_stream_name_by_subject(subject)
     assert (await js.stream_info(stream)).state.consumer_count == 0  # nothing left behind

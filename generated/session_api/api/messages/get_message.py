@@ -8,13 +8,22 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.message import Message
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     session_id: str,
     message_id: str,
+    *,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(traceparent, Unset):
+        headers["traceparent"] = traceparent
+
+    if not isinstance(tracestate, Unset):
+        headers["tracestate"] = tracestate
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -24,6 +33,7 @@ def _get_kwargs(
         ),
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -72,6 +82,8 @@ def sync_detailed(
     message_id: str,
     *,
     client: AuthenticatedClient | Client,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Message | Problem]:
     """Get a message with its state and, once answered, the human's response.
 
@@ -82,6 +94,8 @@ def sync_detailed(
         message_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
             starting with a
             letter or digit.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -94,6 +108,8 @@ def sync_detailed(
     kwargs = _get_kwargs(
         session_id=session_id,
         message_id=message_id,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = client.get_httpx_client().request(
@@ -108,6 +124,8 @@ def sync(
     message_id: str,
     *,
     client: AuthenticatedClient | Client,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Message | Problem | None:
     """Get a message with its state and, once answered, the human's response.
 
@@ -118,6 +136,8 @@ def sync(
         message_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
             starting with a
             letter or digit.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,6 +151,8 @@ def sync(
         session_id=session_id,
         message_id=message_id,
         client=client,
+        traceparent=traceparent,
+        tracestate=tracestate,
     ).parsed
 
 
@@ -139,6 +161,8 @@ async def asyncio_detailed(
     message_id: str,
     *,
     client: AuthenticatedClient | Client,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Message | Problem]:
     """Get a message with its state and, once answered, the human's response.
 
@@ -149,6 +173,8 @@ async def asyncio_detailed(
         message_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
             starting with a
             letter or digit.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -161,6 +187,8 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         session_id=session_id,
         message_id=message_id,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -173,6 +201,8 @@ async def asyncio(
     message_id: str,
     *,
     client: AuthenticatedClient | Client,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Message | Problem | None:
     """Get a message with its state and, once answered, the human's response.
 
@@ -183,6 +213,8 @@ async def asyncio(
         message_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
             starting with a
             letter or digit.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -197,5 +229,7 @@ async def asyncio(
             session_id=session_id,
             message_id=message_id,
             client=client,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
     ).parsed

@@ -17,7 +17,15 @@ def _get_kwargs(
     settled_since: datetime.datetime | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(traceparent, Unset):
+        headers["traceparent"] = traceparent
+
+    if not isinstance(tracestate, Unset):
+        headers["tracestate"] = tracestate
 
     params: dict[str, Any] = {}
 
@@ -40,6 +48,7 @@ def _get_kwargs(
         "params": params,
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -85,6 +94,8 @@ def sync_detailed(
     settled_since: datetime.datetime | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Problem | SettledMessagePage]:
     """The messages of one subject that were answered or closed, in the order they were.
 
@@ -106,6 +117,8 @@ def sync_detailed(
         cursor (str | Unset): An opaque cursor returned as `next_cursor`; do not build or
             interpret it.
         limit (int | Unset):
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,6 +133,8 @@ def sync_detailed(
         settled_since=settled_since,
         cursor=cursor,
         limit=limit,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = client.get_httpx_client().request(
@@ -136,6 +151,8 @@ def sync(
     settled_since: datetime.datetime | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Problem | SettledMessagePage | None:
     """The messages of one subject that were answered or closed, in the order they were.
 
@@ -157,6 +174,8 @@ def sync(
         cursor (str | Unset): An opaque cursor returned as `next_cursor`; do not build or
             interpret it.
         limit (int | Unset):
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,6 +191,8 @@ def sync(
         settled_since=settled_since,
         cursor=cursor,
         limit=limit,
+        traceparent=traceparent,
+        tracestate=tracestate,
     ).parsed
 
 
@@ -182,6 +203,8 @@ async def asyncio_detailed(
     settled_since: datetime.datetime | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Problem | SettledMessagePage]:
     """The messages of one subject that were answered or closed, in the order they were.
 
@@ -203,6 +226,8 @@ async def asyncio_detailed(
         cursor (str | Unset): An opaque cursor returned as `next_cursor`; do not build or
             interpret it.
         limit (int | Unset):
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -217,6 +242,8 @@ async def asyncio_detailed(
         settled_since=settled_since,
         cursor=cursor,
         limit=limit,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -231,6 +258,8 @@ async def asyncio(
     settled_since: datetime.datetime | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Problem | SettledMessagePage | None:
     """The messages of one subject that were answered or closed, in the order they were.
 
@@ -252,6 +281,8 @@ async def asyncio(
         cursor (str | Unset): An opaque cursor returned as `next_cursor`; do not build or
             interpret it.
         limit (int | Unset):
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -268,5 +299,7 @@ async def asyncio(
             settled_since=settled_since,
             cursor=cursor,
             limit=limit,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
     ).parsed

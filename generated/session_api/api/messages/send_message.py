@@ -17,10 +17,18 @@ def _get_kwargs(
     *,
     body: SendMessageRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(traceparent, Unset):
+        headers["traceparent"] = traceparent
+
+    if not isinstance(tracestate, Unset):
+        headers["tracestate"] = tracestate
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -93,6 +101,8 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: SendMessageRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Message | Problem]:
     """Send a message to a human over a channel.
 
@@ -114,6 +124,8 @@ def sync_detailed(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (SendMessageRequest):
 
     Raises:
@@ -128,6 +140,8 @@ def sync_detailed(
         session_id=session_id,
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = client.get_httpx_client().request(
@@ -143,6 +157,8 @@ def sync(
     client: AuthenticatedClient | Client,
     body: SendMessageRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Message | Problem | None:
     """Send a message to a human over a channel.
 
@@ -164,6 +180,8 @@ def sync(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (SendMessageRequest):
 
     Raises:
@@ -179,6 +197,8 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     ).parsed
 
 
@@ -188,6 +208,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: SendMessageRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Message | Problem]:
     """Send a message to a human over a channel.
 
@@ -209,6 +231,8 @@ async def asyncio_detailed(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (SendMessageRequest):
 
     Raises:
@@ -223,6 +247,8 @@ async def asyncio_detailed(
         session_id=session_id,
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -236,6 +262,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: SendMessageRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Message | Problem | None:
     """Send a message to a human over a channel.
 
@@ -257,6 +285,8 @@ async def asyncio(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (SendMessageRequest):
 
     Raises:
@@ -273,5 +303,7 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
     ).parsed

@@ -18,10 +18,18 @@ def _get_kwargs(
     *,
     body: SubmitResponseRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(traceparent, Unset):
+        headers["traceparent"] = traceparent
+
+    if not isinstance(tracestate, Unset):
+        headers["tracestate"] = tracestate
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -91,6 +99,8 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: SubmitResponseRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Message | Problem]:
     """Submit the human's answer to a message (channel integration webhook).
 
@@ -106,6 +116,8 @@ def sync_detailed(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (SubmitResponseRequest):
 
     Raises:
@@ -121,6 +133,8 @@ def sync_detailed(
         message_id=message_id,
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = client.get_httpx_client().request(
@@ -137,6 +151,8 @@ def sync(
     client: AuthenticatedClient | Client,
     body: SubmitResponseRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Message | Problem | None:
     """Submit the human's answer to a message (channel integration webhook).
 
@@ -152,6 +168,8 @@ def sync(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (SubmitResponseRequest):
 
     Raises:
@@ -168,6 +186,8 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     ).parsed
 
 
@@ -178,6 +198,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: SubmitResponseRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Message | Problem]:
     """Submit the human's answer to a message (channel integration webhook).
 
@@ -193,6 +215,8 @@ async def asyncio_detailed(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (SubmitResponseRequest):
 
     Raises:
@@ -208,6 +232,8 @@ async def asyncio_detailed(
         message_id=message_id,
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -222,6 +248,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: SubmitResponseRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Message | Problem | None:
     """Submit the human's answer to a message (channel integration webhook).
 
@@ -237,6 +265,8 @@ async def asyncio(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (SubmitResponseRequest):
 
     Raises:
@@ -254,5 +284,7 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
     ).parsed

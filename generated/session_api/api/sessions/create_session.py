@@ -15,10 +15,18 @@ def _get_kwargs(
     *,
     body: CreateSessionRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(traceparent, Unset):
+        headers["traceparent"] = traceparent
+
+    if not isinstance(tracestate, Unset):
+        headers["tracestate"] = tracestate
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -83,6 +91,8 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: CreateSessionRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Problem | Session]:
     """Create a session.
 
@@ -93,6 +103,8 @@ def sync_detailed(
 
     Args:
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (CreateSessionRequest):
 
     Raises:
@@ -106,6 +118,8 @@ def sync_detailed(
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = client.get_httpx_client().request(
@@ -120,6 +134,8 @@ def sync(
     client: AuthenticatedClient | Client,
     body: CreateSessionRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Problem | Session | None:
     """Create a session.
 
@@ -130,6 +146,8 @@ def sync(
 
     Args:
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (CreateSessionRequest):
 
     Raises:
@@ -144,6 +162,8 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     ).parsed
 
 
@@ -152,6 +172,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: CreateSessionRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Problem | Session]:
     """Create a session.
 
@@ -162,6 +184,8 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (CreateSessionRequest):
 
     Raises:
@@ -175,6 +199,8 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -187,6 +213,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: CreateSessionRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Problem | Session | None:
     """Create a session.
 
@@ -197,6 +225,8 @@ async def asyncio(
 
     Args:
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
         body (CreateSessionRequest):
 
     Raises:
@@ -212,5 +242,7 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
     ).parsed

@@ -13,10 +13,18 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(traceparent, Unset):
+        headers["traceparent"] = traceparent
+
+    if not isinstance(tracestate, Unset):
+        headers["tracestate"] = tracestate
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -66,6 +74,8 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[ExpireResult | Problem]:
     """Mark every open session past its expiry date as EXPIRED.
 
@@ -75,6 +85,8 @@ def sync_detailed(
 
     Args:
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -86,6 +98,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = client.get_httpx_client().request(
@@ -99,6 +113,8 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> ExpireResult | Problem | None:
     """Mark every open session past its expiry date as EXPIRED.
 
@@ -108,6 +124,8 @@ def sync(
 
     Args:
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,6 +138,8 @@ def sync(
     return sync_detailed(
         client=client,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     ).parsed
 
 
@@ -127,6 +147,8 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[ExpireResult | Problem]:
     """Mark every open session past its expiry date as EXPIRED.
 
@@ -136,6 +158,8 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -147,6 +171,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -158,6 +184,8 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> ExpireResult | Problem | None:
     """Mark every open session past its expiry date as EXPIRED.
 
@@ -167,6 +195,8 @@ async def asyncio(
 
     Args:
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -180,5 +210,7 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             idempotency_key=idempotency_key,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
     ).parsed

@@ -17,7 +17,15 @@ def _get_kwargs(
     subject_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(traceparent, Unset):
+        headers["traceparent"] = traceparent
+
+    if not isinstance(tracestate, Unset):
+        headers["tracestate"] = tracestate
 
     params: dict[str, Any] = {}
 
@@ -41,6 +49,7 @@ def _get_kwargs(
         "params": params,
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -86,6 +95,8 @@ def sync_detailed(
     subject_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Problem | SessionPage]:
     """List sessions, newest last, one page at a time.
 
@@ -100,6 +111,8 @@ def sync_detailed(
         limit (int | Unset):
         cursor (str | Unset): An opaque cursor returned as `next_cursor`; do not build or
             interpret it.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -114,6 +127,8 @@ def sync_detailed(
         subject_id=subject_id,
         limit=limit,
         cursor=cursor,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = client.get_httpx_client().request(
@@ -130,6 +145,8 @@ def sync(
     subject_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Problem | SessionPage | None:
     """List sessions, newest last, one page at a time.
 
@@ -144,6 +161,8 @@ def sync(
         limit (int | Unset):
         cursor (str | Unset): An opaque cursor returned as `next_cursor`; do not build or
             interpret it.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -159,6 +178,8 @@ def sync(
         subject_id=subject_id,
         limit=limit,
         cursor=cursor,
+        traceparent=traceparent,
+        tracestate=tracestate,
     ).parsed
 
 
@@ -169,6 +190,8 @@ async def asyncio_detailed(
     subject_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Problem | SessionPage]:
     """List sessions, newest last, one page at a time.
 
@@ -183,6 +206,8 @@ async def asyncio_detailed(
         limit (int | Unset):
         cursor (str | Unset): An opaque cursor returned as `next_cursor`; do not build or
             interpret it.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -197,6 +222,8 @@ async def asyncio_detailed(
         subject_id=subject_id,
         limit=limit,
         cursor=cursor,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -211,6 +238,8 @@ async def asyncio(
     subject_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Problem | SessionPage | None:
     """List sessions, newest last, one page at a time.
 
@@ -225,6 +254,8 @@ async def asyncio(
         limit (int | Unset):
         cursor (str | Unset): An opaque cursor returned as `next_cursor`; do not build or
             interpret it.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -241,5 +272,7 @@ async def asyncio(
             subject_id=subject_id,
             limit=limit,
             cursor=cursor,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
     ).parsed

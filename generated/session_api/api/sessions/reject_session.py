@@ -15,10 +15,18 @@ def _get_kwargs(
     session_id: str,
     *,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(traceparent, Unset):
+        headers["traceparent"] = traceparent
+
+    if not isinstance(tracestate, Unset):
+        headers["tracestate"] = tracestate
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -81,6 +89,8 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Problem | Session]:
     """Reject (cancel) a session.
 
@@ -93,6 +103,8 @@ def sync_detailed(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -105,6 +117,8 @@ def sync_detailed(
     kwargs = _get_kwargs(
         session_id=session_id,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = client.get_httpx_client().request(
@@ -119,6 +133,8 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Problem | Session | None:
     """Reject (cancel) a session.
 
@@ -131,6 +147,8 @@ def sync(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -144,6 +162,8 @@ def sync(
         session_id=session_id,
         client=client,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     ).parsed
 
 
@@ -152,6 +172,8 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Response[Problem | Session]:
     """Reject (cancel) a session.
 
@@ -164,6 +186,8 @@ async def asyncio_detailed(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -176,6 +200,8 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         session_id=session_id,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -188,6 +214,8 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
+    tracestate: str | Unset = UNSET,
 ) -> Problem | Session | None:
     """Reject (cancel) a session.
 
@@ -200,6 +228,8 @@ async def asyncio(
             starting with a
             letter or digit.
         idempotency_key (str | Unset): Printable ASCII, 1 to 255 characters.
+        traceparent (str | Unset):
+        tracestate (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -214,5 +244,7 @@ async def asyncio(
             session_id=session_id,
             client=client,
             idempotency_key=idempotency_key,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
     ).parsed
