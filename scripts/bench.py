@@ -562,6 +562,7 @@ def measure(plan: Plan) -> dict[str, Any]:
         "first_call": [],
         "memory": [],
         "imports": {},
+        "telemetry_hooks": telemetry_hook_costs(),
     }
     with local_stack() as urls:
         asyncio.run(create_sessions(urls["api_url"], max(plan.concurrency)))
@@ -773,6 +774,13 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
                 f"{per_wait(traced, 'traced') / 1024:.1f} / {per_wait(rss, 'rss') / 1024:.1f} "
                 f"KiB | {verdict(largest, 8192)} |"
             )
+    async_x1 = [run_stats(run)["cpu"] for run in data["runs"] if run["variant"] == "async"]
+    if async_x1:
+        hooks = max(data["telemetry_hooks"].values()) / min(async_x1)
+        lines.append(
+            "| telemetry hooks with no SDK <= 2% of async CPU/op (its lowest here) | "
+            f"{100 * hooks:.2f}% | {verdict(hooks, 0.02)} |"
+        )
     imports = {name: statistics.median(times) for name, times in data["imports"].items()}
     import_ratio = imports["session_client"] / imports["httpx, nats"]
     lines.append(
@@ -862,6 +870,24 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
     return "\n".join(lines)
 
 
+def telemetry_hook_costs() -> dict[str, float]:
+    """CPU (s) the telemetry hooks add to one round trip with no SDK, by whether the
+    OpenTelemetry API is imported: measured in process by ``bench_telemetry_hooks.py``, as
+    a few hundred ns are far below what a whole round trip varies by here."""
+    costs = {}
+    for mode, flags in (("off", []), ("api", ["--api"])):
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "bench_telemetry_hooks.py"), *flags],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        ).stdout
+        line = next(line for line in out.splitlines() if line.startswith("per round trip"))
+        costs[mode] = float(line.split()[-2]) / 1e9
+    return costs
+
+
 def telemetry_report(data: dict[str, Any]) -> list[str]:
     """The telemetry rows: CPU and latency of ``async`` by OpenTelemetry set-up, as ratios to
     ``off`` within each repeat."""
@@ -875,8 +901,16 @@ def telemetry_report(data: dict[str, Any]) -> list[str]:
         "`async` round trips with OpenTelemetry `off` (not imported), `api` (imported, no SDK "
         "configured) and `sdk` (SDK providers passed to the client: in-memory span exporter and "
         "metric reader), interleaved; medians over repeats, in brackets the median of the "
-        "per-repeat ratios to `off`. The cost of the hooks themselves against the code before "
-        "them is measured with `scripts/bench_compare.py` (see the notes below).",
+        "per-repeat ratios to `off`. The hooks themselves cost, with no SDK, "
+        + ", ".join(
+            f"{cost * 1e9:,.0f} ns per round trip with the API {name}"
+            for name, cost in (
+                ("not imported", data["telemetry_hooks"]["off"]),
+                ("imported", data["telemetry_hooks"]["api"]),
+            )
+        )
+        + " (measured in process in this run by `scripts/bench_telemetry_hooks.py`: the call "
+        "span, the wait's start and end, the HTTP attempt layer and the register wrapper).",
         "",
         "| concurrency | OpenTelemetry | CPU ms/op | p50 ms |",
         "|---:|---|---:|---:|",
