@@ -17,6 +17,10 @@ async def nothing() -> None:
     pass
 
 
+async def answer() -> int:
+    return 42
+
+
 @pytest.fixture
 def loop_thread() -> Iterator[_LoopThread]:
     runner = _LoopThread()
@@ -94,9 +98,6 @@ def test_a_call_cancelled_before_it_started_never_runs() -> None:
 def test_ctrl_c_between_flag_and_wake_up_does_not_wedge_the_client(
     loop_thread: _LoopThread,
 ) -> None:
-    async def answer() -> int:
-        return 42
-
     assert loop_thread.run(answer()) == 42
     loop_thread._wake_pending = True  # as if a caller was interrupted before it woke the loop
     threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
@@ -112,9 +113,6 @@ def test_ctrl_c_between_flag_and_wake_up_does_not_wedge_the_client(
 def test_a_fork_holds_the_loop_thread_between_two_steps_until_the_parent_resumes(
     loop_thread: _LoopThread,
 ) -> None:
-    async def answer() -> int:
-        return 42
-
     assert loop_thread.run(answer()) == 42
     loop = loop_thread._loop
     assert loop is not None
