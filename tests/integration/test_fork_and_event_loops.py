@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import signal
 import time
 import traceback
 from collections.abc import Callable
@@ -16,6 +15,7 @@ import pytest
 from session_client import AsyncSessionClient, SessionClient, WrongEventLoopError
 from session_client.testing import LocalStack, SimulatedHuman
 
+from ..children import reap
 from .conftest import unique
 
 pytestmark = [
@@ -39,15 +39,8 @@ def exit_code_of_child(work: Callable[[], bool], within: float = 30.0) -> int | 
             traceback.print_exc()
         finally:
             os._exit(code)
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return "hung"
+    code = reap(pid, time.monotonic() + within)
+    return "hung" if code is None else code
 
 
 def ask(client: SessionClient, name: str) -> dict[str, object]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import signal
 import tempfile
 import threading
 import time
@@ -20,6 +19,7 @@ import pytest
 from session_client import ClientClosedError, SessionClient
 from session_client.testing import LocalStack
 
+from ..children import reap
 from .conftest import Tally, echo, question, scale
 
 pytestmark = [
@@ -109,17 +109,6 @@ def _child(client: SessionClient, name: str, waits: int, result: Path) -> None:
     client.close()
 
 
-def _reap(pid: int, deadline: float) -> bool:
-    """Wait for child ``pid`` until ``deadline``; kill it if it is still running then."""
-    while time.monotonic() < deadline:
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            return True
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return False
-
-
 def test_fork_under_load_every_child_and_the_parent_get_their_answers(
     figures: Callable[..., None],
 ) -> None:
@@ -162,7 +151,7 @@ def test_fork_under_load_every_child_and_the_parent_get_their_answers(
             pids.append(pid)
             time.sleep(0.1)
         deadline = time.monotonic() + 120
-        hung = sum(not _reap(pid, deadline) for pid in pids)
+        hung = sum(reap(pid, deadline) is None for pid in pids)
         stop.set()
         for thread in threads:
             thread.join(40)
