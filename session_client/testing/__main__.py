@@ -35,6 +35,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--silent", action="store_true", help="the simulated human never answers")
     parser.add_argument("--no-stream", action="store_true", help="publish through core NATS only")
+    parser.add_argument(
+        "--subject-wide",
+        action="store_true",
+        help="publish on sessions.responses.{subject_id}, as servers of contract 1.0.0 did",
+    )
     parser.add_argument("--api-token", help="require this bearer token")
 
 
@@ -51,6 +56,7 @@ def run_stack(options: argparse.Namespace) -> int:
         respond_delay=options.respond_delay,
         stream=not options.no_stream,
         api_token=options.api_token,
+        per_session_subjects=not options.subject_wide,
     )
     if options.silent:
         stack.human.stay_silent()

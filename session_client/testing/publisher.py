@@ -1,10 +1,12 @@
 """Publishes answers and session status events on NATS, exactly as ``asyncapi.yaml`` says:
-at least once, also across a NATS outage, through an outbox in the server's store."""
+on each session's subject, at least once, also across a NATS outage, through an outbox in the
+server's store."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 from itertools import groupby
@@ -17,7 +19,12 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import NoStreamResponseError, NotFoundError, ServiceUnavailableError
 
 from ..payloads import answer_payload
-from ..subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, stream_subject
+from ..subjects import (
+    DEFAULT_SUBJECT_TEMPLATE,
+    response_subject,
+    session_subject,
+    stream_subject,
+)
 from .store import OutboxEntry, SessionStore, utc_now
 
 __all__ = ["EventPublisher"]
@@ -37,6 +44,9 @@ class EventPublisher:
     goes once acknowledged; ``Nats-Msg-Id`` deduplicates), through core NATS otherwise (the row
     goes once a flush completed). What fails stays and is retried on reconnection and every
     ``retry_interval`` seconds. Failures are logged, never raised.
+
+    ``per_session_subjects=False`` publishes on the subject-wide subject instead, as servers
+    of contract 1.0 did: to test clients against such servers.
     """
 
     def __init__(
@@ -48,6 +58,7 @@ class EventPublisher:
         retry_interval: float = 0.5,
         ack_timeout: float = 2.0,
         batch_size: int = 100,
+        per_session_subjects: bool = True,
     ) -> None:
         self.nats_url = nats_url
         self.store = store
@@ -55,6 +66,7 @@ class EventPublisher:
         self.retry_interval = retry_interval
         self.ack_timeout = ack_timeout
         self.batch_size = batch_size
+        self.per_session_subjects = per_session_subjects
         self._nc: NATS | None = None
         self._covered: dict[str, bool] = {}
         self._wake = asyncio.Event()
@@ -178,7 +190,7 @@ class EventPublisher:
     async def _route(self, nc: NATS, entry: OutboxEntry) -> bool | None:
         """True: through JetStream; False: core NATS; None: unknown now (retry later)."""
         try:
-            return await self._stream_covers(nc, self._subject(entry))
+            return await self._stream_covers(nc, entry)
         except Exception as exc:
             logger.info("cannot tell whether a stream covers %s: %r", entry.subject_id, exc)
             return None
@@ -200,7 +212,7 @@ class EventPublisher:
             return True
         except Exception as exc:  # no ack (NATS down, no stream leader): kept, retried
             if isinstance(exc, NoStreamResponseError):
-                self._covered.pop(subject, None)  # the stream may be gone: look again
+                self._covered.pop(entry.subject_id, None)  # the stream may be gone: look again
             logger.warning("JetStream publish to %s failed (%r); will retry", subject, exc)
             return False
 
@@ -220,15 +232,20 @@ class EventPublisher:
             return False
 
     def _subject(self, entry: OutboxEntry) -> str:
-        return response_subject(self.subject_template, entry.subject_id)
+        subject = response_subject(self.subject_template, entry.subject_id)
+        if not self.per_session_subjects:
+            return subject
+        # Both payload schemas carry the session: no column of its own in the outbox.
+        return session_subject(subject, json.loads(entry.payload)["session_id"])
 
-    async def _stream_covers(self, nc: NATS, subject: str) -> bool:
-        """Whether a stream covers ``subject``; raises while JetStream cannot tell."""
-        covered = self._covered.get(subject)
+    async def _stream_covers(self, nc: NATS, entry: OutboxEntry) -> bool:
+        """Whether a stream covers ``entry``'s subject; raises while JetStream cannot tell.
+        Known per ``subject_id``, not per session: one lookup for all sessions of a subject."""
+        covered = self._covered.get(entry.subject_id)
         if covered is not None:
             return covered
         try:
-            await nc.jetstream().find_stream_name_by_subject(subject)
+            await nc.jetstream().find_stream_name_by_subject(self._subject(entry))
             covered = True
         except NotFoundError:
             covered = False
@@ -237,5 +254,5 @@ class EventPublisher:
                 raise
             # No responders: no JetStream on this server. Not cached: it may get one.
             return False
-        self._covered[subject] = covered
+        self._covered[entry.subject_id] = covered
         return covered

@@ -25,7 +25,9 @@ class ReferenceServer:
 
     It runs in a background thread so that tests, the demo and the CLI can use it from
     synchronous code; ``port=0`` picks a free port (see :attr:`url`). ``ssl_certfile`` and
-    ``ssl_keyfile`` (PEM) serve HTTPS; ``faults`` injects failures (see :class:`Faults`).
+    ``ssl_keyfile`` (PEM) serve HTTPS; ``faults`` injects failures (see :class:`Faults`);
+    ``per_session_subjects=False`` publishes like a server of contract 1.0 (see
+    :class:`EventPublisher`).
     """
 
     def __init__(
@@ -42,12 +44,18 @@ class ReferenceServer:
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
         faults: Faults | None = None,
+        per_session_subjects: bool = True,
     ) -> None:
         self.host = host
         self.scheme = "https" if ssl_certfile else "http"
         self.store = SessionStore(db_path)
         publisher = (
-            EventPublisher(nats_url, self.store, subject_template=subject_template)
+            EventPublisher(
+                nats_url,
+                self.store,
+                subject_template=subject_template,
+                per_session_subjects=per_session_subjects,
+            )
             if nats_url
             else None
         )

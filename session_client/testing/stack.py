@@ -25,7 +25,8 @@ class LocalStack:
     started on a free port; with it, that server is used. Unless ``stream=False``, a JetStream
     stream covering the response subjects is created, so answers go through JetStream.
     ``ssl_certfile``/``ssl_keyfile`` serve the API over HTTPS; ``faults`` makes it fail on
-    purpose (:class:`~session_client.testing.faults.Faults`).
+    purpose (:class:`~session_client.testing.faults.Faults`); ``per_session_subjects=False``
+    publishes answers on the subject-wide subject, as servers of contract 1.0 did.
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class LocalStack:
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
         faults: Faults | None = None,
+        per_session_subjects: bool = True,
     ) -> None:
         self.human = human or SimulatedHuman(auto_respond, delay=respond_delay)
         self.nats_server = NatsServer(host=host) if nats_url is None else None
@@ -58,6 +60,7 @@ class LocalStack:
             "ssl_certfile": ssl_certfile,
             "ssl_keyfile": ssl_keyfile,
             "faults": faults,
+            "per_session_subjects": per_session_subjects,
         }
         self.server: ReferenceServer | None = None
 
