@@ -90,6 +90,7 @@ class Floor:
         self.http: Any = None
         self.nc: Any = None
         self.slots: asyncio.Semaphore | None = None
+        self.transport_error: type[Exception] = Exception
 
     async def connect(self) -> None:
         """Open the HTTP client and the NATS connection."""
@@ -99,6 +100,7 @@ class Floor:
         from session_client.limits import MAX_CONNECTIONS  # the library's pool size
 
         self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self.transport_error = httpx.TransportError
         limits = httpx.Limits(
             max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
         )
@@ -133,11 +135,16 @@ class Floor:
             await self.nc.flush()
             assert self.slots is not None, "connect() first"
             async with self.slots:
-                response = await self.http.post(
-                    f"/sessions/{session}/messages",
-                    json={"channel_id": CHANNEL, "message": "ping", "subject_id": subject},
-                    headers={"Idempotency-Key": uuid.uuid4().hex},
-                )
+                request = {
+                    "json": {"channel_id": CHANNEL, "message": "ping", "subject_id": subject},
+                    "headers": {"Idempotency-Key": uuid.uuid4().hex},
+                }
+                try:
+                    response = await self.http.post(f"/sessions/{session}/messages", **request)
+                except self.transport_error:
+                    # Once more, like the library (same key): on a busy shared machine a
+                    # keep-alive connection the server just closed is otherwise fatal here.
+                    response = await self.http.post(f"/sessions/{session}/messages", **request)
             response.raise_for_status()
             message_id = response.json()["message_id"]
             if on_sent is not None:
@@ -802,10 +809,24 @@ def measure(plan: Plan) -> dict[str, Any]:
                 for concurrency in (1, 1000):
                     spec = Spec(variant, concurrency, plan.ops(concurrency), profile="1", **base)
                     data["profiles"][f"{variant} x{concurrency}"] = run_worker(spec).profile
+    measure_pending(plan, data, MEMORY_CASES)
+    cases = {"session_client": ["session_client"], "httpx, nats": ["httpx", "nats"]}
+    for statement, modules in cases.items():
+        data["imports"][statement] = [
+            import_time(f"import {statement}", modules) for _ in range(plan.cold_repeats)
+        ]
+    return data
+
+
+def measure_pending(
+    plan: Plan, data: dict[str, Any], memory_cases: tuple[tuple[str, bool, bool], ...]
+) -> None:
+    """Into ``data``: the memory of pending waits (``memory_cases``), the NATS server's memory
+    per subscription and the scale scenario, against servers that hold every answer back."""
     with local_stack("--silent") as urls:
         asyncio.run(create_sessions(urls["api_url"], 0, plan.pending, plan))
         base = {"api_url": urls["api_url"], "nats_url": urls["nats_url"]}
-        for variant, shared, own_sessions in MEMORY_CASES:
+        for variant, shared, own_sessions in memory_cases:
             for traced in (False, True):
                 spec = Spec(variant, plan.pending, plan.pending, mode="memory", **base)
                 spec.tracemalloc, spec.shared_subject = traced, shared
@@ -825,12 +846,6 @@ def measure(plan: Plan) -> dict[str, Any]:
         asyncio.run(create_sessions(urls["api_url"], 0, 0, plan))
         base = {"api_url": urls["api_url"], "nats_url": urls["nats_url"]}
         data["scale"] += measure_scale(plan, base, "subject-wide")
-    cases = {"session_client": ["session_client"], "httpx, nats": ["httpx", "nats"]}
-    for statement, modules in cases.items():
-        data["imports"][statement] = [
-            import_time(f"import {statement}", modules) for _ in range(plan.cold_repeats)
-        ]
-    return data
 
 
 def log(text: str) -> None:
@@ -959,15 +974,7 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
         f"| sync sequential throughput >= 0.9x async | {sync_vs_async:.2f}x | "
         f"{verdict(sync_vs_async, 0.9, higher_is_better=True)} |"
     )
-    memory = {
-        (
-            m["variant"],
-            m["shared_subject"],
-            m.get("own_sessions", False),
-            bool(m["memory"]["traced_pending"]),
-        ): m
-        for m in data["memory"]
-    }
+    memory = memory_index(data)
     for _, shared, own_sessions in MEMORY_CASES[1:]:
         traced = memory.get(("async", shared, own_sessions, True))
         rss = memory.get(("async", shared, own_sessions, False))
@@ -1052,15 +1059,7 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
         "| variant | subjects | pending waits | answered | tracemalloc / wait | RSS / wait |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    for variant, shared, own_sessions in MEMORY_CASES:
-        traced = memory.get((variant, shared, own_sessions, True))
-        rss = memory.get((variant, shared, own_sessions, False))
-        if traced and rss:
-            lines.append(
-                f"| {variant} | {memory_layout(shared, own_sessions)} | {rss['ops']:,} | "
-                f"{rss['memory']['answered']:,} | {per_wait(traced, 'traced') / 1024:.2f} KiB | "
-                f"{per_wait(rss, 'rss') / 1024:.2f} KiB |"
-            )
+    lines += memory_lines(data)
     lines += scale_report(data, scale_rows)
     lines += [
         "",
@@ -1089,6 +1088,35 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
         lines += ["", notes.read_text().strip()]
     lines += ["", "![latency CDF and throughput](benchmarks.png)", ""]
     return "\n".join(lines)
+
+
+def memory_index(data: dict[str, Any]) -> dict[tuple[str, bool, bool, bool], dict[str, Any]]:
+    """The memory runs by variant, shared subject, own sessions and tracemalloc."""
+    return {
+        (
+            m["variant"],
+            m["shared_subject"],
+            m["own_sessions"],
+            bool(m["memory"]["traced_pending"]),
+        ): m
+        for m in data["memory"]
+    }
+
+
+def memory_lines(data: dict[str, Any]) -> list[str]:
+    """The rows of the memory table, one per case measured with and without tracemalloc."""
+    memory = memory_index(data)
+    lines = []
+    for variant, shared, own_sessions in MEMORY_CASES:
+        traced = memory.get((variant, shared, own_sessions, True))
+        rss = memory.get((variant, shared, own_sessions, False))
+        if traced and rss:
+            lines.append(
+                f"| {variant} | {memory_layout(shared, own_sessions)} | {rss['ops']:,} | "
+                f"{rss['memory']['answered']:,} | {per_wait(traced, 'traced') / 1024:.2f} KiB | "
+                f"{per_wait(rss, 'rss') / 1024:.2f} KiB |"
+            )
+    return lines
 
 
 def memory_layout(shared: bool, own_sessions: bool) -> str:
@@ -1252,6 +1280,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the harness")
     # Five: with three, one disturbed repeat moved a median ratio past a target (~15 min in all).
     parser.add_argument("--repeats", type=int, default=5, help="repeats of every measurement")
+    parser.add_argument(
+        "--scale-only",
+        action="store_true",
+        help="only the scale scenario and the memory of waits on one subject, each its own "
+        "session: prints their sections and writes benchmarks-scale.png, not BENCHMARKS.md",
+    )
     options = parser.parse_args(argv)
     if options.smoke:
         plan = Plan(
@@ -1278,6 +1312,13 @@ def main(argv: list[str] | None = None) -> int:
     if not options.smoke and options.repeats != parser.get_default("repeats"):
         command += f" BENCH_ARGS='--repeats {options.repeats}'"
     started = time.perf_counter()
+    if options.scale_only:
+        data: dict[str, Any] = {"memory": []}
+        measure_pending(plan, data, MEMORY_CASES[-1:])
+        plot_scale(scale_summary(data["scale"]), options.out_dir / "benchmarks-scale.png")
+        print("\n".join(memory_lines(data) + scale_report(data, scale_summary(data["scale"]))))
+        log(f"measured in {time.perf_counter() - started:.0f} s")
+        return 0
     data = measure(plan)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     (options.out_dir / "benchmarks.json").write_text(json.dumps(data))
