@@ -16,7 +16,9 @@ OpenTelemetry but did not set it up) and ``sdk`` (the SDK's tracer and meter pro
 the client, spans to an in-memory exporter, metrics to an in-memory reader).
 
 ``concurrency`` callers each use their own session and response subject and run their operations
-back to back. Results go to ``BENCHMARKS.md`` and ``benchmarks.png`` (see ``--help``);
+back to back. The scale scenario (``bench.py worker`` in ``scale`` mode, several at once) spreads
+pending waits on one subject over several client processes and answers them all. Results go to
+``BENCHMARKS.md``, ``benchmarks.png`` and ``benchmarks-scale.png`` (see ``--help``);
 ``BENCH_TRACE_TOP=1`` makes the memory runs log tracemalloc's largest allocation sites.
 """
 
@@ -47,9 +49,19 @@ ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ("floor", "async", "sync")
 TELEMETRY = ("off", "api", "sdk")
 TELEMETRY_CONCURRENCY = (1, 100)
-# Memory runs: (variant, all waits on one subject). A floor with one subscription per wait on a
-# shared subject would deliver every answer to every waiter, so it only runs with own subjects.
-MEMORY_CASES = (("floor", False), ("async", False), ("async", True))
+# Memory runs: (variant, all waits on one subject, each wait its own session). A floor with one
+# subscription per wait on a shared subject would deliver every answer to every waiter, so it
+# only runs with own subjects.
+MEMORY_CASES = (
+    ("floor", False, False),
+    ("async", False, False),
+    ("async", True, False),
+    ("async", True, True),
+)
+# The scale scenario: pending waits on one subject, each its own session, over P processes.
+SCALE_SUBJECT = "bench.scale"
+# Servers publishing per session (asyncapi.yaml 2.0.0) or subject-wide (1.0.0, as before).
+SCALE_SERVERS = ("per-session", "subject-wide")
 HTTP_TIMEOUT = 300.0  # generous: at 10,000 callers requests queue behind the server
 WAIT_TIMEOUT = 120.0
 CHANNEL = "bench"
@@ -85,6 +97,7 @@ class Floor:
         self.http: Any = None
         self.nc: Any = None
         self.slots: asyncio.Semaphore | None = None
+        self.transport_error: type[Exception] = Exception
 
     async def connect(self) -> None:
         """Open the HTTP client and the NATS connection."""
@@ -94,6 +107,7 @@ class Floor:
         from session_client.limits import MAX_CONNECTIONS  # the library's pool size
 
         self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self.transport_error = httpx.TransportError
         limits = httpx.Limits(
             max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
         )
@@ -118,18 +132,26 @@ class Floor:
             else:
                 early[message_id] = payload  # the answer may beat the HTTP response
 
-        subscription = await self.nc.subscribe(f"sessions.responses.{subject}", cb=on_message)
+        # The session's own subject (asyncapi.yaml); bench session ids have no dots to escape.
+        subscription = await self.nc.subscribe(
+            f"sessions.responses.{subject}.{session}", cb=on_message
+        )
         try:
             # Like the library: flush() alone may PING before the buffered SUB is written.
             await self.nc._flush_pending(force_flush=True)
             await self.nc.flush()
             assert self.slots is not None, "connect() first"
             async with self.slots:
-                response = await self.http.post(
-                    f"/sessions/{session}/messages",
-                    json={"channel_id": CHANNEL, "message": "ping", "subject_id": subject},
-                    headers={"Idempotency-Key": uuid.uuid4().hex},
-                )
+                request = {
+                    "json": {"channel_id": CHANNEL, "message": "ping", "subject_id": subject},
+                    "headers": {"Idempotency-Key": uuid.uuid4().hex},
+                }
+                try:
+                    response = await self.http.post(f"/sessions/{session}/messages", **request)
+                except self.transport_error:
+                    # Once more, like the library (same key): on a busy shared machine a
+                    # keep-alive connection the server just closed is otherwise fatal here.
+                    response = await self.http.post(f"/sessions/{session}/messages", **request)
             response.raise_for_status()
             message_id = response.json()["message_id"]
             if on_sent is not None:
@@ -164,6 +186,8 @@ class Spec:
     tracemalloc: bool = False
     shared_subject: bool = False
     telemetry: str = "off"  # off | api | sdk (see the module docstring)
+    own_sessions: bool = False
+    worker_index: int = 0
 
 
 @dataclass
@@ -354,6 +378,9 @@ def memory(spec: Spec, result: Result) -> None:
     def subject(index: int) -> str:
         return "bench.mem" if spec.shared_subject else f"bench.m{index}"
 
+    def session(index: int) -> str:
+        return f"bench-mem-{index}" if spec.own_sessions else "bench-mem"
+
     async def main() -> None:
         sent: dict[str, int] = {}  # message id -> caller index
         if spec.variant == "floor":
@@ -362,28 +389,19 @@ def memory(spec: Spec, result: Result) -> None:
 
             async def wait(index: int) -> Any:
                 return await floor.send_and_wait(
-                    "bench-mem",
+                    session(index),
                     subject(index),
                     lambda message_id: sent.__setitem__(message_id, index),
                 )
 
             close: Callable[[], Awaitable[None]] = floor.aclose
         else:
-            from session_client import AsyncSessionClient
-
-            class Recording(AsyncSessionClient):
-                # Every send of both methods goes through ``_send``.
-                async def _send(self, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
-                    record = await super()._send(session_id, body)
-                    sent[record["message_id"]] = int(record["message"])
-                    return record
-
-            client = Recording(spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT)
+            client = recording_client(spec, sent)
 
             async def wait(index: int) -> Any:
                 # Pending through the whole run: every send, then every answer.
                 return await client.send_and_wait_for_response(
-                    "bench-mem", CHANNEL, str(index), subject(index), timeout=HTTP_TIMEOUT
+                    session(index), CHANNEL, str(index), subject(index), timeout=HTTP_TIMEOUT
                 )
 
             close = client.aclose
@@ -393,7 +411,7 @@ def memory(spec: Spec, result: Result) -> None:
         async def answer(message_id: str, index: int) -> None:
             async with limit:
                 response = await answering.post(
-                    f"/sessions/bench-mem/messages/{message_id}/response",
+                    f"/sessions/{session(index)}/messages/{message_id}/response",
                     json={"response": {"n": index}},
                 )
                 response.raise_for_status()
@@ -408,10 +426,7 @@ def memory(spec: Spec, result: Result) -> None:
                     asyncio.create_task(wait(first + index))
                     for index in range(batch, min(count, batch + 100))
                 ]
-                while len(sent) < len(tasks):
-                    if any(task.done() for task in tasks):
-                        await asyncio.gather(*tasks)  # raises the failure
-                    await asyncio.sleep(0.005)
+                await all_sent(sent, tasks)
             await asyncio.sleep(0.2)  # every waiter back at its wait
             if measure:
                 gc.collect()
@@ -446,6 +461,84 @@ def memory(spec: Spec, result: Result) -> None:
     asyncio.run(main())
 
 
+async def all_sent(sent: dict[str, int], tasks: list[asyncio.Task[Any]]) -> None:
+    """Return once every wait of ``tasks`` has sent its message (``sent`` holds them all)."""
+    while len(sent) < len(tasks):
+        if any(task.done() for task in tasks):
+            await asyncio.gather(*tasks)  # raises the failure
+        await asyncio.sleep(0.005)
+
+
+def recording_client(spec: Spec, sent: dict[str, int]) -> Any:
+    """An ``AsyncSessionClient`` noting each sent message's id and text (an index) in ``sent``."""
+    from session_client import AsyncSessionClient
+
+    class Recording(AsyncSessionClient):
+        # Every send of both methods goes through ``_send``.
+        async def _send(self, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
+            record = await super()._send(session_id, body)
+            sent[record["message_id"]] = int(record["message"])
+            return record
+
+    return Recording(spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT)
+
+
+def scale_session(index: int) -> str:
+    """The session of pending wait ``index`` of the scale scenario (-1 - w: warm-up of w)."""
+    return f"bench-scale-{index}" if index >= 0 else f"bench-scale-warm{-1 - index}"
+
+
+def scale(spec: Spec, result: Result) -> None:
+    """One of the client processes of the scale scenario: ``ops`` waits pending on one subject,
+    each its own session. Prints their sessions and message ids, reads "go" from stdin, then
+    measures its CPU time and the NATS messages it is delivered until all are answered (the
+    orchestrator answers every process's waits, in random order, through the REST API)."""
+    import httpx
+
+    async def main() -> None:
+        sent: dict[str, int] = {}
+        client = recording_client(spec, sent)
+        first = spec.worker_index * spec.ops
+
+        async def wait(index: int) -> Any:
+            return await client.send_and_wait_for_response(
+                scale_session(index), CHANNEL, str(index), SCALE_SUBJECT, timeout=HTTP_TIMEOUT
+            )
+
+        # Warm-up: connect, and take one answer (the server's subject form shows in it).
+        warm = asyncio.create_task(wait(-1 - spec.worker_index))
+        await all_sent(sent, [warm])
+        async with httpx.AsyncClient(base_url=spec.api_url, timeout=HTTP_TIMEOUT) as http:
+            (message_id,) = sent
+            path = f"/sessions/{scale_session(-1 - spec.worker_index)}/messages/{message_id}"
+            (await http.post(f"{path}/response", json={"response": {}})).raise_for_status()
+        await warm
+        sent.clear()
+        tasks = [asyncio.create_task(wait(first + n)) for n in range(spec.ops)]
+        await all_sent(sent, tasks)
+        await asyncio.sleep(0.2)  # every waiter back at its wait
+        pending = {scale_session(index): message_id for message_id, index in sent.items()}
+        print(json.dumps(pending), flush=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, sys.stdin.readline)  # go: answers are coming
+        nc = client.nats_connection
+        assert nc is not None
+        gc.collect()
+        delivered, cpu, wall = nc.stats["in_msgs"], time.process_time(), time.perf_counter()
+        answers = await asyncio.gather(*tasks)
+        result.cpu = time.process_time() - cpu
+        result.wall = time.perf_counter() - wall
+        result.memory = {
+            "deliveries": nc.stats["in_msgs"] - delivered,
+            "answered": sum(
+                answer["response"] == {"n": first + n} for n, answer in enumerate(answers)
+            ),
+        }
+        await client.aclose()
+
+    asyncio.run(main())
+
+
 def worker(spec: Spec) -> Result:
     """Run one measurement in this process."""
     result = Result(spec.variant, spec.concurrency, spec.ops)
@@ -453,6 +546,8 @@ def worker(spec: Spec) -> Result:
         first_call(spec, result)
     elif spec.mode == "memory":
         memory(spec, result)
+    elif spec.mode == "scale":
+        scale(spec, result)
     elif spec.variant == "sync":
         throughput_sync(spec, result)
     else:
@@ -464,8 +559,9 @@ def worker(spec: Spec) -> Result:
 
 
 @contextlib.contextmanager
-def local_stack(*extra: str) -> Iterator[dict[str, str]]:
-    """The local stack in a process of its own; yields its ``api_url`` and ``nats_url``."""
+def local_stack(*extra: str) -> Iterator[dict[str, Any]]:
+    """The local stack in a process of its own; yields its ``api_url``, ``nats_url`` and
+    ``pid``."""
     command = [sys.executable, "-m", "session_client.testing", "serve", "--no-stream", *extra]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
@@ -473,7 +569,7 @@ def local_stack(*extra: str) -> Iterator[dict[str, str]]:
         line = process.stdout.readline()
         if not line:
             raise RuntimeError(f"the local stack did not start: {shlex.join(command)}")
-        yield json.loads(line)
+        yield {**json.loads(line), "pid": process.pid}
     finally:
         process.terminate()  # SIGTERM: the stack stops its nats-server and exits
         try:
@@ -488,9 +584,12 @@ def run_worker(spec: Spec, tree: Path = ROOT) -> Result:
     env = None
     if tree != ROOT:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(tree / "generated")])}
-    fields = dict(spec.__dict__)
-    if fields["telemetry"] == "off":
-        del fields["telemetry"]  # a tree from before the telemetry rows does not know it
+    # A tree from before the telemetry rows or the scale scenario does not know their fields.
+    fields = {
+        name: value
+        for name, value in spec.__dict__.items()
+        if (name, value) not in {("telemetry", "off"), ("own_sessions", False), ("worker_index", 0)}
+    }
     out = subprocess.run(
         [sys.executable, str(tree / "scripts" / "bench.py"), "worker", json.dumps(fields)],
         capture_output=True,
@@ -503,8 +602,11 @@ def run_worker(spec: Spec, tree: Path = ROOT) -> Result:
     return Result(**json.loads(out.stdout.splitlines()[-1]))
 
 
-async def create_sessions(api_url: str, count: int) -> None:
-    """The sessions of ``count`` callers (and of the memory run), each with its subject."""
+async def create_sessions(
+    api_url: str, count: int, pending: int = 0, plan: Plan | None = None
+) -> None:
+    """The sessions of ``count`` callers, each with its subject; with ``pending`` those of the
+    memory runs, and with ``plan`` those of its scale runs."""
     import httpx
 
     limit = asyncio.Semaphore(50)
@@ -519,6 +621,22 @@ async def create_sessions(api_url: str, count: int) -> None:
             create("bench-mem", "bench.mem"),
             *(create(session_id(index), subject_id(index)) for index in range(count)),
         )
+        if pending:
+            # The memory run's own sessions: 100 to warm up, then ``pending`` from 1000 on.
+            await asyncio.gather(
+                *(
+                    create(f"bench-mem-{index}", "bench.mem")
+                    for index in (*range(100), *range(1000, 1000 + pending))
+                )
+            )
+        if plan is not None:  # the scale runs' waits, and each process's warm-up
+            first = -max(plan.scale_processes)
+            await asyncio.gather(
+                *(
+                    create(scale_session(index), SCALE_SUBJECT)
+                    for index in range(first, plan.scale_waits)
+                )
+            )
 
 
 def import_time(statement: str, modules: list[str]) -> float:
@@ -547,11 +665,153 @@ class Plan:
     cold_repeats: int
     profile: bool
     min_ops: int
+    scale_waits: int = 400
+    scale_processes: tuple[int, ...] = (1, 5, 10, 20)
+    scale_repeats: int = 5
 
     def ops(self, concurrency: int) -> int:
         """Operations per run: enough for a p99, bounded in time."""
         target = max(self.min_ops, 2 * concurrency if concurrency < 10_000 else concurrency)
         return -(-target // concurrency) * concurrency
+
+
+def measure_scale(plan: Plan, base: dict[str, str], server: str) -> list[dict[str, Any]]:
+    """The scale scenario against one server: for every process count and repeat, the summed
+    CPU time and NATS deliveries of every client process until all waits were answered."""
+    runs = []
+    for repeat in range(plan.scale_repeats):
+        for processes in plan.scale_processes:
+            run = scale_run(plan.scale_waits, processes, base)
+            runs.append({"server": server, "processes": processes, "repeat": repeat, **run})
+            log(
+                f"scale {server} P={processes} repeat {repeat}: "
+                f"{1e6 * run['cpu'] / run['waits']:.0f} us CPU and "
+                f"{run['deliveries'] / run['waits']:.2f} deliveries per answer, "
+                f"{run['answered']} answered"
+            )
+    return runs
+
+
+def scale_run(waits: int, processes: int, base: dict[str, str]) -> dict[str, Any]:
+    """``waits`` pending waits on one subject over ``processes`` worker processes, then all
+    answered at once through the REST API, in random order."""
+    import random
+
+    per = waits // processes
+    specs = [
+        Spec("async", processes, per, base["api_url"], base["nats_url"], "scale", worker_index=w)
+        for w in range(processes)
+    ]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "bench.py"),
+                "worker",
+                json.dumps(spec.__dict__),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for spec in specs
+    ]
+    try:
+        pending: dict[str, str] = {}
+        for process in workers:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            if not line:
+                raise RuntimeError("a scale worker failed before its waits were pending")
+            pending.update(json.loads(line))
+        for process in workers:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        order = list(pending.items())
+        random.shuffle(order)
+        asyncio.run(answer_all(base["api_url"], order))
+        results = []
+        for process in workers:
+            out, _ = process.communicate(timeout=300)
+            if process.returncode != 0:
+                raise RuntimeError("a scale worker failed")
+            results.append(Result(**json.loads(out.splitlines()[-1])))
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return {
+        "waits": per * processes,
+        "cpu": sum(result.cpu for result in results),
+        "deliveries": sum(result.memory["deliveries"] for result in results),
+        "answered": sum(result.memory["answered"] for result in results),
+    }
+
+
+async def answer_all(api_url: str, order: list[tuple[str, str]]) -> None:
+    """Answer every (session, message id) of ``order``, 50 at a time; the answer names the
+    wait's index, so that each waiter can tell its own."""
+    import httpx
+
+    limit = asyncio.Semaphore(50)
+    async with httpx.AsyncClient(base_url=api_url, timeout=HTTP_TIMEOUT) as http:
+
+        async def answer(session: str, message_id: str) -> None:
+            async with limit:
+                response = await http.post(
+                    f"/sessions/{session}/messages/{message_id}/response",
+                    json={"response": {"n": int(session.rsplit("-", 1)[1])}},
+                )
+                response.raise_for_status()
+
+        await asyncio.gather(*(answer(session, message_id) for session, message_id in order))
+
+
+def nats_server_memory(nats_url: str, stack_pid: int, subscriptions: int) -> dict[str, Any]:
+    """The NATS server's resident memory per subscription: RSS growth while one connection
+    holds ``subscriptions`` subscriptions to distinct session subjects (raw protocol, so that
+    no client library's per-subscription objects are made)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    server_pid = next(
+        pid
+        for pid in children(stack_pid)
+        if b"nats-server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )
+
+    def rss() -> int:
+        with open(f"/proc/{server_pid}/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE
+
+    url = urlsplit(nats_url)
+    with socket.create_connection((url.hostname, url.port), timeout=60) as connection:
+        reader = connection.makefile("rb")
+        reader.readline()  # INFO
+        connection.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n')
+        reader.readline()  # PONG
+        time.sleep(0.5)
+        before = rss()
+        subject = f"sessions.responses.{SCALE_SUBJECT}.bench-sub-"
+        connection.sendall(
+            b"".join(f"SUB {subject}{index} {index}\r\n".encode() for index in range(subscriptions))
+            + b"PING\r\n"
+        )
+        while not reader.readline().startswith(b"PONG"):
+            pass
+        time.sleep(0.5)
+        after = rss()
+    return {"subscriptions": subscriptions, "rss_growth": after - before}
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 def measure(plan: Plan) -> dict[str, Any]:
@@ -602,16 +862,7 @@ def measure(plan: Plan) -> dict[str, Any]:
                 for concurrency in (1, 1000):
                     spec = Spec(variant, concurrency, plan.ops(concurrency), profile="1", **base)
                     data["profiles"][f"{variant} x{concurrency}"] = run_worker(spec).profile
-    with local_stack("--silent") as urls:
-        asyncio.run(create_sessions(urls["api_url"], 0))
-        base = {"api_url": urls["api_url"], "nats_url": urls["nats_url"]}
-        for variant, shared in MEMORY_CASES:
-            for traced in (False, True):
-                spec = Spec(variant, plan.pending, plan.pending, mode="memory", **base)
-                spec.tracemalloc, spec.shared_subject = traced, shared
-                result = run_worker(spec)
-                data["memory"].append({"shared_subject": shared, **result.__dict__})
-                log(f"memory {variant} shared={shared} tracemalloc={traced}: {result.memory}")
+    measure_pending(plan, data, MEMORY_CASES)
     cases = {
         "session_client": ["session_client"],
         "httpx, nats": ["httpx", "nats"],
@@ -625,6 +876,36 @@ def measure(plan: Plan) -> dict[str, Any]:
             import_time(f"import {statement}", modules) for _ in range(plan.cold_repeats)
         ]
     return data
+
+
+def measure_pending(
+    plan: Plan, data: dict[str, Any], memory_cases: tuple[tuple[str, bool, bool], ...]
+) -> None:
+    """Into ``data``: the memory of pending waits (``memory_cases``), the NATS server's memory
+    per subscription and the scale scenario, against servers that hold every answer back."""
+    with local_stack("--silent") as urls:
+        asyncio.run(create_sessions(urls["api_url"], 0, plan.pending, plan))
+        base = {"api_url": urls["api_url"], "nats_url": urls["nats_url"]}
+        for variant, shared, own_sessions in memory_cases:
+            for traced in (False, True):
+                spec = Spec(variant, plan.pending, plan.pending, mode="memory", **base)
+                spec.tracemalloc, spec.shared_subject = traced, shared
+                spec.own_sessions = own_sessions
+                result = run_worker(spec)
+                data["memory"].append(
+                    {"shared_subject": shared, "own_sessions": own_sessions, **result.__dict__}
+                )
+                log(
+                    f"memory {variant} shared={shared} own_sessions={own_sessions} "
+                    f"tracemalloc={traced}: {result.memory}"
+                )
+        data["nats_server"] = nats_server_memory(urls["nats_url"], urls["pid"], plan.pending * 10)
+        log(f"nats-server: {data['nats_server']}")
+        data["scale"] = measure_scale(plan, base, "per-session")
+    with local_stack("--silent", "--subject-wide") as urls:
+        asyncio.run(create_sessions(urls["api_url"], 0, 0, plan))
+        base = {"api_url": urls["api_url"], "nats_url": urls["nats_url"]}
+        data["scale"] += measure_scale(plan, base, "subject-wide")
 
 
 def log(text: str) -> None:
@@ -753,16 +1034,14 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
         f"| sync sequential throughput >= 0.9x async | {sync_vs_async:.2f}x | "
         f"{verdict(sync_vs_async, 0.9, higher_is_better=True)} |"
     )
-    memory = {
-        (m["variant"], m["shared_subject"], bool(m["memory"]["traced_pending"])): m
-        for m in data["memory"]
-    }
-    for shared in (False, True):
-        traced, rss = memory.get(("async", shared, True)), memory.get(("async", shared, False))
+    memory = memory_index(data)
+    for _, shared, own_sessions in MEMORY_CASES[1:]:
+        traced = memory.get(("async", shared, own_sessions, True))
+        rss = memory.get(("async", shared, own_sessions, False))
         if traced and rss:
             pending = rss["ops"]
             answered = min(traced["memory"]["answered"], rss["memory"]["answered"])
-            where = "all on one subject" if shared else "each on its own subject"
+            where = memory_layout(shared, own_sessions)
             lines.append(
                 f"| {pending:,} concurrent waits on one NATS connection ({where}), all "
                 f"answered | {answered:,} answered | "
@@ -780,6 +1059,20 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
         lines.append(
             "| telemetry hooks with no SDK <= 2% of async CPU/op (its lowest here) | "
             f"{100 * hooks:.2f}% | {verdict(hooks, 0.02)} |"
+        )
+    scale_rows = scale_summary(data.get("scale", []))
+    per_session = {row["processes"]: row for row in scale_rows if row["server"] == "per-session"}
+    if 1 in per_session and 10 in per_session:
+        ratio = per_session[10]["cpu"] / per_session[1]["cpu"]
+        lines.append(
+            f"| {per_session[1]['waits']:,} waits on one subject: client CPU per useful answer "
+            f"at 10 processes <= 1.5x 1 process | {ratio:.2f}x | {verdict(ratio, 1.5)} |"
+        )
+    if per_session:
+        worst = max(row["deliveries"] for row in per_session.values())
+        lines.append(
+            f"| NATS deliveries per useful answer <= 1.1 at every process count "
+            f"({', '.join(map(str, sorted(per_session)))}) | {worst:.2f} | {verdict(worst, 1.1)} |"
         )
     imports = {name: statistics.median(times) for name, times in data["imports"].items()}
     import_ratio = imports["session_client"] / imports["httpx, nats"]
@@ -827,20 +1120,15 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
         "what the process holds (a separate run without tracemalloc). With its own subject, each "
         "wait costs a nats-py subscription: in the floor with an asyncio.Queue and a task "
         "(about 4 KiB), in the library with the Queue alone, which nats-py makes even for a "
-        "subscription that never uses it (about 3 KiB).",
+        "subscription that never uses it (about 3 KiB). The library subscribes once per session "
+        "and subject (`asyncapi.yaml`): waits of one session share a subscription, waits of "
+        "distinct sessions do not, even on one subject.",
         "",
         "| variant | subjects | pending waits | answered | tracemalloc / wait | RSS / wait |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    for variant, shared in MEMORY_CASES:
-        traced = memory.get((variant, shared, True))
-        rss = memory.get((variant, shared, False))
-        if traced and rss:
-            lines.append(
-                f"| {variant} | {'one shared' if shared else 'one per wait'} | {rss['ops']:,} | "
-                f"{rss['memory']['answered']:,} | {per_wait(traced, 'traced') / 1024:.2f} KiB | "
-                f"{per_wait(rss, 'rss') / 1024:.2f} KiB |"
-            )
+    lines += memory_lines(data)
+    lines += scale_report(data, scale_rows)
     lines += [
         "",
         "## Cold start",
@@ -928,6 +1216,135 @@ def telemetry_report(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def memory_index(data: dict[str, Any]) -> dict[tuple[str, bool, bool, bool], dict[str, Any]]:
+    """The memory runs by variant, shared subject, own sessions and tracemalloc."""
+    return {
+        (
+            m["variant"],
+            m["shared_subject"],
+            m["own_sessions"],
+            bool(m["memory"]["traced_pending"]),
+        ): m
+        for m in data["memory"]
+    }
+
+
+def memory_lines(data: dict[str, Any]) -> list[str]:
+    """The rows of the memory table, one per case measured with and without tracemalloc."""
+    memory = memory_index(data)
+    lines = []
+    for variant, shared, own_sessions in MEMORY_CASES:
+        traced = memory.get((variant, shared, own_sessions, True))
+        rss = memory.get((variant, shared, own_sessions, False))
+        if traced and rss:
+            lines.append(
+                f"| {variant} | {memory_layout(shared, own_sessions)} | {rss['ops']:,} | "
+                f"{rss['memory']['answered']:,} | {per_wait(traced, 'traced') / 1024:.2f} KiB | "
+                f"{per_wait(rss, 'rss') / 1024:.2f} KiB |"
+            )
+    return lines
+
+
+def memory_layout(shared: bool, own_sessions: bool) -> str:
+    """How a memory run spreads its waits over subjects and sessions."""
+    if not shared:
+        return "each on its own subject"
+    return "all on one subject, each its own session" if own_sessions else "all on one subject"
+
+
+def scale_summary(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per server and process count: medians over repeats of client CPU and NATS deliveries per
+    useful answer, and the fewest waits answered."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["server"], run["processes"]), []).append(run)
+    return [
+        {
+            "server": server,
+            "processes": processes,
+            "waits": group[0]["waits"],
+            "answered": min(run["answered"] for run in group),
+            "cpu": statistics.median(run["cpu"] / run["waits"] for run in group),
+            "deliveries": statistics.median(run["deliveries"] / run["waits"] for run in group),
+        }
+        for (server, processes), group in groups.items()
+    ]
+
+
+def scale_report(data: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """The section on many client processes waiting on one subject."""
+    if not rows:
+        return []
+    first = {row["server"]: row["cpu"] for row in rows if row["processes"] == 1}
+    repeats = max(run["repeat"] for run in data["scale"]) + 1
+    lines = [
+        "",
+        "## Many processes on one subject",
+        "",
+        f"{rows[0]['waits']:,} waits pending on one subject, each its own session, spread "
+        "evenly over P client processes (`AsyncSessionClient`, one NATS connection each), then "
+        "all answered at once through the REST API in random order. Client CPU: the sum over "
+        "the processes of their CPU time from the first answer sent until their last wait was "
+        "answered, per wait; deliveries: the messages NATS delivered to those processes "
+        "meanwhile, per wait. The same library against a server publishing per session "
+        "(`asyncapi.yaml` 2.0.0) and against one publishing subject-wide (1.0.0, how answers "
+        f"were routed before). Medians of {repeats} repeats; `benchmarks-scale.png` plots them.",
+        "",
+        "| server publishes | processes | answered | client CPU per useful answer | vs 1 process "
+        "| NATS deliveries per useful answer |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in sorted(rows, key=lambda row: (row["server"] != "per-session", row["processes"])):
+        lines.append(
+            f"| {row['server']} | {row['processes']} | {row['answered']:,} of {row['waits']:,} | "
+            f"{row['cpu'] * 1e6:,.0f} us | {row['cpu'] / first[row['server']]:.2f}x | "
+            f"{row['deliveries']:.2f} |"
+        )
+    server = data.get("nats_server")
+    if server:
+        lines += [
+            "",
+            "nats-server memory per subscription: "
+            f"{server['rss_growth'] / server['subscriptions']:.0f} bytes (RSS growth while one "
+            f"connection held {server['subscriptions']:,} subscriptions to distinct session "
+            "subjects).",
+        ]
+    return lines
+
+
+def plot_scale(rows: list[dict[str, Any]], path: Path) -> None:
+    """Client CPU and NATS deliveries per useful answer against the number of processes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for server in SCALE_SERVERS:
+        points = sorted(
+            (r["processes"], r["cpu"], r["deliveries"]) for r in rows if r["server"] == server
+        )
+        if not points:
+            continue
+        processes, cpu, deliveries = zip(*points, strict=True)
+        axes[0].plot(processes, [c * 1e6 for c in cpu], marker="o", label=f"server: {server}")
+        axes[1].plot(processes, deliveries, marker="o", label=f"server: {server}")
+    for axis, label in zip(
+        axes,
+        ("client CPU per useful answer (us)", "NATS deliveries per useful answer"),
+        strict=True,
+    ):
+        axis.set_xlabel("client processes sharing the subject")
+        axis.set_ylabel(label)
+        axis.set_yscale("log")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    figure.suptitle(f"{rows[0]['waits']:,} pending waits on one subject")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
 def per_wait(run: dict[str, Any], kind: str) -> float:
     """Bytes per pending wait of a memory run, by ``traced`` or ``rss`` memory."""
     memory = run["memory"]
@@ -989,9 +1406,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the harness")
     # Five: with three, one disturbed repeat moved a median ratio past a target (~15 min in all).
     parser.add_argument("--repeats", type=int, default=5, help="repeats of every measurement")
+    parser.add_argument(
+        "--scale-only",
+        action="store_true",
+        help="only the scale scenario and the memory of waits on one subject, each its own "
+        "session: prints their sections and writes benchmarks-scale.png, not BENCHMARKS.md",
+    )
     options = parser.parse_args(argv)
     if options.smoke:
-        plan = Plan([1, 10], repeats=1, pending=50, cold_repeats=1, profile=False, min_ops=40)
+        plan = Plan(
+            [1, 10],
+            repeats=1,
+            pending=50,
+            cold_repeats=1,
+            profile=False,
+            min_ops=40,
+            scale_waits=20,
+            scale_processes=(1, 2),
+            scale_repeats=1,
+        )
     else:
         plan = Plan(
             [1, 10, 100, 1000, 10_000],
@@ -1005,10 +1438,19 @@ def main(argv: list[str] | None = None) -> int:
     if not options.smoke and options.repeats != parser.get_default("repeats"):
         command += f" BENCH_ARGS='--repeats {options.repeats}'"
     started = time.perf_counter()
+    if options.scale_only:
+        data: dict[str, Any] = {"memory": []}
+        measure_pending(plan, data, MEMORY_CASES[-1:])
+        plot_scale(scale_summary(data["scale"]), options.out_dir / "benchmarks-scale.png")
+        print("\n".join(memory_lines(data) + scale_report(data, scale_summary(data["scale"]))))
+        log(f"measured in {time.perf_counter() - started:.0f} s")
+        return 0
     data = measure(plan)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     (options.out_dir / "benchmarks.json").write_text(json.dumps(data))
     plot(data, plan, options.out_dir / "benchmarks.png")
+    if data.get("scale"):
+        plot_scale(scale_summary(data["scale"]), options.out_dir / "benchmarks-scale.png")
     text = report(data, plan, command, time.perf_counter() - started)
     (options.out_dir / "BENCHMARKS.md").write_text(text)
     log(f"wrote {options.out_dir / 'BENCHMARKS.md'} in {time.perf_counter() - started:.0f} s")

@@ -134,7 +134,8 @@ class AsyncSessionClient:
 
     @property
     def subscription_count(self) -> int:
-        """Open response subscriptions (one per subject being waited on; 0 when idle)."""
+        """Open response subscriptions (one per session and subject being waited on, and one
+        per subject until the server is seen publishing per session; 0 when idle)."""
         return self._waiter.subscription_count
 
     # -- REST operations --------------------------------------------------------------------

@@ -1,4 +1,11 @@
-"""The NATS response-subject rules of ``asyncapi.yaml``, shared by client and local stack."""
+"""The NATS response-subject rules of ``asyncapi.yaml``, shared by client and local stack.
+
+A template (default ``sessions.responses.{subject_id}``) names a subject's *subject-wide*
+subject; the server publishes each answer and status event on its *session subject*, that
+subject followed by one token for the session (:func:`session_subject`). A process subscribes
+exactly to the sessions it waits for, so NATS, not the process, drops everyone else's answers;
+``{subject}.*`` still receives every answer of the subject.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +46,23 @@ def validate_subject_template(template: str) -> str:
 def response_subject(template: str, subject_id: str) -> str:
     """Build the response subject for ``subject_id`` from ``template``."""
     return template.replace("{subject_id}", subject_id)
+
+
+def session_token(session_id: str) -> str:
+    """``session_id`` as one NATS subject token: its dots (legal in ids, token separators in
+    subjects) written as ``/`` (never part of an id), so distinct ids stay distinct tokens."""
+    return session_id.replace(".", "/")
+
+
+def session_subject(subject: str, session_id: str) -> str:
+    """The subject the answers and status events of ``session_id`` are published on, for the
+    response subject ``subject`` (``asyncapi.yaml``, channel ``sessionResponses``)."""
+    return f"{subject}.{session_token(session_id)}"
+
+
+def subject_wide(subject: str) -> str:
+    """The subscription to every session subject of the response subject ``subject``."""
+    return f"{subject}.*"
 
 
 def stream_subject(template: str) -> str | None:

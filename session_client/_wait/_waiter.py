@@ -1,9 +1,15 @@
 """``ResponseWaiter``: every pending wait of one client, and everything that settles it.
 
-It owns the NATS link (one subscription per subject with waits), the routing table, the
-per-subject recovery rounds and the REST checks. A wait is settled by the first of: its answer
-on NATS, the same answer replayed from the JetStream stream after an outage, a REST record of
-its message (answered, cancelled or expired), or a confirmed end of its session.
+It owns the NATS link, the routing table, the per-subject recovery rounds and the REST
+checks. A wait is settled by the first of: its answer on NATS, the same answer replayed from the
+JetStream stream after an outage, a REST record of its message (answered, cancelled or expired),
+or a confirmed end of its session.
+
+Subscriptions (``asyncapi.yaml``): one per session and subject with waits, on the session
+subject, so NATS delivers only the answers this process waits for. Servers of contract 1.0
+publish on the subject-wide subject instead: until an answer arrives on a session subject,
+which proves the server publishes there, each subject with waits also has a subscription to its
+subject-wide form; the first such answer ends them for the life of the client.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from ..errors import (
 )
 from ..limits import MAX_CONNECTIONS
 from ..payloads import answer_payload
-from ._nats import NatsLink
+from ..subjects import session_subject, subject_wide
+from ._nats import NatsLink, OnMessage
 from ._payloads import Answer, parse_payload
 from ._routing import RoutingTable, Wait
 from ._schedule import Round, Schedule, jittered
@@ -63,26 +70,43 @@ class _CreatorCancelled(Exception):
     """The caller making a shared subscription was cancelled; its joiners subscribe anew."""
 
 
-class _SubjectState:
-    """One subject's subscription and recovery rounds."""
+class _Listener:
+    """One NATS subscription, shared by the waits that need it."""
 
-    __slots__ = (
-        "cursor",
-        "ready",
-        "rechecks",
-        "replay_from",
-        "schedule",
-        "subject_id",
-        "subscription",
-        "task",
-        "timer",
-    )
+    __slots__ = ("ready", "subscription")
 
-    def __init__(self, subject_id: str, *, disconnected: bool) -> None:
-        self.subject_id = subject_id
+    def __init__(self) -> None:
         self.subscription: Subscription | None = None
         #: Settled when the server has the subscription; None once it had it.
         self.ready: asyncio.Future[None] | None = asyncio.get_running_loop().create_future()
+
+    def confirmed(self, subscription: Subscription) -> None:
+        """The server has ``subscription``: the waits joining it may go on."""
+        self.subscription = subscription
+        ready, self.ready = self.ready, None
+        if ready is not None:
+            ready.set_result(None)
+
+    def failed(self, subject: str, exc: BaseException) -> None:
+        """The subscription could not be made: its joiners fail with it, or, if only its
+        creator was cancelled, subscribe again."""
+        ready, self.ready = self.ready, None
+        if ready is not None:
+            ready.set_exception(
+                _CreatorCancelled()
+                if isinstance(exc, asyncio.CancelledError)
+                else NatsUnavailableError(f"cannot subscribe to {subject}: {exc!r}")
+            )
+            ready.exception()  # retrieved: there may be no joiner to await it
+
+
+class _SubjectState:
+    """One subject's recovery rounds."""
+
+    __slots__ = ("cursor", "rechecks", "replay_from", "schedule", "subject_id", "task", "timer")
+
+    def __init__(self, subject_id: str, *, disconnected: bool) -> None:
+        self.subject_id = subject_id
         self.schedule = Schedule(disconnected=disconnected)
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
@@ -129,6 +153,12 @@ class ResponseWaiter:
         self._telemetry = telemetry
         self._table = RoutingTable()
         self._subjects: dict[str, _SubjectState] = {}
+        #: Subscriptions by session subject, and by subject-wide subject (contract 1.0).
+        self._sessions: dict[str, _Listener] = {}
+        self._legacy: dict[str, _Listener] = {}
+        #: Until an answer arrives on a session subject: the server may publish subject-wide.
+        self._legacy_open = True
+        self._legacy_closing: asyncio.Task[None] | None = None
         self._budget = asyncio.Semaphore(RECOVERY_SLOTS)
         self._confirming: dict[str, asyncio.Task[None]] = {}
 
@@ -140,7 +170,7 @@ class ResponseWaiter:
     @property
     def subscription_count(self) -> int:
         """How many response subscriptions are open (0 when nobody waits)."""
-        return len(self._subjects)
+        return len(self._sessions) + len(self._legacy)
 
     # -- registering ------------------------------------------------------------------------
 
@@ -165,82 +195,113 @@ class ResponseWaiter:
         self, subject: str, subject_id: str, session_id: str, message_id: str | None
     ) -> Wait:
         await self._link.connect()
-        while True:
-            wait = Wait(subject, subject_id, session_id, message_id)
-            self._table.add(wait)
-            state = self._subjects.get(subject)
-            if state is None:
-                return await self._subscribe(wait)
-            if state.ready is None:
-                return wait
-            try:
-                await asyncio.shield(state.ready)
-                return wait
-            except _CreatorCancelled:
-                self._table.remove(wait)
-                continue  # another caller's cancellation is no reason to fail this one
-            except BaseException as exc:
-                await self.release(wait)
-                raise _unavailable(exc) from exc
-
-    async def _subscribe(self, wait: Wait) -> Wait:
-        state = _SubjectState(wait.subject_id, disconnected=self._link.disconnected)
-        self._subjects[wait.subject] = state
+        wait = Wait(subject, subject_id, session_id, message_id)
+        if self._table.add(wait):
+            state = self._subjects[subject] = _SubjectState(
+                subject_id, disconnected=self._link.disconnected
+            )
+            self._arm(subject, state)
         try:
-            state.subscription = await self._link.subscribe(wait.subject, self._on_message)
+            await self._listen(
+                self._sessions, session_subject(subject, session_id), self._on_session_message
+            )
+            if self._legacy_open:
+                await self._listen(self._legacy, subject, self._on_message)
         except BaseException as exc:
-            self._abandon(wait.subject, state, exc)
-            self._table.remove(wait)
+            await self.release(wait)
             raise _unavailable(exc) from exc
-        ready, state.ready = state.ready, None
-        if ready is not None:
-            ready.set_result(None)
-        if self._subjects.get(wait.subject) is state:  # not closed meanwhile
-            self._arm(wait.subject, state)
         return wait
 
-    def _abandon(self, subject: str, state: _SubjectState, exc: BaseException) -> None:
-        """A subscription could not be made: forget it, so the next wait starts afresh. The
-        waits that joined it meanwhile fail with it, or, if only its creator was cancelled,
-        subscribe again."""
-        if self._subjects.get(subject) is state:
-            del self._subjects[subject]
-        state.stop()
-        if state.ready is not None:
-            state.ready.set_exception(
-                _CreatorCancelled()
-                if isinstance(exc, asyncio.CancelledError)
-                else NatsUnavailableError(f"cannot subscribe to {subject}: {exc!r}")
-            )
-            state.ready.exception()  # retrieved: there may be no joiner to await it
+    async def _listen(
+        self, listeners: dict[str, _Listener], subject: str, on_message: OnMessage
+    ) -> None:
+        """Make sure the server has a subscription to ``subject``: make it, or join the one
+        being made."""
+        while True:
+            listener = listeners.get(subject)
+            if listener is None:
+                await self._subscribe(listeners, subject, on_message)
+                return
+            if listener.ready is None:
+                return
+            try:
+                await asyncio.shield(listener.ready)
+                return
+            except _CreatorCancelled:
+                continue  # another caller's cancellation is no reason to fail this one
+
+    async def _subscribe(
+        self, listeners: dict[str, _Listener], subject: str, on_message: OnMessage
+    ) -> None:
+        listener = listeners[subject] = _Listener()
+        try:
+            subscription = await self._link.subscribe(subject, on_message)
+        except BaseException as exc:
+            if listeners.get(subject) is listener:
+                del listeners[subject]
+            listener.failed(subject, exc)
+            raise
+        if listeners.get(subject) is not listener:
+            # Dropped meanwhile: the subject-wide form ended, or the client closed.
+            await self._link.unsubscribe(subscription)
+        listener.confirmed(subscription)
 
     async def release(self, wait: Wait, unsettled: str = "cancelled") -> None:
-        """Stop waiting; the subject's subscription ends with its last wait. ``unsettled``:
+        """Stop waiting; a subscription ends with the last wait that needs it. ``unsettled``:
         how the wait ended if nothing settled it (``timeout``, ``closed``, ``cancelled``)."""
         self._telemetry.wait_ended(wait, unsettled, self._rechecks(wait.subject))
-        if not self._table.remove(wait):
+        subject_left = self._table.remove(wait)
+        if not self._table.has_session(wait.subject, wait.session_id):
+            await self._drop(self._sessions, session_subject(wait.subject, wait.session_id))
+        if not subject_left:
             return
         state = self._subjects.pop(wait.subject, None)
-        if state is None:
-            return
-        state.stop()
-        if state.subscription is not None:
-            await self._link.unsubscribe(state.subscription)
+        if state is not None:
+            state.stop()
+        await self._drop(self._legacy, wait.subject)
+
+    async def _drop(self, listeners: dict[str, _Listener], subject: str) -> None:
+        listener = listeners.pop(subject, None)
+        if listener is not None and listener.subscription is not None:
+            await self._link.unsubscribe(listener.subscription)
+
+    def _close_legacy(self) -> None:
+        """The server publishes on session subjects: the subject-wide subscriptions go."""
+        self._legacy_open = False
+        logger.debug("answers arrive on session subjects: ending subject-wide subscriptions")
+        self._legacy_closing = asyncio.ensure_future(self._drop_legacy())
+
+    async def _drop_legacy(self) -> None:
+        for subject in list(self._legacy):
+            await self._drop(self._legacy, subject)
 
     # -- settling ---------------------------------------------------------------------------
 
-    def _on_message(
-        self, subject: str, data: bytes, headers: dict[str, str] | None, via: str = "nats"
+    def _on_session_message(
+        self, subject: str, data: bytes, headers: dict[str, str] | None
     ) -> None:
-        """Route a payload from NATS (live, or replayed ``via="replay"``) to the waits it
-        settles."""
+        """A payload on a session subject (``{subject}.{session_token}``)."""
+        if self._route(subject.rpartition(".")[0], data, headers) and self._legacy_open:
+            self._close_legacy()
+
+    def _on_message(self, subject: str, data: bytes, headers: dict[str, str] | None) -> None:
+        """A payload on a subject-wide subject (contract 1.0)."""
+        self._route(subject, data, headers)
+
+    def _route(
+        self, subject: str, data: bytes, headers: dict[str, str] | None, via: str = "nats"
+    ) -> bool:
+        """Route a payload for the response subject ``subject`` (live, or replayed
+        ``via="replay"``) to the waits it settles; False if the contract does not allow it."""
         item = parse_payload(data, headers, via)
         if item is None:
-            logger.debug("skipping a payload on %s that asyncapi.yaml does not allow", subject)
-        elif isinstance(item, Answer):
+            logger.debug("skipping a payload for %s that asyncapi.yaml does not allow", subject)
+            return False
+        if isinstance(item, Answer):
             self._table.answer(subject, item)
         elif self._table.has_session(subject, item.session_id):
             self._confirm_closed(item.session_id)
+        return True
 
     def settle_from_record(self, wait: Wait, message: dict[str, Any]) -> None:
         """Settle ``wait`` from a REST ``Message`` record of its message, if it is final."""
@@ -310,10 +371,16 @@ class ResponseWaiter:
 
     def _connection_closed(self) -> None:
         """nats-py gave up reconnecting: the subscriptions are gone with the connection."""
-        self._table.fail_all(NatsUnavailableError("the NATS connection was closed for good"))
+        self._forget_all(NatsUnavailableError("the NATS connection was closed for good"))
+
+    def _forget_all(self, error: Exception) -> None:
+        """Fail every wait and forget every subscription and round."""
+        self._table.fail_all(error)
         for state in self._subjects.values():
             state.stop()
         self._subjects.clear()
+        self._sessions.clear()
+        self._legacy.clear()
 
     def _disconnected(self) -> None:
         lost_from = time.time() - self._link.detection_allowance
@@ -333,7 +400,7 @@ class ResponseWaiter:
         if state.timer is not None:
             state.timer.cancel()
             state.timer = None
-        if state.task is None and state.ready is None:  # a running round re-arms when done
+        if state.task is None:  # a running round re-arms when done
             self._arm(subject, state)
 
     def _arm(self, subject: str, state: _SubjectState) -> None:
@@ -372,17 +439,23 @@ class ResponseWaiter:
         since = self._table.since(subject)
         if state.replay_from is not None:
             since = max(since, state.replay_from)
+        # Every session subject of the subject, and the subject-wide form while it may be used.
+        filters = [subject_wide(subject), *([subject] if self._legacy_open else [])]
+
+        def route(_: str, data: bytes, headers: dict[str, str] | None) -> None:
+            self._route(subject, data, headers, "replay")
+
         try:
             async with self._budget:
-                return await self._link.replay(subject, since - _CLOCK_SKEW, self._on_replayed)
+                for where in filters:
+                    if not await self._link.replay(where, since - _CLOCK_SKEW, route):
+                        return False
+                return True
         except Exception as exc:
             logger.info(
                 "replaying %s from its stream failed (%r); asking the REST API", subject, exc
             )
             return False
-
-    def _on_replayed(self, subject: str, data: bytes, headers: dict[str, str] | None) -> None:
-        self._on_message(subject, data, headers, "replay")
 
     async def _ask_rest(self, subject: str, state: _SubjectState, reason: str) -> None:
         """One page at a time, every message of the subject settled since its first wait
@@ -441,10 +514,9 @@ class ResponseWaiter:
 
     async def close(self) -> None:
         """Close the connection; waits still pending fail with :class:`ClientClosedError`."""
-        self._table.fail_all(ClientClosedError())
-        for state in self._subjects.values():
-            state.stop()
-        self._subjects.clear()
+        self._forget_all(ClientClosedError())
+        if self._legacy_closing is not None:
+            self._legacy_closing.cancel()
         for task in list(self._confirming.values()):
             task.cancel()
         await self._link.close()

@@ -53,6 +53,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve the inbox page to other machines too (default: loopback clients only)",
     )
     parser.add_argument("--no-stream", action="store_true", help="publish through core NATS only")
+    parser.add_argument(
+        "--subject-wide",
+        action="store_true",
+        help="publish on sessions.responses.{subject_id}, as servers of contract 1.0.0 did",
+    )
     parser.add_argument("--api-token", help="require this bearer token")
 
 
@@ -71,6 +76,7 @@ def run_stack(options: argparse.Namespace) -> int:
         stream=not options.no_stream,
         api_token=options.api_token,
         inbox_remote=options.inbox_remote,
+        per_session_subjects=not options.subject_wide,
     )
     if options.silent or options.inbox:
         stack.human.stay_silent()

@@ -40,10 +40,12 @@ class ServerTracing:
 
     @contextlib.contextmanager
     def publishing(
-        self, trace_context: dict[str, str] | None, subject: str
+        self, trace_context: dict[str, str] | None, subject: str, response_subject: str
     ) -> Iterator[dict[str, str]]:
         """Around the publishing of an answer on ``subject``: yields the trace headers to send
-        with it, of a producer span in the trace of ``trace_context`` (its message's)."""
+        with it, of a producer span in the trace of ``trace_context`` (its message's). The span
+        is named after the ``response_subject`` of ``subject``: one name per subject, not per
+        session, as span names must have few values."""
         tracer = self.tracer()
         if tracer is None:
             yield dict(trace_context or {})
@@ -57,7 +59,7 @@ class ServerTracing:
             "messaging.destination.name": subject,
         }
         with tracer.start_as_current_span(
-            f"publish {subject}",
+            f"publish {response_subject}",
             context=propagate.extract(trace_context or {}),
             kind=SpanKind.PRODUCER,
             attributes=attributes,

@@ -1,10 +1,12 @@
 """Publishes answers and session status events on NATS, exactly as ``asyncapi.yaml`` says:
-at least once, also across a NATS outage, through an outbox in the server's store."""
+on each session's subject, at least once, also across a NATS outage, through an outbox in the
+server's store."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 from itertools import groupby
@@ -17,7 +19,12 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import NoStreamResponseError, NotFoundError, ServiceUnavailableError
 
 from ..payloads import answer_payload
-from ..subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, stream_subject
+from ..subjects import (
+    DEFAULT_SUBJECT_TEMPLATE,
+    response_subject,
+    session_subject,
+    stream_subject,
+)
 from ._tracing import ServerTracing
 from .store import OutboxEntry, SessionStore, utc_now
 
@@ -38,6 +45,9 @@ class EventPublisher:
     goes once acknowledged; ``Nats-Msg-Id`` deduplicates), through core NATS otherwise (the row
     goes once a flush completed). What fails stays and is retried on reconnection and every
     ``retry_interval`` seconds. Failures are logged, never raised.
+
+    ``per_session_subjects=False`` publishes on the subject-wide subject instead, as servers
+    of contract 1.0 did: to test clients against such servers.
     """
 
     def __init__(
@@ -50,6 +60,7 @@ class EventPublisher:
         ack_timeout: float = 2.0,
         batch_size: int = 100,
         tracing: ServerTracing | None = None,
+        per_session_subjects: bool = True,
     ) -> None:
         self.nats_url = nats_url
         self.store = store
@@ -58,6 +69,7 @@ class EventPublisher:
         self.ack_timeout = ack_timeout
         self.batch_size = batch_size
         self.tracing = tracing or ServerTracing()
+        self.per_session_subjects = per_session_subjects
         self._nc: NATS | None = None
         self._covered: dict[str, bool] = {}
         self._wake = asyncio.Event()
@@ -188,7 +200,7 @@ class EventPublisher:
     async def _route(self, nc: NATS, entry: OutboxEntry) -> bool | None:
         """True: through JetStream; False: core NATS; None: unknown now (retry later)."""
         try:
-            return await self._stream_covers(nc, self._subject(entry))
+            return await self._stream_covers(nc, entry)
         except Exception as exc:
             logger.info("cannot tell whether a stream covers %s: %r", entry.subject_id, exc)
             return None
@@ -201,7 +213,7 @@ class EventPublisher:
     async def _publish_acked(self, nc: NATS, entry: OutboxEntry) -> bool:
         subject = self._subject(entry)
         try:
-            with self.tracing.publishing(entry.trace_context, subject) as trace_headers:
+            with self._traced(entry, subject) as trace_headers:
                 await nc.jetstream().publish(
                     subject,
                     entry.payload.encode(),
@@ -211,7 +223,7 @@ class EventPublisher:
             return True
         except Exception as exc:  # no ack (NATS down, no stream leader): kept, retried
             if isinstance(exc, NoStreamResponseError):
-                self._covered.pop(subject, None)  # the stream may be gone: look again
+                self._covered.pop(entry.subject_id, None)  # the stream may be gone: look again
             logger.warning("JetStream publish to %s failed (%r); will retry", subject, exc)
             return False
 
@@ -220,7 +232,7 @@ class EventPublisher:
         try:
             for entry in entries:
                 subject = self._subject(entry)
-                with self.tracing.publishing(entry.trace_context, subject) as trace_headers:
+                with self._traced(entry, subject) as trace_headers:
                     await nc.publish(
                         subject,
                         entry.payload.encode(),
@@ -232,16 +244,30 @@ class EventPublisher:
             logger.warning("core NATS publish failed (%r); will retry", exc)
             return False
 
-    def _subject(self, entry: OutboxEntry) -> str:
+    def _traced(
+        self, entry: OutboxEntry, subject: str
+    ) -> contextlib.AbstractContextManager[dict[str, str]]:
+        """Around publishing ``entry`` on ``subject``: its trace headers (see ServerTracing)."""
+        return self.tracing.publishing(entry.trace_context, subject, self._response_subject(entry))
+
+    def _response_subject(self, entry: OutboxEntry) -> str:
         return response_subject(self.subject_template, entry.subject_id)
 
-    async def _stream_covers(self, nc: NATS, subject: str) -> bool:
-        """Whether a stream covers ``subject``; raises while JetStream cannot tell."""
-        covered = self._covered.get(subject)
+    def _subject(self, entry: OutboxEntry) -> str:
+        subject = self._response_subject(entry)
+        if not self.per_session_subjects:
+            return subject
+        # Both payload schemas carry the session: no column of its own in the outbox.
+        return session_subject(subject, json.loads(entry.payload)["session_id"])
+
+    async def _stream_covers(self, nc: NATS, entry: OutboxEntry) -> bool:
+        """Whether a stream covers ``entry``'s subject; raises while JetStream cannot tell.
+        Known per ``subject_id``, not per session: one lookup for all sessions of a subject."""
+        covered = self._covered.get(entry.subject_id)
         if covered is not None:
             return covered
         try:
-            await nc.jetstream().find_stream_name_by_subject(subject)
+            await nc.jetstream().find_stream_name_by_subject(self._subject(entry))
             covered = True
         except NotFoundError:
             covered = False
@@ -250,5 +276,5 @@ class EventPublisher:
                 raise
             # No responders: no JetStream on this server. Not cached: it may get one.
             return False
-        self._covered[subject] = covered
+        self._covered[entry.subject_id] = covered
         return covered

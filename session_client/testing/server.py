@@ -29,8 +29,10 @@ class ReferenceServer:
     It runs in a background thread so that tests, the demo and the CLI can use it from
     synchronous code; ``port=0`` picks a free port (see :attr:`url`). ``ssl_certfile`` and
     ``ssl_keyfile`` (PEM) serve HTTPS; ``faults`` injects failures (see :class:`Faults`);
-    ``tracer_provider`` records its spans (default: the global OpenTelemetry one, if any).
-    The dev inbox (:attr:`inbox_url`) answers loopback clients only, unless ``inbox_remote``.
+    ``tracer_provider`` records its spans (default: the global OpenTelemetry one, if any);
+    ``per_session_subjects=False`` publishes like a server of contract 1.0 (see
+    :class:`EventPublisher`). The dev inbox (:attr:`inbox_url`) answers loopback clients only,
+    unless ``inbox_remote``.
     """
 
     def __init__(
@@ -49,13 +51,20 @@ class ReferenceServer:
         faults: Faults | None = None,
         inbox_remote: bool = False,
         tracer_provider: Any = None,
+        per_session_subjects: bool = True,
     ) -> None:
         self.host = host
         tracing = ServerTracing(tracer_provider)
         self.scheme = "https" if ssl_certfile else "http"
         self.store = SessionStore(db_path)
         publisher = (
-            EventPublisher(nats_url, self.store, subject_template=subject_template, tracing=tracing)
+            EventPublisher(
+                nats_url,
+                self.store,
+                subject_template=subject_template,
+                tracing=tracing,
+                per_session_subjects=per_session_subjects,
+            )
             if nats_url
             else None
         )

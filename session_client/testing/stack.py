@@ -26,9 +26,10 @@ class LocalStack:
     stream covering the response subjects is created, so answers go through JetStream.
     ``ssl_certfile``/``ssl_keyfile`` serve the API over HTTPS; ``faults`` makes it fail on
     purpose (:class:`~session_client.testing.faults.Faults`); ``tracer_provider`` records the
-    reference server's spans (default: the global OpenTelemetry one, if any). The dev inbox page
-    (:attr:`inbox_url`) lets a developer answer as the human; it answers loopback clients only
-    unless ``inbox_remote=True``.
+    reference server's spans (default: the global OpenTelemetry one, if any);
+    ``per_session_subjects=False`` publishes answers on the subject-wide subject, as servers of
+    contract 1.0 did. The dev inbox page (:attr:`inbox_url`) lets a developer answer as the
+    human; it answers loopback clients only unless ``inbox_remote=True``.
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class LocalStack:
         faults: Faults | None = None,
         inbox_remote: bool = False,
         tracer_provider: Any = None,
+        per_session_subjects: bool = True,
     ) -> None:
         self.human = human or SimulatedHuman(auto_respond, delay=respond_delay)
         self.nats_server = NatsServer(host=host) if nats_url is None else None
@@ -65,6 +67,7 @@ class LocalStack:
             "faults": faults,
             "inbox_remote": inbox_remote,
             "tracer_provider": tracer_provider,
+            "per_session_subjects": per_session_subjects,
         }
         self.server: ReferenceServer | None = None
 

@@ -14,6 +14,9 @@ from session_client.subjects import (
     SUBJECT_ID_MAX_LENGTH,
     SUBJECT_ID_PATTERN,
     is_valid_subject_id,
+    response_subject,
+    session_subject,
+    session_token,
 )
 from session_client.testing.contracts import load_contract
 
@@ -58,16 +61,36 @@ def test_error_responses_are_problem_json() -> None:
         assert list(response["content"]) == ["application/problem+json"], name
 
 
-def test_asyncapi_is_version_3_with_the_default_subject() -> None:
+def test_asyncapi_is_version_3_with_the_default_subjects() -> None:
     assert ASYNCAPI["asyncapi"] == "3.0.0"
-    assert ASYNCAPI["channels"]["sessionResponses"]["address"] == DEFAULT_SUBJECT_TEMPLATE
+    channels = ASYNCAPI["channels"]
+    assert channels["subjectResponses"]["address"] == DEFAULT_SUBJECT_TEMPLATE
+    assert channels["sessionResponses"]["address"] == session_subject(
+        DEFAULT_SUBJECT_TEMPLATE, "{session_token}"
+    )
+    publishes = {
+        op["channel"]["$ref"] for op in ASYNCAPI["operations"].values() if op["action"] == "send"
+    }
+    assert publishes == {"#/channels/sessionResponses"}  # never subject-wide any more
+
+
+@pytest.mark.parametrize(
+    ("session_id", "token"),
+    [("session123", "session123"), ("order.7", "order/7"), ("a.b.c", "a/b/c")],
+)
+def test_a_session_is_one_token_of_its_subject(session_id: str, token: str) -> None:
+    assert session_token(session_id) == token
+    subject = response_subject(DEFAULT_SUBJECT_TEMPLATE, "orders.eu")
+    assert session_subject(subject, session_id) == f"sessions.responses.orders.eu.{token}"
+    described = ASYNCAPI["channels"]["sessionResponses"]["parameters"]["session_token"]
+    assert "every `.` written as `/`" in described["description"]
 
 
 def test_subject_rule_is_the_same_in_both_contracts_and_the_code() -> None:
     schema = OPENAPI["components"]["schemas"]["SubjectId"]
     assert schema["pattern"] == SUBJECT_ID_PATTERN
     assert schema["maxLength"] == SUBJECT_ID_MAX_LENGTH
-    parameter = ASYNCAPI["channels"]["sessionResponses"]["parameters"]["subject_id"]
+    parameter = ASYNCAPI["components"]["parameters"]["subject_id"]
     assert SUBJECT_ID_PATTERN.replace("\\\\", "\\") in parameter["description"]
 
 

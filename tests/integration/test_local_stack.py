@@ -53,7 +53,7 @@ async def test_answer_arrives_on_the_documented_subject_with_the_documented_payl
     stack: LocalStack, nc: nats.NATS, human: Any
 ) -> None:
     human.answer_next({"approved": True, "note": "fine"}, delay=0.05)
-    sub = await nc.subscribe("sessions.responses.subject-a")
+    sub = await nc.subscribe("sessions.responses.subject-a.it-answer")
     async with Client(base_url=stack.api_url) as api:
         created = await create_session.asyncio_detailed(
             client=api, body=CreateSessionRequest(session_id="it-answer", subject_id="subject-a")
@@ -82,7 +82,7 @@ async def test_answers_go_through_the_jetstream_stream(stack: LocalStack, nc: na
         await create_session.asyncio_detailed(
             client=api, body=CreateSessionRequest(session_id="it-js", subject_id="subject-js")
         )
-        sub = await nc.subscribe("sessions.responses.subject-js")
+        sub = await nc.subscribe("sessions.responses.subject-js.*")
         await send_message.asyncio_detailed(
             "it-js", client=api, body=SendMessageRequest(channel_id="c", message="m")
         )
@@ -94,7 +94,7 @@ async def test_reject_and_expire_publish_status_events(
     stack: LocalStack, nc: nats.NATS, human: Any
 ) -> None:
     human.stay_silent()
-    sub = await nc.subscribe("sessions.responses.subject-s")
+    sub = await nc.subscribe("sessions.responses.subject-s.*")
     async with Client(base_url=stack.api_url) as api:
         for session_id, expiry in (("it-reject", None), ("it-expire", int(time.time()) - 1)):
             await create_session.asyncio_detailed(
@@ -192,7 +192,7 @@ async def test_core_nats_without_a_stream() -> None:
     with LocalStack(stream=False) as stack:
         nc = await nats.connect(stack.nats_url)
         try:
-            sub = await nc.subscribe("sessions.responses.core")
+            sub = await nc.subscribe("sessions.responses.core.*")
             async with Client(base_url=stack.api_url) as api:
                 await create_session.asyncio_detailed(
                     client=api, body=CreateSessionRequest(session_id="core", subject_id="core")
@@ -223,7 +223,7 @@ def test_serve_command_prints_one_json_line_and_stops_on_sigterm() -> None:
 
         async def round_trip() -> dict[str, Any]:
             nc = await nats.connect(urls["nats_url"])
-            sub = await nc.subscribe("sessions.responses.cli")
+            sub = await nc.subscribe("sessions.responses.cli.*")
             async with Client(base_url=urls["api_url"]) as api:
                 await create_session.asyncio_detailed(
                     client=api, body=CreateSessionRequest(session_id="cli", subject_id="cli")

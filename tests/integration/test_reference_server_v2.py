@@ -454,8 +454,10 @@ async def test_answers_and_status_events_stored_while_nats_is_down_reach_the_str
             stack.nats_server.start()
         nc = await nats.connect(stack.nats_url)
         try:
-            answer_msg = await last_stream_message(nc, "sessions.responses.ob-js")
-            status_msg = await last_stream_message(nc, "sessions.responses.ob-js-status")
+            answer_msg = await last_stream_message(nc, "sessions.responses.ob-js.ob-js")
+            status_msg = await last_stream_message(
+                nc, "sessions.responses.ob-js-status.ob-js-rejected"
+            )
         finally:
             await nc.close()
         assert answer_msg.headers is not None
@@ -478,7 +480,7 @@ async def test_core_subscriber_gets_an_answer_stored_while_nats_was_down() -> No
         await asyncio.to_thread(server.start)  # its NATS connection goes through this loop
         subscriber = await nats.connect(nats_server.url, reconnect_time_wait=0.05)
         try:
-            sub = await subscriber.subscribe("sessions.responses.ob-core")
+            sub = await subscriber.subscribe("sessions.responses.ob-core.ob-core")
             await subscriber.flush()
             async with httpx.AsyncClient(base_url=server.url, timeout=10) as api:
                 await create_session(api, "ob-core", "ob-core")
@@ -516,7 +518,7 @@ async def test_outbox_survives_a_server_restart_during_the_outage(
     tmp_path: Path, stream: bool
 ) -> None:
     db_path = str(tmp_path / "store.sqlite")
-    subject = f"sessions.responses.ob-restart-{stream}"
+    subject = f"sessions.responses.ob-restart-{stream}.ob-restart"
     with NatsServer() as nats_server:
         first = ReferenceServer(
             nats_url=nats_server.url,
@@ -554,7 +556,7 @@ async def test_server_starts_and_publishes_without_jetstream() -> None:
     ):
         nc = await nats.connect(nats_server.url)
         try:
-            sub = await nc.subscribe("sessions.responses.ob-nojs")
+            sub = await nc.subscribe("sessions.responses.ob-nojs.ob-nojs")
             await nc.flush()
             async with httpx.AsyncClient(base_url=server.url, timeout=10) as api:
                 await create_session(api, "ob-nojs", "ob-nojs")
@@ -578,7 +580,7 @@ async def test_a_status_event_reaches_the_stream_on_every_subject_that_may_have_
     nc = await nats.connect(stack.nats_url)
     try:
         for subject_id in ("st-many.a", "st-many.b", "st-many.c"):
-            msg = await last_stream_message(nc, f"sessions.responses.{subject_id}")
+            msg = await last_stream_message(nc, f"sessions.responses.{subject_id}.st-many")
             assert json.loads(msg.data)["status"] == "FAILED"
             assert msg.headers["Nats-Msg-Id"] == f"status:st-many:FAILED:{subject_id}"
     finally:

@@ -186,7 +186,7 @@ async def test_a_payload_the_contract_does_not_allow_settles_no_wait(
     mid = unique("msg")
     sid, wait = await pending_wait(aclient, human, "subj.trust", mid)
     payload = {"session_id": sid, **{k: v if v != "{mid}" else mid for k, v in forged.items()}}
-    await publisher.publish("sessions.responses.subj.trust", json.dumps(payload).encode())
+    await publisher.publish(f"sessions.responses.subj.trust.{sid}", json.dumps(payload).encode())
     await publisher.flush()
     await asyncio.sleep(0.3)
     assert not wait.done()
@@ -201,7 +201,7 @@ async def test_a_forged_status_event_does_not_end_the_waits_of_an_active_session
     sid, wait = await pending_wait(aclient, human, "subj.forged", mid)
     forged = {"event": "session.status", "session_id": sid, "status": "FAILED"}
     forged["at"] = "2026-11-30T10:00:00Z"
-    await publisher.publish("sessions.responses.subj.forged", json.dumps(forged).encode())
+    await publisher.publish(f"sessions.responses.subj.forged.{sid}", json.dumps(forged).encode())
     await publisher.flush()
     await asyncio.sleep(0.5)  # time enough to ask the REST API and act
     assert not wait.done()

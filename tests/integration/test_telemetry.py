@@ -186,6 +186,11 @@ async def test_an_answer_is_one_trace_from_the_call_through_the_server_to_the_li
     assert server.parent is not None and server.parent.span_id == post.context.span_id
     publish = one("publish sessions.responses.otel.answered", within=5)
     assert publish.kind is SpanKind.PRODUCER
+    assert publish.attributes is not None  # published on the session's own subject
+    assert (
+        publish.attributes["messaging.destination.name"]
+        == f"sessions.responses.otel.answered.{sid}"
+    )
     assert publish.parent is not None and publish.parent.span_id == server.context.span_id
     # The wait links the span that published its answer: one trace id all the way.
     (link,) = wait.links

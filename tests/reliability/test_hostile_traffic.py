@@ -65,7 +65,8 @@ async def test_hostile_flood_never_reaches_the_wrong_waiter(
     def subject_of(session_id: str) -> str:
         return f"hostile.{int(session_id.rsplit('-', 1)[1]) % 5}"
 
-    subjects = sorted({f"sessions.responses.{subject_of(s)}" for s in session_ids})
+    # Where the waits listen: each session's own subject (asyncapi.yaml).
+    subjects = [f"sessions.responses.{subject_of(s)}.{s}" for s in session_ids]
     with LocalStack() as stack:
         stack.human.answer_using(echo, delay=answer_delay)
         async with AsyncSessionClient(stack.api_url, [stack.nats_url]) as client:

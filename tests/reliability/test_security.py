@@ -163,7 +163,7 @@ async def test_nats_tls_is_verified_against_the_ca_and_by_default(
                 # Until the wait has subscribed and got it (the waiter drops repeats).
                 while not waiting.done():
                     await publisher.publish(
-                        "sessions.responses.ntls.a", json.dumps(payload).encode()
+                        "sessions.responses.ntls.a.ntls-1", json.dumps(payload).encode()
                     )
                     await asyncio.wait((waiting,), timeout=0.2)
                 answer = await waiting

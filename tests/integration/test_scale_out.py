@@ -1,0 +1,107 @@
+"""Many processes waiting on one subject (issue 18), against a real nats-server and the real
+reference server: NATS delivers each answer only to the process waiting for its session, and
+a client still works with a server that publishes subject-wide, as contract 1.0.0 did."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+
+from session_client import AsyncSessionClient
+from session_client.testing import LocalStack, ReferenceServer, SimulatedHuman
+from session_client.testing.nats_server import NatsServer
+
+from .conftest import unique
+
+pytestmark = pytest.mark.integration
+
+
+def delivered(client: AsyncSessionClient) -> int:
+    """Messages NATS delivered to the client's connection."""
+    connection = client.nats_connection
+    assert connection is not None
+    return int(connection.stats["in_msgs"])
+
+
+async def test_a_process_waiting_on_one_session_receives_no_other_sessions_answers() -> None:
+    subject_id, others = unique("shared"), 20
+    with LocalStack(human=SimulatedHuman(silent=True)) as stack:
+        lone = unique("lone")
+        busy = [unique("busy") for _ in range(others)]
+        watcher = await nats.connect(stack.nats_url)  # wants every answer of the subject
+        seen = await watcher.subscribe(f"sessions.responses.{subject_id}.*")
+        async with (
+            AsyncSessionClient(stack.api_url, [stack.nats_url]) as waiting,
+            AsyncSessionClient(stack.api_url, [stack.nats_url]) as neighbour,
+            httpx.AsyncClient(base_url=stack.api_url) as api,
+        ):
+            for session_id in (lone, *busy):
+                await waiting.create_session(session_id, subject_id=subject_id)
+            lone_wait = asyncio.create_task(
+                waiting.send_and_wait_for_response(lone, "c", "mine", subject_id, timeout=30)
+            )
+            busy_waits = [
+                asyncio.create_task(
+                    neighbour.send_and_wait_for_response(sid, "c", sid, subject_id, timeout=30)
+                )
+                for sid in busy
+            ]
+            sent = await asyncio.to_thread(stack.human.wait_for_messages, others + 1, 10)
+            by_session = {message["session_id"]: message["message_id"] for message in sent}
+
+            async def answer(session_id: str) -> None:
+                path = f"/sessions/{session_id}/messages/{by_session[session_id]}/response"
+                response = await api.post(path, json={"response": {"for": session_id}})
+                response.raise_for_status()
+
+            # Every other session is answered while the lone wait is pending, on its subject.
+            await asyncio.gather(*(answer(sid) for sid in busy))
+            assert [(await w)["response"] for w in busy_waits] == [{"for": s} for s in busy]
+            assert not lone_wait.done()
+            await answer(lone)
+            assert (await lone_wait)["response"] == {"for": lone}
+            assert delivered(waiting) == 1  # its own answer, nothing of the 20 others
+            assert delivered(neighbour) == others
+        everything = [await seen.next_msg(timeout=5) for _ in range(others + 1)]
+        assert len(everything) == others + 1  # the subject-wide subscription got them all
+        await watcher.close()
+
+
+async def test_a_waiting_client_survives_its_server_moving_to_session_subjects(
+    tmp_path: Path,
+) -> None:
+    db_path = str(tmp_path / "store.sqlite")
+    human = SimulatedHuman({"ok": 1})
+    with NatsServer() as nats_server:
+        old = ReferenceServer(
+            nats_url=nats_server.url, human=human, db_path=db_path, per_session_subjects=False
+        ).start()
+        port = old.port
+        async with AsyncSessionClient(old.url, [nats_server.url]) as client:
+            try:
+                await client.create_session("upgrade", subject_id="upgrade")
+                # A server of contract 1.0.0 publishes subject-wide: still answered at once,
+                # not by the REST safety net a minute later.
+                first = await client.send_and_wait_for_response(
+                    "upgrade", "c", "before", "upgrade", timeout=5
+                )
+            finally:
+                old.stop()
+            with ReferenceServer(nats_url=nats_server.url, human=human, db_path=db_path, port=port):
+                second = await client.send_and_wait_for_response(
+                    "upgrade", "c", "after", "upgrade", timeout=5
+                )
+                # That answer came on the session subject: subject-wide subscriptions are over.
+                human.stay_silent()
+                pending = asyncio.create_task(
+                    client.send_and_wait_for_response("upgrade", "c", "m", "elsewhere", timeout=5)
+                )
+                await asyncio.to_thread(human.wait_for_messages, 3, 5)
+                assert client.subscription_count == 1
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
+    assert first["response"] == second["response"] == {"ok": 1}
