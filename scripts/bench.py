@@ -1438,6 +1438,7 @@ def main(argv: list[str] | None = None) -> int:
     if not options.smoke and options.repeats != parser.get_default("repeats"):
         command += f" BENCH_ARGS='--repeats {options.repeats}'"
     started = time.perf_counter()
+    options.out_dir.mkdir(parents=True, exist_ok=True)
     if options.scale_only:
         data: dict[str, Any] = {"memory": []}
         measure_pending(plan, data, MEMORY_CASES[-1:])
@@ -1446,7 +1447,6 @@ def main(argv: list[str] | None = None) -> int:
         log(f"measured in {time.perf_counter() - started:.0f} s")
         return 0
     data = measure(plan)
-    options.out_dir.mkdir(parents=True, exist_ok=True)
     (options.out_dir / "benchmarks.json").write_text(json.dumps(data))
     plot(data, plan, options.out_dir / "benchmarks.png")
     if data.get("scale"):

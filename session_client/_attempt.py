@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import zlib
 
-import httpx
-
+from . import _http
 from ._bodies import BodyReader, BodyTooLarge, UnsupportedEncoding
 from .errors import APIResponseTooLargeError, APIResponseValidationError
 
 __all__ = ["attempt_deadline", "bounded_attempt"]
 
 
-def attempt_deadline(timeout: httpx.Timeout) -> float | None:
+def attempt_deadline(timeout: _http.Timeout) -> float | None:
     """Seconds one attempt may take: the longest of the connect, write and read timeouts (all
     the same for a plain number), or ``None`` when one of them is unbounded."""
     phases = (timeout.connect, timeout.write, timeout.read)
@@ -28,20 +27,20 @@ def attempt_deadline(timeout: httpx.Timeout) -> float | None:
     return max(phase for phase in phases if phase is not None)
 
 
-def _operation(request: httpx.Request) -> str:
+def _operation(request: _http.Request) -> str:
     return f"{request.method} {request.url.path}"
 
 
 async def bounded_attempt(
-    transport: httpx.AsyncBaseTransport,
-    request: httpx.Request,
+    transport: _http.AsyncBaseTransport,
+    request: _http.Request,
     deadline: float | None,
     max_bytes: int,
-) -> httpx.Response:
+) -> _http.Response:
     """Send ``request`` through ``transport`` and read the whole response within ``deadline``
     seconds; the response comes back with its body in memory, already decoded.
 
-    Raises ``httpx.ReadTimeout`` past the deadline (retried like any timeout),
+    Raises ``_http.ReadTimeout`` past the deadline (retried like any timeout),
     :class:`APIResponseTooLargeError` for a body over ``max_bytes`` (not retried) and
     :class:`APIResponseValidationError` for an encoding the client did not ask for or a
     corrupt compressed body.
@@ -51,7 +50,7 @@ async def bounded_attempt(
         async with bound:
             response = await transport.handle_async_request(request)
             stream = response.stream
-            assert isinstance(stream, httpx.AsyncByteStream)
+            assert isinstance(stream, _http.AsyncByteStream)
             try:
                 body = await _read(response.headers, stream, max_bytes)
             finally:
@@ -59,7 +58,7 @@ async def bounded_attempt(
     except TimeoutError as exc:
         if not bound.expired():
             raise
-        raise httpx.ReadTimeout(
+        raise _http.ReadTimeout(
             f"no complete response within {deadline:g} s (connect, headers and body)",
             request=request,
         ) from exc
@@ -67,11 +66,11 @@ async def bounded_attempt(
         raise APIResponseTooLargeError(_operation(request), max_bytes) from None
     except (UnsupportedEncoding, zlib.error) as exc:
         raise APIResponseValidationError(f"{_operation(request)}: {exc}") from None
-    response.stream = httpx.ByteStream(body)
+    response.stream = _http.ByteStream(body)
     return response
 
 
-def _framing(headers: httpx.Headers) -> tuple[bytes | None, str | None]:
+def _framing(headers: _http.Headers) -> tuple[bytes | None, str | None]:
     """``Content-Length`` and ``Content-Encoding`` (all its lines), in one pass: httpx's
     ``Headers.get`` costs microseconds a call, on every request."""
     length: bytes | None = None
@@ -85,7 +84,7 @@ def _framing(headers: httpx.Headers) -> tuple[bytes | None, str | None]:
     return length, None if encoding is None else encoding.decode("latin-1")
 
 
-async def _read(headers: httpx.Headers, stream: httpx.AsyncByteStream, max_bytes: int) -> bytes:
+async def _read(headers: _http.Headers, stream: _http.AsyncByteStream, max_bytes: int) -> bytes:
     length, encoding = _framing(headers)
     if length is not None and length.isdigit() and int(length) > max_bytes:
         raise BodyTooLarge  # said so up front: not worth reading

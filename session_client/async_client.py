@@ -7,9 +7,7 @@ import uuid
 from types import TracebackType
 from typing import Any
 
-import httpx
-
-from . import _fork
+from . import _fork, _http
 from ._calls import CallTracker, tracked
 from ._message_ids import message_id_or_new
 from ._telemetry import Telemetry
@@ -54,7 +52,7 @@ class AsyncSessionClient:
             ``nats://127.0.0.1:4222``.
         api_key: Bearer token; default ``ORG_API_TOKEN``. Never shown in ``repr`` or errors.
         timeout: HTTP timeout in seconds per request attempt: connecting, sending, the headers
-            and the whole body (an ``httpx.Timeout``: its longest connect/read/write value).
+            and the whole body (an ``_http.Timeout``: its longest connect/read/write value).
         max_retries: Retries of a failed HTTP request (connect errors, timeouts,
             408/429/502/503/504), with exponential backoff, jitter and ``Retry-After``.
         max_response_bytes: The largest response body accepted, decompressed (default
@@ -76,13 +74,13 @@ class AsyncSessionClient:
         nats_servers: list[str] | None = None,
         *,
         api_key: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: float | _http.Timeout = 30.0,
         max_retries: int = 2,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
         nats_options: dict[str, Any] | None = None,
         verify: Any = True,
-        http_transport: httpx.AsyncBaseTransport | None = None,
+        http_transport: _http.AsyncBaseTransport | None = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
     ) -> None:
@@ -90,7 +88,7 @@ class AsyncSessionClient:
         self.nats_servers = resolve_nats_servers(nats_servers)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        if not isinstance(timeout, httpx.Timeout):
+        if not isinstance(timeout, _http.Timeout):
             timeout = check_timeout(timeout, "timeout")
         self.subject_template = validate_subject_template(subject_template)
         self._telemetry = telemetry = Telemetry(tracer_provider, meter_provider)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from types import TracebackType
 
-import httpx
+from . import _http
 
 __all__ = ["MAX_CONNECTIONS", "MAX_RESPONSE_BYTES", "RequestSlots"]
 
@@ -70,7 +70,7 @@ class RequestSlots:
             async with asyncio.timeout(self._pool_timeout):
                 await self._slots.acquire()
         except TimeoutError as exc:
-            raise httpx.PoolTimeout("no free HTTP connection in time") from exc
+            raise _http.PoolTimeout("no free HTTP connection in time") from exc
 
     async def __aexit__(
         self,

@@ -8,8 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
-
+from . import _http
 from ._attempt import attempt_deadline
 from ._bodies import ACCEPT_ENCODING
 from ._telemetry import Telemetry, TracedTransport
@@ -41,7 +40,7 @@ class _Detailed(Protocol):
     def headers(self) -> Mapping[str, str]: ...
 
 
-def _problem(response: httpx.Response) -> dict[str, Any] | None:
+def _problem(response: _http.Response) -> dict[str, Any] | None:
     try:
         body = json.loads(response.content)
     except ValueError:
@@ -49,7 +48,7 @@ def _problem(response: httpx.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-async def _raise_api_errors(response: httpx.Response) -> None:
+async def _raise_api_errors(response: _http.Response) -> None:
     """httpx response hook: turn every error status into its :class:`APIError` subclass, so
     the generated code only ever parses success bodies."""
     if response.status_code < 400:
@@ -71,10 +70,10 @@ class RestApi:
         base_url: str,
         *,
         api_key: str | None,
-        timeout: float | httpx.Timeout,
+        timeout: float | _http.Timeout,
         max_retries: int,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: _http.AsyncBaseTransport | None = None,
         verify: Any = True,
         telemetry: Telemetry | None = None,
     ) -> None:
@@ -83,15 +82,15 @@ class RestApi:
             headers["Authorization"] = f"Bearer {api_key}"
         # As many kept alive as the pool holds, so busy clients never reconnect (see
         # MAX_CONNECTIONS for why the pool is small).
-        limits = httpx.Limits(
+        limits = _http.Limits(
             max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
         )
-        inner: httpx.AsyncBaseTransport = transport or httpx.AsyncHTTPTransport(
+        inner: _http.AsyncBaseTransport = transport or _http.AsyncHTTPTransport(
             verify=verify, limits=limits
         )
         if telemetry is not None:  # inside the retries: a span per attempt
             inner = TracedTransport(inner, telemetry)
-        timeouts = httpx.Timeout(timeout)
+        timeouts = _http.Timeout(timeout)
         self._slots = RequestSlots(MAX_CONNECTIONS, timeouts.pool)
         retrying = RetryingTransport(
             inner,
@@ -100,7 +99,7 @@ class RestApi:
             max_response_bytes=max_response_bytes,
             while_backing_off=self._slots.released,
         )
-        self.http = httpx.AsyncClient(
+        self.http = _http.AsyncClient(
             base_url=base_url,
             headers=headers,
             timeout=timeouts,
@@ -145,11 +144,11 @@ class RestApi:
                 response = await operation(*args, client=self.client, **kwargs)
         except SessionClientError:
             raise
-        except httpx.TimeoutException as exc:
+        except _http.TimeoutException as exc:
             raise APITimeoutError(
                 f"the API at {redact_url(self._base_url)} did not answer in time: {exc!r}"
             ) from exc
-        except httpx.HTTPError as exc:
+        except _http.HTTPError as exc:
             raise APIConnectionError(
                 f"cannot reach the API at {redact_url(self._base_url)}: {exc!r}"
             ) from exc

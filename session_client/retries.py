@@ -11,8 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
+from . import _http
 from ._attempt import bounded_attempt
 from .limits import MAX_RESPONSE_BYTES
 
@@ -24,7 +23,7 @@ RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: _http.Response) -> float | None:
     """Seconds the server asked us to wait (``Retry-After``: seconds or an HTTP date)."""
     value: str | None = response.headers.get("retry-after")
     if value is None:
@@ -36,7 +35,7 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, parsed.timestamp() - time.time()) if parsed is not None else None
 
 
-class RetryingTransport(httpx.AsyncBaseTransport):
+class RetryingTransport(_http.AsyncBaseTransport):
     """Retries connect errors, timeouts and 408/429/502/503/504 up to ``max_retries`` times.
 
     A request that may already have been processed (timeouts, dropped responses, error
@@ -52,7 +51,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
 
     def __init__(
         self,
-        inner: httpx.AsyncBaseTransport,
+        inner: _http.AsyncBaseTransport,
         *,
         max_retries: int = 2,
         attempt_timeout: float | None = None,
@@ -73,7 +72,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         self.max_delay = max_delay
         self.max_retry_after = max_retry_after
 
-    def _backoff(self, attempt: int, response: httpx.Response | None) -> float:
+    def _backoff(self, attempt: int, response: _http.Response | None) -> float:
         if response is not None:
             asked = _retry_after(response)
             if asked is not None and asked <= self.max_retry_after:
@@ -81,20 +80,20 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         delay = min(self.max_delay, self.initial_delay * 2.0**attempt)
         return delay * (1 - 0.25 * random.random())  # jitter spreads synchronized clients
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: _http.Request) -> _http.Response:
         repeatable = request.method in _SAFE_METHODS or "idempotency-key" in request.headers
         attempt = 0
         while True:
             retries_left = attempt < self.max_retries
-            response: httpx.Response | None = None
+            response: _http.Response | None = None
             try:
                 response = await bounded_attempt(
                     self._inner, request, self.attempt_timeout, self.max_response_bytes
                 )
-            except (httpx.ConnectError, httpx.ConnectTimeout):
+            except (_http.ConnectError, _http.ConnectTimeout):
                 if not retries_left:
                     raise
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
+            except (_http.TimeoutException, _http.NetworkError, _http.RemoteProtocolError):
                 if not (retries_left and repeatable):
                     raise
             if response is not None:

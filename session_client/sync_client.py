@@ -11,9 +11,7 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
-import httpx
-
-from . import _fork
+from . import _fork, _http
 from ._telemetry import carry_context, context_for_task
 from .async_client import AsyncSessionClient
 from .errors import ClientClosedError
@@ -226,13 +224,13 @@ class SessionClient:
         nats_servers: list[str] | None = None,
         *,
         api_key: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: float | _http.Timeout = 30.0,
         max_retries: int = 2,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
         nats_options: dict[str, Any] | None = None,
         verify: Any = True,
-        http_transport: httpx.AsyncBaseTransport | None = None,
+        http_transport: _http.AsyncBaseTransport | None = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
     ) -> None:

@@ -23,8 +23,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from .. import _http
 from ..errors import (
     ClientClosedError,
     SessionExpiredError,
@@ -169,15 +168,15 @@ class Telemetry:
             instruments.reconnects.add(1)
 
 
-class TracedTransport(httpx.AsyncBaseTransport):
+class TracedTransport(_http.AsyncBaseTransport):
     """Wraps the transport that makes each HTTP attempt (inside the retries): one client span
     per attempt, carrying its context to the server in ``traceparent``."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, telemetry: Telemetry) -> None:
+    def __init__(self, inner: _http.AsyncBaseTransport, telemetry: Telemetry) -> None:
         self._inner = inner
         self._telemetry = telemetry
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: _http.Request) -> _http.Response:
         """Make the attempt, in a span when OpenTelemetry is on."""
         instruments = self._telemetry.on()
         if instruments is None:

@@ -13,12 +13,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from .. import __version__
+from .. import __version__, _http
 from ..config import redact_url
 
 if TYPE_CHECKING:
@@ -134,8 +133,8 @@ class Instruments:
         )
 
     async def attempt(
-        self, inner: httpx.AsyncBaseTransport, request: httpx.Request
-    ) -> httpx.Response:
+        self, inner: _http.AsyncBaseTransport, request: _http.Request
+    ) -> _http.Response:
         """One HTTP attempt through ``inner``: a client span, whose context goes in the
         request's ``traceparent`` (each retry sends its own)."""
         attempt = request.extensions.get(_ATTEMPT, 0)

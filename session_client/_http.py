@@ -1,0 +1,50 @@
+"""The one hand-written module that imports the HTTP library.
+
+The generated layer (``_session_api``) is openapi-python-client's httpx code; the facade reaches
+httpx only through the names here. httpx has had no release since 0.28.1 and the generator is
+moving its output to httpx2, the maintained fork with the same API: when it does, ``make
+generate`` rewrites the generated layer and the import below is the only hand-written line that
+changes (README, Compatibility).
+"""
+
+from httpx import (
+    AsyncBaseTransport,
+    AsyncByteStream,
+    AsyncClient,
+    AsyncHTTPTransport,
+    ByteStream,
+    ConnectError,
+    ConnectTimeout,
+    Headers,
+    HTTPError,
+    Limits,
+    NetworkError,
+    PoolTimeout,
+    ReadTimeout,
+    RemoteProtocolError,
+    Request,
+    Response,
+    Timeout,
+    TimeoutException,
+)
+
+__all__ = [
+    "AsyncBaseTransport",
+    "AsyncByteStream",
+    "AsyncClient",
+    "AsyncHTTPTransport",
+    "ByteStream",
+    "ConnectError",
+    "ConnectTimeout",
+    "HTTPError",
+    "Headers",
+    "Limits",
+    "NetworkError",
+    "PoolTimeout",
+    "ReadTimeout",
+    "RemoteProtocolError",
+    "Request",
+    "Response",
+    "Timeout",
+    "TimeoutException",
+]
