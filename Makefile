@@ -1,6 +1,10 @@
 # Every target bootstraps its own virtual environment (.venv) from the package registries.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The newest and the oldest Python that pyproject.toml's classifiers name, as found on this
+# machine (pyenv's versions included); python3 where none is.
+NEWEST_PYTHON := $(or $(shell python3 scripts/pythons.py --newest 2>/dev/null),python3)
+OLDEST_PYTHON := $(or $(shell python3 scripts/pythons.py --oldest 2>/dev/null),python3)
+PYTHON ?= $(NEWEST_PYTHON)
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -11,13 +15,14 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 GENERATOR := $(BIN)/openapi-python-client generate --path openapi.yaml \
 	--config openapi-generator.yaml --meta none --overwrite --fail-on-warning
 
-.PHONY: help venv generate check-generated lint typecheck test pytest pytest-oldest demo \
+.PHONY: help venv generate check-generated lint typecheck test pytest pytest-oldest test-matrix demo \
 	reliability bench inbox-screenshot
 
 help:
 	@echo "make demo             - run the documented flow against the embedded local stack"
 	@echo "make test             - lint, typecheck, check-generated and the full test suite,"
-	@echo "                         with the newest and the oldest nats-py and httpx allowed"
+	@echo "                         on the newest Python with the newest nats-py and httpx, and on the oldest with the oldest"
+	@echo "make test-matrix      - the suite on every supported Python x oldest/newest nats-py and httpx"
 	@echo "make reliability      - the fault suite at full size; writes RELIABILITY.md"
 	@echo "make bench            - measure against the raw floor; writes BENCHMARKS.md + benchmarks.png"
 	@echo "make inbox-screenshot - the README's picture of the dev inbox (inbox.png) from a real run"
@@ -31,15 +36,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# The suite runs again against the oldest nats-py and httpx that pyproject.toml allows, so its
-# lower bounds stay true (the NATS seam in session_client/_wait/_nats.py depends on nats-py).
+# The suite runs again on the oldest supported Python with the oldest nats-py and httpx that
+# pyproject.toml allows, so its lower bounds stay true (the NATS seam in
+# session_client/_wait/_nats.py depends on nats-py). `make test-matrix` runs all combinations.
 OLDEST := .venv-oldest
 OLDEST_STAMP := $(OLDEST)/.installed
-OLDEST_PINS := nats-py==2.9.0 httpx==0.27.0
-$(OLDEST_STAMP): pyproject.toml
-	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+OLDEST_DEPS := tests/oldest-deps.txt
+$(OLDEST_STAMP): pyproject.toml $(OLDEST_DEPS)
+	test -x $(OLDEST)/bin/python || $(OLDEST_PYTHON) -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
-	$(OLDEST)/bin/python -m pip install --quiet -e '.[dev]' $(OLDEST_PINS)
+	$(OLDEST)/bin/python -m pip install --quiet -e '.[dev]' -c $(OLDEST_DEPS)
 	touch $@
 
 # Prism (contract tests) comes from the npm registry, pinned by package-lock.json.
@@ -77,14 +83,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+VERSIONS := import sys, importlib.metadata as m; print("Python", sys.version.split()[0], \
+	*(p + " " + m.version(p) for p in ("nats-py", "httpx")))
+
 pytest: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
+	@$(PY) -c '$(VERSIONS)'
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 pytest-oldest: $(OLDEST_STAMP) $(NODE_STAMP) $(CHROMIUM)
-	$(OLDEST)/bin/python -c 'import importlib.metadata as m; print("oldest:", *(p + " " + m.version(p) for p in ("nats-py", "httpx")))'
+	@$(OLDEST)/bin/python -c '$(VERSIONS)'
 	$(OLDEST)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 test: lint typecheck check-generated pytest pytest-oldest
+
+# Every supported Python (pyproject's classifiers) x the oldest and the newest dependencies.
+test-matrix: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
+	$(BIN)/nox --sessions tests $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
 
 # The demo runs on what a user installs - the library and its testing extra - in its own venv,

@@ -1,0 +1,67 @@
+"""The CPython versions this project says it supports, and where each one is on this machine.
+
+pyproject.toml's ``Programming Language :: Python :: 3.X`` classifiers are the list: ``make
+test-matrix`` (noxfile.py) runs the suite on every one of them, and ``make test`` on the oldest
+and the newest, so the classifiers say exactly what is tested. An interpreter is ``python3.X``
+from one of pyenv's versions, else from the PATH.
+
+    python3 scripts/pythons.py --newest     # the newest supported interpreter found (or nothing)
+    python3 scripts/pythons.py --oldest
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)$")
+
+
+def supported_versions() -> list[str]:
+    """``["3.11", ...]`` from the classifiers, oldest first."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    versions = {m[1] for c in project["classifiers"] if (m := _CLASSIFIER.match(c))}
+    return sorted(versions, key=lambda version: int(version.split(".")[1]))
+
+
+def search_path() -> str:
+    """pyenv's interpreters, then the PATH (whose pyenv shims fail for versions not selected)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    extra = sorted(str(bin_dir) for bin_dir in pyenv.glob("3.*/bin")) if pyenv.is_dir() else []
+    return os.pathsep.join([*extra, os.environ.get("PATH", "")])
+
+
+def find(version: str) -> str | None:
+    """The path of a working ``python{version}``, or None (pyenv's shims name versions that
+    are installed but not selected: they are skipped by running each candidate)."""
+    for directory in search_path().split(os.pathsep):
+        candidate = shutil.which(f"python{version}", path=directory)
+        if candidate and _runs(candidate, version):
+            return candidate
+    return None
+
+
+def _runs(interpreter: str, version: str) -> bool:
+    check = f"import sys; sys.exit(sys.version_info[:2] != {tuple(map(int, version.split('.')))})"
+    return subprocess.run([interpreter, "-c", check], capture_output=True).returncode == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    choice = parser.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--oldest", action="store_true")
+    choice.add_argument("--newest", action="store_true")
+    options = parser.parse_args()
+    found = [path for version in supported_versions() if (path := find(version))]
+    if found:
+        print(found[0] if options.oldest else found[-1])
+
+
+if __name__ == "__main__":
+    main()
