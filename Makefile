@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 # The newest and the oldest Python that pyproject.toml's classifiers name, as found on this
 # machine (pyenv's versions included); python3 where none is.
-NEWEST_PYTHON := $(or $(shell python3 scripts/pythons.py --newest 2>/dev/null),python3)
-OLDEST_PYTHON := $(or $(shell python3 scripts/pythons.py --oldest 2>/dev/null),python3)
+NEWEST_PYTHON := $(or $(shell python3 scripts/pythons.py --newest),python3)
+OLDEST_PYTHON := $(or $(shell python3 scripts/pythons.py --oldest),python3)
 PYTHON ?= $(NEWEST_PYTHON)
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-STAMP := $(VENV)/.installed
+# Named after the Python, so that a venv is checked again when the Python found changes.
+STAMP := $(VENV)/.installed-$(notdir $(PYTHON))
 # The generator's ruff post-hooks need the venv's tools on PATH.
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
@@ -30,20 +31,27 @@ help:
 	@echo "make check-generated  - fail if generated/ differs from a fresh generation"
 	@echo "make lint / typecheck - ruff check + format check / mypy strict on session_client/"
 
+# $(call venv,PYTHON,DIR): DIR is a venv of PYTHON (one made by another Python is made again).
+define venv
+	if [ -x $(2)/bin/python ] && [ "$$($(2)/bin/python -c 'import sys; print(sys.version)')" != \
+		"$$($(1) -c 'import sys; print(sys.version)')" ]; then rm -rf $(2); fi
+	test -x $(2)/bin/python || $(1) -m venv $(2)
+endef
+
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(call venv,$(PYTHON),$(VENV))
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
 	touch $@
 
 # The suite runs again on the oldest supported Python with the oldest nats-py and httpx that
 # pyproject.toml allows, so its lower bounds stay true (the NATS seam in
 # session_client/_wait/_nats.py depends on nats-py). `make test-matrix` runs all combinations.
 OLDEST := .venv-oldest
-OLDEST_STAMP := $(OLDEST)/.installed
+OLDEST_STAMP := $(OLDEST)/.installed-$(notdir $(OLDEST_PYTHON))
 OLDEST_DEPS := tests/oldest-deps.txt
 $(OLDEST_STAMP): pyproject.toml $(OLDEST_DEPS)
-	test -x $(OLDEST)/bin/python || $(OLDEST_PYTHON) -m venv $(OLDEST)
+	$(call venv,$(OLDEST_PYTHON),$(OLDEST))
 	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
 	$(OLDEST)/bin/python -m pip install --quiet -e '.[dev]' -c $(OLDEST_DEPS)
 	touch $@
@@ -83,15 +91,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-VERSIONS := import sys, importlib.metadata as m; print("Python", sys.version.split()[0], \
-	*(p + " " + m.version(p) for p in ("nats-py", "httpx")))
-
 pytest: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
-	@$(PY) -c '$(VERSIONS)'
+	@$(PY) scripts/pythons.py --installed
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 pytest-oldest: $(OLDEST_STAMP) $(NODE_STAMP) $(CHROMIUM)
-	@$(OLDEST)/bin/python -c '$(VERSIONS)'
+	@$(OLDEST)/bin/python scripts/pythons.py --installed
 	$(OLDEST)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 test: lint typecheck check-generated pytest pytest-oldest
@@ -104,9 +109,9 @@ test-matrix: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 # The demo runs on what a user installs - the library and its testing extra - in its own venv,
 # not on the dev toolchain.
 DEMO := .venv-demo
-DEMO_STAMP := $(DEMO)/.installed
+DEMO_STAMP := $(DEMO)/.installed-$(notdir $(PYTHON))
 $(DEMO_STAMP): pyproject.toml
-	test -x $(DEMO)/bin/python || $(PYTHON) -m venv $(DEMO)
+	$(call venv,$(PYTHON),$(DEMO))
 	$(DEMO)/bin/python -m pip install --quiet -e '.[testing]'
 	touch $@
 

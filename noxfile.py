@@ -10,18 +10,23 @@ import os
 
 import nox
 
-from scripts.pythons import search_path, supported_versions
+from scripts.pythons import find, supported_versions
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-os.environ["PATH"] = search_path()
+
+VERSIONS = supported_versions()
+# nox looks for python3.X on the PATH, where a pyenv shim may stand for a version it does not
+# run: the interpreters found go first.
+_FOUND = [os.path.dirname(path) for version in VERSIONS if (path := find(version))]
+os.environ["PATH"] = os.pathsep.join([*_FOUND, os.environ["PATH"]])
 
 #: The lower bounds of pyproject.toml's nats-py and httpx, also what `make test` checks.
 OLDEST = "tests/oldest-deps.txt"
 
 
-@nox.session(python=supported_versions())
+@nox.session(python=VERSIONS)
 @nox.parametrize("deps", ["oldest", "newest"])
 def tests(session: nox.Session, deps: str) -> None:
     """The whole pytest suite (arguments after ``--`` go to pytest)."""
@@ -29,4 +34,5 @@ def tests(session: nox.Session, deps: str) -> None:
         session.install("-e", ".[dev]", "-c", OLDEST)
     else:
         session.install("--upgrade", "--upgrade-strategy", "eager", "-e", ".[dev]")
+    session.run("python", "scripts/pythons.py", "--installed")
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)

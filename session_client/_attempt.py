@@ -40,7 +40,7 @@ async def bounded_attempt(
     """Send ``request`` through ``transport`` and read the whole response within ``deadline``
     seconds; the response comes back with its body in memory, already decoded.
 
-    Raises ``_http.ReadTimeout`` past the deadline (retried like any timeout),
+    Raises ``httpx.ReadTimeout`` past the deadline (retried like any timeout),
     :class:`APIResponseTooLargeError` for a body over ``max_bytes`` (not retried) and
     :class:`APIResponseValidationError` for an encoding the client did not ask for or a
     corrupt compressed body.

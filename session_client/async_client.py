@@ -52,7 +52,7 @@ class AsyncSessionClient:
             ``nats://127.0.0.1:4222``.
         api_key: Bearer token; default ``ORG_API_TOKEN``. Never shown in ``repr`` or errors.
         timeout: HTTP timeout in seconds per request attempt: connecting, sending, the headers
-            and the whole body (an ``_http.Timeout``: its longest connect/read/write value).
+            and the whole body (an ``httpx.Timeout``: its longest connect/read/write value).
         max_retries: Retries of a failed HTTP request (connect errors, timeouts,
             408/429/502/503/504), with exponential backoff, jitter and ``Retry-After``.
         max_response_bytes: The largest response body accepted, decompressed (default

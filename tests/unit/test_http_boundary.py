@@ -26,7 +26,7 @@ def test_only_the_http_module_imports_httpx_outside_the_generated_layer() -> Non
     importers = {
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
-        if GENERATED not in path.resolve().parents
+        if GENERATED.resolve() not in path.resolve().parents
         and any(name.split(".")[0] in {"httpx", "httpcore"} for name in imported_modules(path))
     }
     assert importers == {"_http.py"}
