@@ -77,9 +77,12 @@ def main() -> None:
     if options.installed:
         print(installed())
         return
-    found = [path for version in supported_versions() if (path := find(version))]
-    if found:
-        print(found[0] if options.oldest else found[-1])
+    # The first found from the wanted end: each candidate costs an interpreter start.
+    versions = supported_versions()
+    for version in versions if options.oldest else reversed(versions):
+        if path := find(version):
+            print(path)
+            return
 
 
 if __name__ == "__main__":
