@@ -20,7 +20,7 @@ def test_smoke_run_writes_the_report_and_the_plot(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench.py"), "--smoke", "--out-dir", str(tmp_path)],
         check=True,
-        timeout=300,  # a shared 2-core machine under load took 120 s
+        timeout=420,  # a shared 2-core machine under load took 120 s, before the new floors
     )
     report = (tmp_path / "BENCHMARKS.md").read_text()
     for section in (
@@ -30,10 +30,31 @@ def test_smoke_run_writes_the_report_and_the_plot(tmp_path: Path) -> None:
         "## Memory per pending wait",
         "## Many processes on one subject",
         "## Cold start",
+        "## Where the CPU goes, by library",
     ):
         assert section in report
     for variant in ("| floor |", "| async |", "| sync |", "| off |", "| api |", "| sdk |"):
         assert variant in report
+    section = report.split("## Round trips")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line[2:3].isdigit()]
+    variants = ("floor-bare", "floor-aiohttp", "floor", "async", "async-httpx", "sync")
+    # Every variant at both concurrencies, and no answer lost.
+    assert sorted(line.split(" | ")[1] for line in rows) == sorted(variants * 2)
+    assert all(line.endswith(" | 0 |") for line in rows)
+    for target in (
+        "| async CPU/op at x1 <= 1.5x floor-aiohttp |",
+        "| async p50 at x1 <= 1.2x floor-aiohttp |",
+        "| sync CPU/op at x1 <= 1.15x async |",
+        "| 0 answers lost (every round trip of every variant) | 0 lost of",
+    ):
+        assert target in report
+    by_library = report.split("## Where the CPU goes, by library")[1].split("\n## ")[0]
+    assert (
+        "| library | floor-bare | floor-aiohttp | floor | async | async-httpx | sync |"
+        in by_library
+    )
+    for library in ("| aiohttp |", "| httpx |", "| nats |", "| session_client |", "| asyncio |"):
+        assert library in by_library
     assert "50 answered" in report  # every pending wait got its own answer
     assert "| telemetry hooks with no SDK <= 2% of async CPU/op" in report
     assert "20 of 20" in report  # every wait of the scale scenario got its own answer
