@@ -25,7 +25,7 @@ help:
 	@echo "                         on the newest Python with the newest nats-py and httpx, and on the oldest with the oldest"
 	@echo "make test-matrix      - the suite on every supported Python x oldest/newest nats-py and httpx"
 	@echo "make reliability      - the fault suite at full size; writes RELIABILITY.md"
-	@echo "make bench            - measure against the raw floor; writes BENCHMARKS.md + benchmarks.png"
+	@echo "make bench            - measure against hand-written floors; writes BENCHMARKS.md + benchmarks.png"
 	@echo "make inbox-screenshot - the README's picture of the dev inbox (inbox.png) from a real run"
 	@echo "make generate         - regenerate generated/ from openapi.yaml"
 	@echo "make check-generated  - fail if generated/ differs from a fresh generation"
