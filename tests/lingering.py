@@ -15,9 +15,12 @@ LINGER_OVER = 2 * LINGER_SECONDS + 2.0
 
 
 def nats_subscriptions(client: Any) -> int:
-    """Subscriptions on the client's real NATS connection (nats-py keeps them in ``_subs``)."""
+    """Subscriptions on the client's real NATS connection (nats-py keeps them in ``_subs``),
+    but for the one nats-py keeps for the replies to its own requests (JetStream's API)."""
     connection = client.nats_connection
-    return 0 if connection is None else len(connection._subs)
+    if connection is None:
+        return 0
+    return sum(not sub.subject.startswith("_INBOX.") for sub in connection._subs.values())
 
 
 def _open(client: Any) -> int:
