@@ -6,7 +6,9 @@ JetStream stream after an outage, a REST record of its message (answered, cancel
 or a confirmed end of its session.
 
 Subscriptions (``asyncapi.yaml``): one per session and subject with waits, on the session
-subject, so NATS delivers only the answers this process waits for. Servers of contract 1.0
+subject, so NATS delivers only the answers this process waits for. A session subscription
+outlives its last wait by about a second (:mod:`._linger`): the next wait of the session takes it
+back without a SUB and a PING, and expired ones end together, in one write. Servers of contract 1.0
 publish on the subject-wide subject instead: until an answer arrives on a session subject,
 which proves the server publishes there, each subject with waits also has a subscription to its
 subject-wide form; the first such answer ends them for the life of the client.
@@ -34,6 +36,7 @@ from ..errors import (
 from ..limits import MAX_CONNECTIONS
 from ..payloads import answer_payload
 from ..subjects import session_subject, subject_wide
+from ._linger import Linger
 from ._nats import NatsLink, OnMessage
 from ._payloads import Answer, parse_payload
 from ._routing import RoutingTable, Wait
@@ -64,6 +67,10 @@ RECOVERY_SLOTS = max(1, MAX_CONNECTIONS // 5)
 # further. Asking for too much only costs answers that are dropped as duplicates.
 _CLOCK_SKEW = 60.0
 _PAGE_SIZE = 1000
+#: How long a session subscription outlives its last wait (up to twice that: expired ones are
+#: ended together, at most once per this period), and how many may linger at once.
+LINGER_SECONDS = 0.5
+LINGER_LIMIT = 256
 
 
 class _CreatorCancelled(Exception):
@@ -161,6 +168,10 @@ class ResponseWaiter:
         self._legacy_closing: asyncio.Task[None] | None = None
         self._budget = asyncio.Semaphore(RECOVERY_SLOTS)
         self._confirming: dict[str, asyncio.Task[None]] = {}
+        #: Session subscriptions with no wait left, by session subject, until they end.
+        self._lingering: Linger[str, _Listener] = Linger(LINGER_SECONDS, LINGER_LIMIT)
+        self._sweep_timer: asyncio.TimerHandle | None = None
+        self._ending: set[asyncio.Task[None]] = set()
 
     @property
     def connection(self) -> NATS | None:
@@ -169,8 +180,8 @@ class ResponseWaiter:
 
     @property
     def subscription_count(self) -> int:
-        """How many response subscriptions are open (0 when nobody waits)."""
-        return len(self._sessions) + len(self._legacy)
+        """How many response subscriptions are open (0 about a second after the last wait)."""
+        return len(self._sessions) + len(self._legacy) + len(self._lingering)
 
     # -- registering ------------------------------------------------------------------------
 
@@ -202,15 +213,25 @@ class ResponseWaiter:
             )
             self._arm(subject, state)
         try:
-            await self._listen(
-                self._sessions, session_subject(subject, session_id), self._on_session_message
-            )
+            await self._listen_session(session_subject(subject, session_id))
             if self._legacy_open:
                 await self._listen(self._legacy, subject, self._on_message)
         except BaseException as exc:
             await self.release(wait)
             raise _unavailable(exc) from exc
         return wait
+
+    async def _listen_session(self, subject: str) -> None:
+        """Make sure the server has a subscription to the session subject ``subject``: take it
+        back if it lingers (confirmed, unless the connection went down meanwhile), else make or
+        join one."""
+        listener = self._lingering.take(subject)
+        if listener is not None and listener.subscription is not None:
+            if not self._link.disconnected:
+                self._sessions[subject] = listener
+                return
+            await self._link.unsubscribe(listener.subscription)  # a new one waits for the server
+        await self._listen(self._sessions, subject, self._on_session_message)
 
     async def _listen(
         self, listeners: dict[str, _Listener], subject: str, on_message: OnMessage
@@ -252,13 +273,42 @@ class ResponseWaiter:
         self._telemetry.wait_ended(wait, unsettled, self._rechecks(wait.subject))
         subject_left = self._table.remove(wait)
         if not self._table.has_session(wait.subject, wait.session_id):
-            await self._drop(self._sessions, session_subject(wait.subject, wait.session_id))
+            await self._park(session_subject(wait.subject, wait.session_id))
         if not subject_left:
             return
         state = self._subjects.pop(wait.subject, None)
         if state is not None:
             state.stop()
         await self._drop(self._legacy, wait.subject)
+
+    async def _park(self, subject: str) -> None:
+        """Let the session subscription to ``subject`` linger (see :mod:`._linger`)."""
+        listener = self._sessions.pop(subject, None)
+        if listener is None or listener.subscription is None:
+            return  # none, or still being made: _subscribe ends it
+        loop = asyncio.get_running_loop()
+        evicted = self._lingering.park(subject, listener, loop.time())
+        if self._sweep_timer is None:
+            self._sweep_timer = loop.call_later(self._lingering.duration, self._sweep)
+        await self._end(evicted)
+
+    def _sweep(self) -> None:
+        """End the subscriptions whose linger is over, all in one task (nats-py writes their
+        UNSUBs together); come back while any linger."""
+        loop = asyncio.get_running_loop()
+        expired = self._lingering.expired(loop.time())
+        self._sweep_timer = (
+            loop.call_later(self._lingering.duration, self._sweep) if self._lingering else None
+        )
+        if expired:
+            task = asyncio.ensure_future(self._end(expired))
+            self._ending.add(task)
+            task.add_done_callback(self._ending.discard)
+
+    async def _end(self, listeners: list[_Listener]) -> None:
+        for listener in listeners:
+            if listener.subscription is not None:
+                await self._link.unsubscribe(listener.subscription)
 
     async def _drop(self, listeners: dict[str, _Listener], subject: str) -> None:
         listener = listeners.pop(subject, None)
@@ -381,6 +431,10 @@ class ResponseWaiter:
         self._subjects.clear()
         self._sessions.clear()
         self._legacy.clear()
+        self._lingering.clear()  # gone with the connection, or going with it
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
+            self._sweep_timer = None
 
     def _disconnected(self) -> None:
         lost_from = time.time() - self._link.detection_allowance
@@ -517,6 +571,6 @@ class ResponseWaiter:
         self._forget_all(ClientClosedError())
         if self._legacy_closing is not None:
             self._legacy_closing.cancel()
-        for task in list(self._confirming.values()):
+        for task in [*self._confirming.values(), *self._ending]:
             task.cancel()
         await self._link.close()

@@ -23,6 +23,7 @@ from session_client import (
 )
 from session_client.testing import LocalStack, SimulatedHuman
 
+from ..lingering import nats_subscriptions, subscriptions_left, subscriptions_left_sync
 from .conftest import unique
 
 pytestmark = pytest.mark.integration
@@ -32,12 +33,6 @@ pytestmark = pytest.mark.integration
 def client(stack: LocalStack) -> Iterator[SessionClient]:
     with SessionClient(stack.api_url, [stack.nats_url]) as sync_client:
         yield sync_client
-
-
-def nats_subscriptions(client: AsyncSessionClient) -> int:
-    """Subscriptions on the client's real NATS connection (nats-py keeps them in ``_subs``)."""
-    connection = client.nats_connection
-    return 0 if connection is None else len(connection._subs)
 
 
 def test_every_rest_method(client: SessionClient, human: SimulatedHuman) -> None:
@@ -114,7 +109,7 @@ def test_send_and_wait_returns_the_documented_payload(
         "by": "alice",
     }
     assert client.get_message(sid, response["message_id"])["state"] == "ANSWERED"
-    assert client.subscription_count == 0
+    assert subscriptions_left_sync(client) == 0
 
 
 async def test_instant_responder_is_never_missed(
@@ -146,7 +141,7 @@ async def test_timeout_raises_a_resumable_error_and_leaves_the_session_open(
         0.5,
     )
     assert error.message_id is not None
-    assert aclient.subscription_count == 0 and nats_subscriptions(aclient) == 0
+    assert await subscriptions_left(aclient) == 0
     assert (await aclient.get_session(sid))["status"] == "ACTIVE"
 
     # Resume: the human answers later through the webhook; the resumed wait gets it.
@@ -200,7 +195,7 @@ async def test_session_closing_while_waiting_wakes_the_waiter_at_once(
         await wait
     assert time.monotonic() - started < 3
     assert raised.value.session_id == sid
-    assert aclient.subscription_count == 0
+    assert await subscriptions_left(aclient) == 0
     # Resuming a closed session's wait says so immediately (from the REST API).
     with pytest.raises(expected):
         await aclient.wait_for_response(sid, "subj.close", raised.value.message_id, timeout=5)
@@ -225,7 +220,7 @@ async def test_a_thousand_concurrent_waits_each_get_their_own_answer(
         {"echo": f"question {i}"} for i in range(1000)
     ]
     assert len({result["message_id"] for result in results}) == 1000
-    assert aclient.subscription_count == 0 and nats_subscriptions(aclient) == 0
+    assert await subscriptions_left(aclient) == 0
 
 
 async def test_cancelled_and_timed_out_waits_leave_no_subscription(
@@ -253,7 +248,7 @@ async def test_cancelled_and_timed_out_waits_leave_no_subscription(
         return_exceptions=True,
     )
     assert all(isinstance(result, ResponseTimeoutError) for result in timed_out)
-    assert aclient.subscription_count == 0 and nats_subscriptions(aclient) == 0
+    assert await subscriptions_left(aclient) == 0
 
 
 def test_one_nats_connection_is_made_lazily_and_reused(client: SessionClient) -> None:
@@ -285,7 +280,7 @@ def test_sync_client_from_sixteen_threads(client: SessionClient) -> None:
         thread.join(60)
     assert sorted(results) == list(range(16))
     assert len({r["message_id"] for rs in results.values() for r in rs}) == 80
-    assert client.subscription_count == 0
+    assert subscriptions_left_sync(client) == 0
 
 
 def test_sync_client_inside_a_running_event_loop(client: SessionClient) -> None:

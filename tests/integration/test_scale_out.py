@@ -15,6 +15,7 @@ from session_client import AsyncSessionClient
 from session_client.testing import LocalStack, ReferenceServer, SimulatedHuman
 from session_client.testing.nats_server import NatsServer
 
+from ..lingering import subscriptions_left
 from .conftest import unique
 
 pytestmark = pytest.mark.integration
@@ -95,7 +96,9 @@ async def test_a_waiting_client_survives_its_server_moving_to_session_subjects(
                 second = await client.send_and_wait_for_response(
                     "upgrade", "c", "after", "upgrade", timeout=5
                 )
-                # That answer came on the session subject: subject-wide subscriptions are over.
+                # That answer came on the session subject: subject-wide subscriptions are over
+                # (and, once its linger is over, the answered session's too).
+                assert await subscriptions_left(client) == 0
                 human.stay_silent()
                 pending = asyncio.create_task(
                     client.send_and_wait_for_response("upgrade", "c", "m", "elsewhere", timeout=5)

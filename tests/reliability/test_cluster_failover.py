@@ -16,6 +16,7 @@ from session_client import AsyncSessionClient
 from session_client.subjects import DEFAULT_SUBJECT_TEMPLATE, stream_subject
 from session_client.testing import LocalStack, NatsServer
 
+from ..lingering import subscriptions_left
 from ..ports import free_port
 from .conftest import answer_spread, create_sessions, scale, wait_all
 
@@ -116,7 +117,7 @@ async def test_cluster_failover_of_the_clients_node(
             connected_after = nc.connected_url.port if nc.connected_url else None
             stream_messages = await stored_messages(nc, time.monotonic() + 30)
             reconnects = nc.stats["reconnects"]
-            subscriptions = client.subscription_count
+            subscriptions = await subscriptions_left(client)
     figures(
         "2. Cluster failover (3 nodes, R3 stream)",
         **tally.figures(),

@@ -15,6 +15,7 @@ import pytest
 from session_client import AsyncSessionClient, NotFoundError, ResponseTimeoutError
 from session_client.testing import LocalStack
 
+from ..lingering import subscriptions_left
 from .conftest import rss_mb, scale
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
@@ -89,6 +90,7 @@ async def test_waits_with_random_outcomes_leak_nothing(figures: Callable[..., No
             rss_before = rss_mb()
             tally = await run_waits(client, count, seed=2)
             await asyncio.sleep(0.3)  # let unsubscribes and cancelled callbacks settle
+            await subscriptions_left(client)  # and the linger of released subscriptions
             rss_growth = rss_mb() - rss_before
             tasks_after = len(asyncio.all_tasks())
             threads_after = threading.active_count()

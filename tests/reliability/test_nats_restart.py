@@ -11,6 +11,7 @@ import pytest
 from session_client import AsyncSessionClient
 from session_client.testing import LocalStack
 
+from ..lingering import subscriptions_left
 from .conftest import answer_spread, create_sessions, scale, sessions_on_subjects, wait_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
@@ -45,7 +46,7 @@ async def test_nats_sigkill_and_restart_while_answering(figures: Callable[..., N
             tally = await waits
             nc = client.nats_connection
             reconnects = nc.stats["reconnects"] if nc is not None else 0
-            subscriptions = client.subscription_count
+            subscriptions = await subscriptions_left(client)
     figures(
         "1. NATS SIGKILL + restart",
         **tally.figures(),

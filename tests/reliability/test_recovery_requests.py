@@ -16,6 +16,7 @@ import pytest
 from session_client import AsyncSessionClient
 from session_client.testing import LocalStack
 
+from ..lingering import subscriptions_left
 from .conftest import (
     FULL,
     CountingTransport,
@@ -70,7 +71,7 @@ async def outage_run(count: int, window: float, outage: float) -> dict[str, Any]
             tally = await waits
             recovered_in = time.monotonic() - started
             requests = counting.requests - before
-            subscriptions = client.subscription_count
+            subscriptions = await subscriptions_left(client)
     return {
         **tally.figures(),
         "rest_requests": requests,
