@@ -47,7 +47,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench_floors import CHANNEL, FLOORS, HTTP_TIMEOUT, WAIT_TIMEOUT, Floor
+from bench_floors import (
+    CHANNEL,
+    FLOORS,
+    HTTP_TIMEOUT,
+    WAIT_TIMEOUT,
+    Floor,
+    KeptSubscriptionFloor,
+)
 from bench_profile import OTHER, Paths, by_library
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +82,9 @@ MEMORY_CASES = (
 SCALE_SUBJECT = "bench.scale"
 # Servers publishing per session (asyncapi.yaml 2.0.0) or subject-wide (1.0.0, as before).
 SCALE_SERVERS = ("per-session", "subject-wide")
+# Clients of the scale scenario against the per-session server: the library, and the floors
+# that keep their subscriptions (what the machine itself costs as processes are added).
+SCALE_CLIENTS = ("async", "floor-aiohttp", "floor-bare")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -465,13 +475,24 @@ def scale(spec: Spec, result: Result) -> None:
 
     async def main() -> None:
         sent: dict[str, int] = {}
-        client = recording_client(spec, sent)
         first = spec.worker_index * spec.ops
+        if spec.variant in FLOORS:
+            made = FLOORS[spec.variant](spec.api_url, spec.nats_url)
+            assert isinstance(made, KeptSubscriptionFloor), "one that counts its deliveries"
+            floor = made
+            await floor.connect()
 
-        async def wait(index: int) -> Any:
-            return await client.send_and_wait_for_response(
-                scale_session(index), CHANNEL, str(index), SCALE_SUBJECT, timeout=HTTP_TIMEOUT
-            )
+            async def wait(index: int) -> Any:
+                return await floor.send_and_wait(
+                    scale_session(index), SCALE_SUBJECT, lambda mid: sent.__setitem__(mid, index)
+                )
+        else:
+            client = recording_client(spec, sent)
+
+            async def wait(index: int) -> Any:
+                return await client.send_and_wait_for_response(
+                    scale_session(index), CHANNEL, str(index), SCALE_SUBJECT, timeout=HTTP_TIMEOUT
+                )
 
         # Warm-up: connect, and take one answer (the server's subject form shows in it).
         warm = asyncio.create_task(wait(-1 - spec.worker_index))
@@ -489,23 +510,32 @@ def scale(spec: Spec, result: Result) -> None:
         print(json.dumps(pending), flush=True)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, sys.stdin.readline)  # go: answers are coming
-        nc = client.nats_connection
-        assert nc is not None
+        if spec.variant in FLOORS:
+
+            def deliveries() -> int:
+                return int(floor.delivered)
+        else:
+            nc = client.nats_connection
+            assert nc is not None
+
+            def deliveries() -> int:
+                return int(nc.stats["in_msgs"])
+
         gc.collect()
-        delivered, cpu, wall = nc.stats["in_msgs"], time.process_time(), time.perf_counter()
+        delivered, cpu, wall = deliveries(), time.process_time(), time.perf_counter()
         answers = await asyncio.gather(*tasks)
         result.wall = time.perf_counter() - wall
         # The CPU of ending their subscriptions counts too, after their linger.
-        while client.subscription_count:  # noqa: ASYNC110 - no event tells it
+        while spec.variant not in FLOORS and client.subscription_count:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         result.cpu = time.process_time() - cpu
         result.memory = {
-            "deliveries": nc.stats["in_msgs"] - delivered,
+            "deliveries": deliveries() - delivered,
             "answered": sum(
                 answer["response"] == {"n": first + n} for n, answer in enumerate(answers)
             ),
         }
-        await client.aclose()
+        await (floor.aclose() if spec.variant in FLOORS else client.aclose())
 
     asyncio.run(main())
 
@@ -654,31 +684,45 @@ class Plan:
         return -(-target // concurrency) * concurrency
 
 
-def measure_scale(plan: Plan, base: dict[str, str], server: str) -> list[dict[str, Any]]:
-    """The scale scenario against one server: for every process count and repeat, the summed
-    CPU time and NATS deliveries of every client process until all waits were answered."""
+def measure_scale(
+    plan: Plan, base: dict[str, str], server: str, clients: tuple[str, ...] = ("async",)
+) -> list[dict[str, Any]]:
+    """The scale scenario against one server: for every client, process count and repeat
+    (clients interleaved), the summed CPU time and NATS deliveries of every client process
+    until all waits were answered."""
     runs = []
     for repeat in range(plan.scale_repeats):
         for processes in plan.scale_processes:
-            run = scale_run(plan.scale_waits, processes, base)
-            runs.append({"server": server, "processes": processes, "repeat": repeat, **run})
-            log(
-                f"scale {server} P={processes} repeat {repeat}: "
-                f"{1e6 * run['cpu'] / run['waits']:.0f} us CPU and "
-                f"{run['deliveries'] / run['waits']:.2f} deliveries per answer, "
-                f"{run['answered']} answered"
-            )
+            for client in clients[repeat % len(clients) :] + clients[: repeat % len(clients)]:
+                run = scale_run(plan.scale_waits, processes, base, client)
+                runs.append(
+                    {
+                        "server": server,
+                        "client": client,
+                        "processes": processes,
+                        "repeat": repeat,
+                        **run,
+                    }
+                )
+                log(
+                    f"scale {server} {client} P={processes} repeat {repeat}: "
+                    f"{1e6 * run['cpu'] / run['waits']:.0f} us CPU and "
+                    f"{run['deliveries'] / run['waits']:.2f} deliveries per answer, "
+                    f"{run['answered']} answered"
+                )
     return runs
 
 
-def scale_run(waits: int, processes: int, base: dict[str, str]) -> dict[str, Any]:
+def scale_run(
+    waits: int, processes: int, base: dict[str, str], variant: str = "async"
+) -> dict[str, Any]:
     """``waits`` pending waits on one subject over ``processes`` worker processes, then all
     answered at once through the REST API, in random order."""
     import random
 
     per = waits // processes
     specs = [
-        Spec("async", processes, per, base["api_url"], base["nats_url"], "scale", worker_index=w)
+        Spec(variant, processes, per, base["api_url"], base["nats_url"], "scale", worker_index=w)
         for w in range(processes)
     ]
     workers = [
@@ -895,7 +939,7 @@ def measure_pending(
                 )
         data["nats_server"] = nats_server_memory(urls["nats_url"], urls["pid"], plan.pending * 10)
         log(f"nats-server: {data['nats_server']}")
-        data["scale"] = measure_scale(plan, base, "per-session")
+        data["scale"] = measure_scale(plan, base, "per-session", SCALE_CLIENTS)
     with local_stack("--silent", "--subject-wide") as urls:
         asyncio.run(create_sessions(urls["api_url"], 0, 0, plan))
         base = {"api_url": urls["api_url"], "nats_url": urls["nats_url"]}
@@ -1072,7 +1116,11 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
             f"{100 * hooks:.2f}% | {verdict(hooks, 0.02)} |"
         )
     scale_rows = scale_summary(data.get("scale", []))
-    per_session = {row["processes"]: row for row in scale_rows if row["server"] == "per-session"}
+    per_session = {
+        row["processes"]: row
+        for row in scale_rows
+        if row["server"] == "per-session" and row["client"] == "async"
+    }
     if 1 in per_session and 10 in per_session:
         ratio = per_session[10]["cpu"] / per_session[1]["cpu"]
         lines.append(
@@ -1341,21 +1389,23 @@ def memory_layout(shared: bool, own_sessions: bool) -> str:
 
 
 def scale_summary(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per server and process count: medians over repeats of client CPU and NATS deliveries per
-    useful answer, and the fewest waits answered."""
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    """Per server, client and process count: medians over repeats of client CPU and NATS
+    deliveries per useful answer, and the fewest waits answered."""
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for run in runs:
-        groups.setdefault((run["server"], run["processes"]), []).append(run)
+        key = (run["server"], run.get("client", "async"), run["processes"])
+        groups.setdefault(key, []).append(run)
     return [
         {
             "server": server,
+            "client": client,
             "processes": processes,
             "waits": group[0]["waits"],
             "answered": min(run["answered"] for run in group),
             "cpu": statistics.median(run["cpu"] / run["waits"] for run in group),
             "deliveries": statistics.median(run["deliveries"] / run["waits"] for run in group),
         }
-        for (server, processes), group in groups.items()
+        for (server, client, processes), group in groups.items()
     ]
 
 
@@ -1363,7 +1413,7 @@ def scale_report(data: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
     """The section on many client processes waiting on one subject."""
     if not rows:
         return []
-    first = {row["server"]: row["cpu"] for row in rows if row["processes"] == 1}
+    first = {(row["server"], row["client"]): row["cpu"] for row in rows if row["processes"] == 1}
     repeats = max(run["repeat"] for run in data["scale"]) + 1
     lines = [
         "",
@@ -1376,17 +1426,26 @@ def scale_report(data: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
         "answered, per wait; deliveries: the messages NATS delivered to those processes "
         "meanwhile, per wait. The same library against a server publishing per session "
         "(`asyncapi.yaml` 2.0.0) and against one publishing subject-wide (1.0.0, how answers "
-        f"were routed before). Medians of {repeats} repeats; `benchmarks-scale.png` plots them.",
+        "were routed before). Against the per-session server the same waits are also made by "
+        "the floors that keep one subscription per session (`floor-aiohttp`: aiohttp and "
+        "nats-py; `floor-bare`: no library), interleaved with the library: how much of the "
+        "growth with P the machine itself imposes (each process wakes for its own answers, "
+        f"on 2 shared cores). Medians of {repeats} repeats; `benchmarks-scale.png` plots them.",
         "",
-        "| server publishes | processes | answered | client CPU per useful answer | vs 1 process "
-        "| NATS deliveries per useful answer |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| server publishes | client | processes | answered | client CPU per useful answer "
+        "| vs 1 process | NATS deliveries per useful answer |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for row in sorted(rows, key=lambda row: (row["server"] != "per-session", row["processes"])):
+    order = {name: index for index, name in enumerate(SCALE_CLIENTS)}
+    for row in sorted(
+        rows,
+        key=lambda row: (row["server"] != "per-session", order[row["client"]], row["processes"]),
+    ):
+        growth = row["cpu"] / first[(row["server"], row["client"])]
         lines.append(
-            f"| {row['server']} | {row['processes']} | {row['answered']:,} of {row['waits']:,} | "
-            f"{row['cpu'] * 1e6:,.0f} us | {row['cpu'] / first[row['server']]:.2f}x | "
-            f"{row['deliveries']:.2f} |"
+            f"| {row['server']} | {row['client']} | {row['processes']} | "
+            f"{row['answered']:,} of {row['waits']:,} | {row['cpu'] * 1e6:,.0f} us | "
+            f"{growth:.2f}x | {row['deliveries']:.2f} |"
         )
     server = data.get("nats_server")
     if server:
@@ -1409,14 +1468,18 @@ def plot_scale(rows: list[dict[str, Any]], path: Path) -> None:
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     for server in SCALE_SERVERS:
-        points = sorted(
-            (r["processes"], r["cpu"], r["deliveries"]) for r in rows if r["server"] == server
-        )
-        if not points:
-            continue
-        processes, cpu, deliveries = zip(*points, strict=True)
-        axes[0].plot(processes, [c * 1e6 for c in cpu], marker="o", label=f"server: {server}")
-        axes[1].plot(processes, deliveries, marker="o", label=f"server: {server}")
+        for client in SCALE_CLIENTS:
+            points = sorted(
+                (r["processes"], r["cpu"], r["deliveries"])
+                for r in rows
+                if r["server"] == server and r["client"] == client
+            )
+            if not points:
+                continue
+            processes, cpu, deliveries = zip(*points, strict=True)
+            label = f"{client}, server: {server}"
+            axes[0].plot(processes, [c * 1e6 for c in cpu], marker="o", label=label)
+            axes[1].plot(processes, deliveries, marker="o", label=label)
     for axis, label in zip(
         axes,
         ("client CPU per useful answer (us)", "NATS deliveries per useful answer"),
@@ -1436,7 +1499,7 @@ def plot_scale(rows: list[dict[str, Any]], path: Path) -> None:
 def per_wait(run: dict[str, Any], kind: str) -> float:
     """Bytes per pending wait of a memory run, by ``traced`` or ``rss`` memory."""
     memory = run["memory"]
-    return (memory[f"{kind}_pending"] - memory[f"{kind}_base"]) / run["ops"]
+    return float(memory[f"{kind}_pending"] - memory[f"{kind}_base"]) / int(run["ops"])
 
 
 def plot(data: dict[str, Any], plan: Plan, path: Path) -> None:
@@ -1549,6 +1612,7 @@ def main(argv: list[str] | None = None) -> int:
         plan.sections, plan.profile = False, False
         command = shlex.join(["scripts/bench.py", *argv])
     started = time.perf_counter()
+    data: dict[str, Any]
     if partial and options.out_dir is None:
         data = measure(plan)
         print(report(data, plan, command, time.perf_counter() - started))
@@ -1556,7 +1620,7 @@ def main(argv: list[str] | None = None) -> int:
     options.out_dir = options.out_dir or ROOT
     options.out_dir.mkdir(parents=True, exist_ok=True)
     if options.scale_only:
-        data: dict[str, Any] = {"memory": []}
+        data = {"memory": []}
         measure_pending(plan, data, MEMORY_CASES[-1:])
         plot_scale(scale_summary(data["scale"]), options.out_dir / "benchmarks-scale.png")
         print("\n".join(memory_lines(data) + scale_report(data, scale_summary(data["scale"]))))

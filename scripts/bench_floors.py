@@ -135,6 +135,8 @@ class KeptSubscriptionFloor:
         self.subscriptions: dict[str, asyncio.Task[None]] = {}
         self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.early: dict[str, dict[str, Any]] = {}
+        #: NATS messages delivered to :meth:`deliver`.
+        self.delivered = 0
 
     # What a retry once follows: the HTTP library's transport errors.
     retried: tuple[type[Exception], ...] = (OSError,)
@@ -153,6 +155,7 @@ class KeptSubscriptionFloor:
 
     def deliver(self, data: bytes) -> None:
         """An answer arrived: to its waiter, or kept until its message id is known."""
+        self.delivered += 1
         payload = json.loads(data)
         message_id = payload.get("message_id")
         future = self.waiting.pop(message_id, None)

@@ -57,6 +57,11 @@ def test_smoke_run_writes_the_report_and_the_plot(tmp_path: Path) -> None:
         assert library in by_library
     assert "50 answered" in report  # every pending wait got its own answer
     assert "| telemetry hooks with no SDK <= 2% of async CPU/op" in report
-    assert "20 of 20" in report  # every wait of the scale scenario got its own answer
+    scale = report.split("## Many processes on one subject")[1].split("\n## ")[0]
+    # Every client of the scale scenario: each of its waits got its own answer.
+    for client in ("| per-session | async |", "| per-session | floor-aiohttp |"):
+        assert f"{client} 2 | 20 of 20 |" in scale
+    assert "| per-session | floor-bare | 1 | 20 of 20 |" in scale
+    assert "| subject-wide | async | 2 | 20 of 20 |" in scale
     for plot in ("benchmarks.png", "benchmarks-scale.png"):
         assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG")
