@@ -117,6 +117,8 @@ class AsyncSessionClient:
         The old ones cannot be closed: their loop is closed, or they are the parent's."""
         if forked:
             _fork.keep_inherited(self._rest, self._waiter)
+        else:
+            self._rest.abandon()
         self._rest, self._waiter = self._connections()
 
     def __repr__(self) -> str:

@@ -25,7 +25,7 @@ from session_client.testing import LocalStack, SimulatedHuman
 
 from .conftest import unique
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("http_backend")]
 
 
 @pytest.fixture
