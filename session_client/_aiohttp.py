@@ -85,15 +85,13 @@ class AiohttpTransport(_http.AsyncBaseTransport):
         self._verify = verify
         self._limits = limits
         self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         # At most max_connections requests hold a connection; the others wait for the pool
         # timeout, then raise httpx.PoolTimeout as httpcore's pool does.
-        self._connections = asyncio.Semaphore(limits.max_connections or 2**31)
+        self._connections = asyncio.Semaphore(limits.max_connections or 2**31)  # None: no bound
         # (connect, read) -> aiohttp's timeouts: one pair per client in practice.
         self._timeouts: tuple[tuple[Any, Any], aiohttp.ClientTimeout] | None = None
 
     def _open(self) -> aiohttp.ClientSession:
-        self._loop = asyncio.get_running_loop()
         connector = aiohttp.TCPConnector(
             ssl=_http.create_ssl_context(verify=self._verify),
             limit=self._limits.max_connections or 0,
