@@ -145,7 +145,7 @@ class AiohttpTransport(_http.AsyncBaseTransport):
             headers=response.raw_headers,
             stream=_Body(response, self._connections.release),
             extensions={
-                "http_version": b"HTTP/1.1",
+                "http_version": b"HTTP/%d.%d" % tuple(response.version or (1, 1)),
                 "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
             },
         )
