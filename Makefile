@@ -44,9 +44,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
 	touch $@
 
-# The suite runs again on the oldest supported Python with the oldest nats-py and httpx that
-# pyproject.toml allows, so its lower bounds stay true (the NATS seam in
-# session_client/_wait/_nats.py depends on nats-py). `make test-matrix` runs all combinations.
+# The suite runs again on the oldest supported Python with the oldest nats-py, httpx and aiohttp
+# (the aiohttp extra, in .[dev]) that pyproject.toml allows, so its lower bounds stay true (the
+# NATS seam in session_client/_wait/_nats.py depends on nats-py). `make test-matrix` runs all
+# combinations.
 OLDEST := .venv-oldest
 OLDEST_STAMP := $(OLDEST)/.installed-$(notdir $(OLDEST_PYTHON))
 OLDEST_DEPS := tests/oldest-deps.txt

@@ -8,7 +8,7 @@ asks it before a venv exists), so it reads pyproject.toml without ``tomllib``.
 
     python3 scripts/pythons.py --newest     # the newest supported interpreter found (or nothing)
     python3 scripts/pythons.py --oldest
-    python scripts/pythons.py --installed   # this interpreter's version, nats-py's and httpx's
+    python scripts/pythons.py --installed   # the interpreter, its nats-py, httpx and aiohttp
 """
 
 from __future__ import annotations
@@ -60,10 +60,15 @@ def _runs(interpreter: str, version: str) -> bool:
 
 
 def installed() -> str:
-    """What a test run runs on: ``Python 3.13.0 nats-py 2.16.0 httpx 0.28.1``."""
-    from importlib.metadata import version
+    """What a test run runs on: ``Python 3.13.0 nats-py 2.16.0 httpx 0.28.1 aiohttp 3.14.5``
+    (``no aiohttp``: the tests of aiohttp's transport are skipped)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    packages = (f"{name} {version(name)}" for name in ("nats-py", "httpx"))
+    packages = [f"{name} {version(name)}" for name in ("nats-py", "httpx")]
+    try:
+        packages.append(f"aiohttp {version('aiohttp')}")
+    except PackageNotFoundError:
+        packages.append("no aiohttp")
     return " ".join([f"Python {sys.version.split()[0]}", *packages])
 
 

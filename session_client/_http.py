@@ -20,12 +20,15 @@ from httpx import (
     Limits,
     NetworkError,
     PoolTimeout,
+    ReadError,
     ReadTimeout,
     RemoteProtocolError,
     Request,
     Response,
     Timeout,
     TimeoutException,
+    TransportError,
+    create_ssl_context,
 )
 
 __all__ = [
@@ -41,10 +44,13 @@ __all__ = [
     "Limits",
     "NetworkError",
     "PoolTimeout",
+    "ReadError",
     "ReadTimeout",
     "RemoteProtocolError",
     "Request",
     "Response",
     "Timeout",
     "TimeoutException",
+    "TransportError",
+    "create_ssl_context",
 ]

@@ -61,7 +61,9 @@ class AsyncSessionClient:
         nats_options: Extra keyword arguments for ``nats.connect`` (TLS, credentials, ...).
         verify: TLS verification for HTTPS: ``True`` (default), a CA bundle path or an
             ``ssl.SSLContext``.
-        http_transport: An httpx transport to use instead of the default (tests, proxies).
+        http_transport: An httpx transport to use instead of the default (tests, proxies). The
+            default: one over aiohttp when the ``aiohttp`` extra is installed, else httpx's own
+            ``httpx.AsyncHTTPTransport``; both behave the same but for speed.
         tracer_provider: The OpenTelemetry ``TracerProvider`` for the client's spans; default
             the global one. Nothing is recorded while neither is configured.
         meter_provider: The OpenTelemetry ``MeterProvider`` for its metrics; default the global
@@ -117,6 +119,8 @@ class AsyncSessionClient:
         The old ones cannot be closed: their loop is closed, or they are the parent's."""
         if forked:
             _fork.keep_inherited(self._rest, self._waiter)
+        else:
+            self._rest.abandon()
         self._rest, self._waiter = self._connections()
 
     def __repr__(self) -> str:

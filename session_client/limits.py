@@ -10,7 +10,7 @@ from types import TracebackType
 
 from . import _http
 
-__all__ = ["MAX_CONNECTIONS", "MAX_RESPONSE_BYTES", "RequestSlots"]
+__all__ = ["MAX_CONNECTIONS", "MAX_RESPONSE_BYTES", "RequestSlots", "acquire_within"]
 
 #: HTTP connections per client, all kept alive between requests. Not httpx's 100: httpcore's
 #: pool bookkeeping costs O(connections x idle connections) per request (encode/httpcore#1035),
@@ -21,6 +21,19 @@ MAX_CONNECTIONS = 20
 #: The default ``max_response_bytes``: a response body, decompressed, may have 10 MiB. A page
 #: of ``list_sessions`` is the largest thing the API sends (sessions carry ``message_data``).
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+
+
+async def acquire_within(slots: asyncio.Semaphore, seconds: float | None) -> None:
+    """Take one of ``slots`` within ``seconds`` (``None``: however long it takes), else raise
+    ``httpx.PoolTimeout``, as httpx does for a connection from its pool."""
+    if not slots.locked():
+        await slots.acquire()  # returns at once
+        return
+    try:
+        async with asyncio.timeout(seconds):
+            await slots.acquire()
+    except TimeoutError as exc:
+        raise _http.PoolTimeout("no free HTTP connection in time") from exc
 
 
 class _Hold:
@@ -63,14 +76,7 @@ class RequestSlots:
         _current_hold.set(_Hold(self, _current_hold.get()))
 
     async def _acquire(self) -> None:
-        if not self._slots.locked():
-            await self._slots.acquire()  # returns at once
-            return
-        try:
-            async with asyncio.timeout(self._pool_timeout):
-                await self._slots.acquire()
-        except TimeoutError as exc:
-            raise _http.PoolTimeout("no free HTTP connection in time") from exc
+        await acquire_within(self._slots, self._pool_timeout)
 
     async def __aexit__(
         self,

@@ -12,6 +12,7 @@ from . import _http
 from ._attempt import attempt_deadline
 from ._bodies import ACCEPT_ENCODING
 from ._telemetry import Telemetry, TracedTransport
+from ._transport import DeferredAiohttp, default_transport
 from .config import redact_url
 from .errors import (
     APIConnectionError,
@@ -85,9 +86,9 @@ class RestApi:
         limits = _http.Limits(
             max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
         )
-        inner: _http.AsyncBaseTransport = transport or _http.AsyncHTTPTransport(
-            verify=verify, limits=limits
-        )
+        inner = transport or default_transport(verify, limits)
+        # Its connections, let go without closing when their event loop is gone (abandon).
+        self._own = inner if isinstance(inner, DeferredAiohttp) else None
         if telemetry is not None:  # inside the retries: a span per attempt
             inner = TracedTransport(inner, telemetry)
         timeouts = _http.Timeout(timeout)
@@ -165,3 +166,8 @@ class RestApi:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self.http.aclose()
+
+    def abandon(self) -> None:
+        """Let the connection pool go without I/O: its event loop is closed."""
+        if self._own is not None:
+            self._own.abandon()

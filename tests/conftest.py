@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 
 import pytest
 
-from session_client import SessionClient
+from session_client import SessionClient, _transport
 from session_client.testing import LocalStack, SimulatedHuman
 
 # pytester runs the README's example test file as a user's suite would (tests/test_readme.py).
 pytest_plugins = ["pytester"]
+
+_NO_AIOHTTP = pytest.mark.skipif(
+    importlib.util.find_spec("aiohttp") is None,
+    reason="aiohttp is not installed (the aiohttp extra): only httpx's own transport is tested",
+)
+
+
+@pytest.fixture(params=["httpx", pytest.param("aiohttp", marks=_NO_AIOHTTP)])
+def http_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs the test once with each default transport: httpx's own, and aiohttp's (the default
+    when the aiohttp extra is installed). Clients made by the test get it."""
+    backend: str = request.param
+    monkeypatch.setattr(_transport, "backend", backend)
+    return backend
+
+
+@pytest.fixture
+def httpx_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpx's own transport for the clients the test makes: respx mocks that one."""
+    monkeypatch.setattr(_transport, "backend", "httpx")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from session_client.testing import LocalStack, SimulatedHuman
 
 from .conftest import unique
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("http_backend")]
 
 
 def test_close_ends_every_call_of_every_thread_with_client_closed_error(

@@ -26,7 +26,7 @@ from session_client.testing import LocalStack, SimulatedHuman
 from ..lingering import nats_subscriptions, subscriptions_left, subscriptions_left_sync
 from .conftest import unique
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("http_backend")]
 
 
 @pytest.fixture
@@ -38,12 +38,13 @@ def client(stack: LocalStack) -> Iterator[SessionClient]:
 def test_every_rest_method(client: SessionClient, human: SimulatedHuman) -> None:
     human.stay_silent()
     sid = unique("every")
+    subject = f"{sid}.subject"  # its own: the module's stack serves both transports' runs
     created = client.create_session(
         sid,
         message_data={"k": 1},
         message_data_template={"type": "object"},
         expiry_date=4102444800,
-        subject_id="every.subject",
+        subject_id=subject,
     )
     assert created["status"] == "ACTIVE" and created["message_data"] == {"k": 1}
     assert client.create_session(
@@ -51,14 +52,14 @@ def test_every_rest_method(client: SessionClient, human: SimulatedHuman) -> None
         message_data={"k": 1},
         message_data_template={"type": "object"},
         expiry_date=4102444800,
-        subject_id="every.subject",
+        subject_id=subject,
     ) == client.get_session(sid)
     with pytest.raises(ConflictError):
         client.create_session(sid, message_data={"k": 2})
-    page = client.list_sessions(subject_id="every.subject", limit=1)
+    page = client.list_sessions(subject_id=subject, limit=1)
     assert [item["session_id"] for item in page["items"]] == [sid]
     sent = client.send_message(sid, "chan", "hello")
-    assert sent["state"] == "SENT" and sent["subject_id"] == "every.subject"
+    assert sent["state"] == "SENT" and sent["subject_id"] == subject
     answered = client.submit_response(sid, sent["message_id"], {"ok": True})
     assert answered["state"] == "ANSWERED" and answered["response"] == {"ok": True}
     assert client.get_message(sid, sent["message_id"])["response"] == {"ok": True}

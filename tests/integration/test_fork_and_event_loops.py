@@ -20,6 +20,7 @@ from .conftest import unique
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.usefixtures("http_backend"),
     # The local stack runs in this process's threads; the children only talk to it.
     pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
 ]

@@ -31,7 +31,7 @@ from tests.hostile_http import (
     slow_headers,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("http_backend")]
 
 #: Scheduling slack on a busy 2-core machine; the old code took 10 s here (102 s in the issue).
 MARGIN = 1.5

@@ -40,6 +40,7 @@ def exception_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc)) + repr(exc) + repr(exc.args)
 
 
+@pytest.mark.usefixtures("http_backend")
 async def test_token_never_in_logs_repr_or_exceptions(
     caplog: pytest.LogCaptureFixture, figures: Callable[..., None]
 ) -> None:
@@ -86,7 +87,8 @@ async def test_token_never_in_logs_repr_or_exceptions(
         log_records=len(caplog.records),
         exceptions=kinds,
     )
-    assert len(caplog.records) > 50 and len(errors) == len(calls)
+    # Enough to look through (httpcore's own DEBUG records come on top with httpx's transport).
+    assert len(caplog.records) > 20 and len(errors) == len(calls)
     assert any(isinstance(exc, AuthenticationError) for exc in errors)
     assert any(isinstance(exc, APIConnectionError) for exc in errors)
     assert leaks == 0
@@ -113,6 +115,7 @@ def trusting(authority: trustme.CA) -> ssl.SSLContext:
     return context
 
 
+@pytest.mark.usefixtures("http_backend")
 async def test_https_is_verified_against_the_ca_and_by_default(
     ca: tuple[trustme.CA, Path, Path], figures: Callable[..., None]
 ) -> None:

@@ -32,6 +32,9 @@ from .records import MESSAGE, SESSION
 
 API = "http://api.test"
 
+# respx mocks httpx's own transport.
+pytestmark = pytest.mark.usefixtures("httpx_backend")
+
 
 def problem(status: int) -> httpx.Response:
     body = {"type": "urn:x", "title": "Nope", "status": status, "detail": "because"}

@@ -1,5 +1,5 @@
 """httpx is reached through one hand-written module, so moving to httpx2 (when the generator
-does) is a regeneration plus that module (README, Compatibility)."""
+does) is a regeneration plus that module (README, Compatibility); aiohttp through another."""
 
 from __future__ import annotations
 
@@ -22,14 +22,22 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_only_the_http_module_imports_httpx_outside_the_generated_layer() -> None:
-    importers = {
+def importers(*packages: str) -> set[str]:
+    """The hand-written modules that import one of ``packages``."""
+    return {
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
         if GENERATED.resolve() not in path.resolve().parents
-        and any(name.split(".")[0] in {"httpx", "httpcore"} for name in imported_modules(path))
+        and any(name.split(".")[0] in packages for name in imported_modules(path))
     }
-    assert importers == {"_http.py"}
+
+
+def test_only_the_http_module_imports_httpx_outside_the_generated_layer() -> None:
+    assert importers("httpx", "httpcore") == {"_http.py"}
+
+
+def test_only_the_aiohttp_transport_imports_aiohttp() -> None:
+    assert importers("aiohttp", "yarl", "multidict") == {"_aiohttp.py"}
 
 
 def test_the_generated_layer_is_where_the_rest_of_httpx_lives() -> None:

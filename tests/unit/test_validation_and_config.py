@@ -66,6 +66,7 @@ BAD_CALLS: list[tuple[str, dict[str, Any], type[Exception]]] = [
 ]
 
 
+@pytest.mark.usefixtures("httpx_backend")  # respx mocks httpx's own transport
 @pytest.mark.parametrize(("method", "kwargs", "error"), BAD_CALLS)
 async def test_bad_input_raises_before_any_io(
     method: str, kwargs: dict[str, Any], error: type[Exception]
@@ -78,6 +79,7 @@ async def test_bad_input_raises_before_any_io(
         assert mock.calls.call_count == 0
 
 
+@pytest.mark.usefixtures("httpx_backend")
 def test_sync_client_raises_the_same_errors_before_io() -> None:
     with respx.mock(base_url=API, assert_all_called=False) as mock:
         with SessionClient(API, ["nats://127.0.0.1:1"]) as client:

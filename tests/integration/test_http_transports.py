@@ -1,0 +1,263 @@
+"""The default transport: aiohttp's when the aiohttp extra is installed, httpx's own otherwise
+(``http_transport=`` wins over both). Each test of the failures, the pool and the lifecycle
+runs over both, against real sockets on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib.util
+import logging
+import ssl
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trustme
+
+from session_client import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncSessionClient,
+    InternalServerError,
+    SessionClient,
+    _transport,
+)
+from session_client.limits import MAX_CONNECTIONS
+from session_client.testing import LocalStack
+from tests.hostile_http import HostileServer, Reply, json_body, session_record
+
+from .conftest import unique
+
+pytestmark = pytest.mark.integration
+
+needs_aiohttp = pytest.mark.skipif(
+    importlib.util.find_spec("aiohttp") is None, reason="aiohttp (the aiohttp extra) not installed"
+)
+
+
+def get_session(url: str, **options: Any) -> Any:
+    """``get_session("s1")`` with a new async client: what it returned or raised."""
+
+    async def run() -> Any:
+        async with AsyncSessionClient(url, ["nats://127.0.0.1:1"], **options) as client:
+            return await client.get_session("s1")
+
+    try:
+        return asyncio.run(run())
+    except Exception as exc:
+        return exc
+
+
+def raw(data: bytes) -> Reply:
+    """Send ``data`` as it is, then close."""
+
+    async def reply(writer: asyncio.StreamWriter) -> None:
+        writer.write(data)
+        await writer.drain()
+
+    return reply
+
+
+# What a server can do instead of answering: each is a connection error, retried for a GET.
+BROKEN = {
+    "closes at once": raw(b""),
+    "cuts the body": raw(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{"),
+    "speaks no HTTP": raw(b"SSH-2.0-OpenSSH_9.6\r\n\r\n"),
+}
+
+
+@pytest.mark.parametrize("reply", BROKEN.values(), ids=BROKEN.keys())
+def test_a_broken_reply_is_retried_then_an_api_connection_error(
+    http_backend: str, reply: Reply
+) -> None:
+    with HostileServer(reply) as server:
+        outcome = get_session(server.url, max_retries=1)
+        assert type(outcome) is APIConnectionError, outcome
+        assert server.requests == 2
+
+
+def test_a_refused_connection_is_an_api_connection_error(http_backend: str) -> None:
+    with HostileServer(raw(b"")) as server:
+        url = server.url  # the port is free once the server is gone
+    outcome = get_session(url, max_retries=0)
+    assert type(outcome) is APIConnectionError, outcome
+
+
+def test_a_503_is_retried_and_the_answer_after_it_returned(http_backend: str) -> None:
+    answer = json_body(session_record())
+    replies = 0
+
+    async def reply(writer: asyncio.StreamWriter) -> None:
+        nonlocal replies
+        replies += 1
+        if replies == 1:
+            head = "HTTP/1.1 503 Busy\r\nRetry-After: 0\r\nContent-Length: 0\r\n"
+            writer.write(f"{head}Connection: close\r\n\r\n".encode())
+            return
+        await answer(writer)
+
+    with HostileServer(reply) as server:
+        assert get_session(server.url, max_retries=1) == session_record()
+        assert server.requests == 2
+        assert isinstance(get_session(server.url, max_retries=0), dict)  # 3rd: answered
+
+
+def test_a_503_past_the_retries_is_an_internal_server_error(http_backend: str) -> None:
+    with HostileServer(raw(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n")) as server:
+        outcome = get_session(server.url, max_retries=0)
+        assert isinstance(outcome, InternalServerError), outcome
+
+
+def test_the_pool_holds_at_most_max_connections(http_backend: str) -> None:
+    open_now = most = 0
+    answer = json_body(session_record())
+
+    async def reply(writer: asyncio.StreamWriter) -> None:
+        nonlocal open_now, most
+        open_now += 1
+        most = max(most, open_now)
+        await asyncio.sleep(0.3)  # long enough for the pool to fill on a busy machine
+        await answer(writer)
+        open_now -= 1
+
+    calls = 2 * MAX_CONNECTIONS + 5
+
+    async def many(url: str) -> list[Any]:
+        async with AsyncSessionClient(url, ["nats://127.0.0.1:1"]) as client:
+            return await asyncio.gather(*(client.get_session("s1") for _ in range(calls)))
+
+    with HostileServer(reply) as server:
+        assert asyncio.run(many(server.url)) == [session_record()] * calls
+    assert most == MAX_CONNECTIONS
+
+
+@needs_aiohttp
+async def test_the_aiohttp_pool_times_out_as_httpx_pool_does() -> None:
+    from session_client._aiohttp import AiohttpTransport
+
+    async def slow(writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(1)
+
+    transport = AiohttpTransport(verify=True, limits=httpx.Limits(max_connections=1))
+    with HostileServer(slow) as server:
+        async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(5, pool=0.1)) as c:
+            first = asyncio.create_task(c.get(server.url))
+            await asyncio.sleep(0.05)
+            with pytest.raises(httpx.PoolTimeout):
+                await c.get(server.url)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+
+
+def test_read_timeouts_are_api_timeout_errors(http_backend: str) -> None:
+    async def silent(writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(3)
+
+    with HostileServer(silent) as server:
+        outcome = get_session(server.url, timeout=httpx.Timeout(5, read=0.3), max_retries=0)
+        assert isinstance(outcome, APITimeoutError), outcome
+        assert "ReadTimeout" in str(outcome)
+
+
+@pytest.fixture(scope="module")
+def tls_stack(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A local stack serving HTTPS with a certificate of a test CA, and the CA's PEM file."""
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1")
+    directory = tmp_path_factory.mktemp("tls")
+    key, chain, ca = directory / "key.pem", directory / "chain.pem", directory / "ca.pem"
+    issued.private_key_pem.write_to_path(str(key))
+    for index, pem in enumerate(issued.cert_chain_pems):
+        pem.write_to_path(str(chain), append=index > 0)
+    authority.cert_pem.write_to_path(str(ca))
+    with LocalStack(ssl_certfile=str(chain), ssl_keyfile=str(key)) as stack:
+        yield stack, ca
+
+
+def test_verify_takes_a_ca_bundle_path_or_false(http_backend: str, tls_stack: Any) -> None:
+    stack, ca = tls_stack
+
+    def create(verify: Any) -> Any:
+        sid = unique("tls")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # httpx 0.28: verify=<path>
+            with SessionClient(stack.api_url, [stack.nats_url], verify=verify) as client:
+                try:
+                    return client.create_session(sid)["session_id"] == sid
+                except APIConnectionError as exc:
+                    return exc
+
+    assert create(str(ca)) is True
+    assert create(False) is True
+    assert create(ssl.create_default_context(cafile=str(ca))) is True
+    refused = create(True)
+    assert isinstance(refused, APIConnectionError) and "CERTIFICATE_VERIFY_FAILED" in str(refused)
+
+
+def test_closing_leaves_nothing_unclosed_in_any_loop(
+    http_backend: str, stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Closed clients, and an async client that moved to a second ``asyncio.run``, report
+    no unclosed session or connector (aiohttp's warnings and loop errors)."""
+
+    async def ask(client: AsyncSessionClient) -> None:
+        await client.create_session(unique("life"))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with SessionClient(stack.api_url, [stack.nats_url]) as sync_client:
+            sync_client.create_session(unique("life"))
+        moving = AsyncSessionClient(stack.api_url, [stack.nats_url])
+        asyncio.run(ask(moving))
+        asyncio.run(ask(moving))  # the first run's connections are let go
+        asyncio.run(moving.aclose())
+        del moving
+        gc.collect()
+    unclosed = [str(w.message) for w in caught if "Unclosed" in str(w.message)]
+    unclosed += [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert unclosed == []
+
+
+def test_http_transport_wins_over_the_default(http_backend: str) -> None:
+    class Counting(httpx.AsyncHTTPTransport):
+        requests = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            Counting.requests += 1
+            return await super().handle_async_request(request)
+
+    with HostileServer(json_body(session_record())) as server:
+        assert get_session(server.url, http_transport=Counting()) == session_record()
+    assert Counting.requests == 1
+
+
+@needs_aiohttp
+def test_aiohttp_is_the_default_when_installed_and_imported_on_first_use(tmp_path: Path) -> None:
+    script = """
+import asyncio, sys
+import session_client
+from session_client import AsyncSessionClient
+print("aiohttp" in sys.modules)
+client = AsyncSessionClient(sys.argv[1], ["nats://127.0.0.1:1"], max_retries=0)
+print("aiohttp" in sys.modules)
+async def run():
+    async with client:
+        return await client.get_session("s1")
+print(asyncio.run(run())["session_id"], "aiohttp" in sys.modules)
+"""
+    assert _transport.default_backend() == "aiohttp"
+    with HostileServer(json_body(session_record())) as server:
+        out = subprocess.run(
+            [sys.executable, "-c", script, server.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.split("\n")
+    assert out[:3] == ["False", "False", "s1 True"]
