@@ -8,6 +8,7 @@ changes (README, Compatibility).
 """
 
 from httpx import (
+    USE_CLIENT_DEFAULT,  # the default of AsyncClient.request's options
     AsyncBaseTransport,
     AsyncByteStream,
     AsyncClient,
@@ -32,6 +33,7 @@ from httpx import (
 )
 
 __all__ = [
+    "USE_CLIENT_DEFAULT",
     "AsyncBaseTransport",
     "AsyncByteStream",
     "AsyncClient",

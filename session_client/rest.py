@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import _http
 from ._attempt import attempt_deadline
 from ._bodies import ACCEPT_ENCODING
+from ._direct_client import DirectClient
 from ._telemetry import Telemetry, TracedTransport
 from ._transport import DeferredAiohttp, default_transport
 from .config import redact_url
@@ -100,7 +101,7 @@ class RestApi:
             max_response_bytes=max_response_bytes,
             while_backing_off=self._slots.released,
         )
-        self.http = _http.AsyncClient(
+        self.http = DirectClient(
             base_url=base_url,
             headers=headers,
             timeout=timeouts,
