@@ -104,6 +104,10 @@ class AiohttpTransport(_http.AsyncBaseTransport):
             # httpx's client keeps the cookies and decodes nothing here (the caller does).
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
+            # httpx (h11) takes a header block of up to 16 KiB; aiohttp's default is 8 KiB a
+            # line, which would turn a long cookie or CSP header into a protocol error.
+            max_line_size=16 * 1024,
+            max_field_size=16 * 1024,
         )
         # aiohttp sends a GET (any idempotent method) once more by itself when the connection
         # drops before the answer; the retries are RetryingTransport's alone, as with httpx.

@@ -74,6 +74,7 @@ class DirectClient(_http.AsyncClient):
             and timeout is _http.USE_CLIENT_DEFAULT
             and extensions is None
             and not self.cookies
+            and not self.is_closed  # httpx's own way says it is closed
         )
         if not plain:
             return await super().request(
@@ -101,11 +102,15 @@ class DirectClient(_http.AsyncClient):
             content=content,
             json=json,
             headers=merged,
-            extensions={"timeout": self._timeouts},
+            extensions={"timeout": dict(self._timeouts)},
         )
         for hook in self.event_hooks["request"]:
             await hook(request)
-        response = await self._direct_to.handle_async_request(request)
+        try:
+            response = await self._direct_to.handle_async_request(request)
+        except _http.RequestError as exc:
+            exc.request = request  # as httpx's own way sets it
+            raise
         response.request = request
         try:
             if "set-cookie" in response.headers:  # kept as httpx keeps them

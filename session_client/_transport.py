@@ -1,9 +1,11 @@
-"""The transport under a client given no ``http_transport``: aiohttp's when it is installed
-(the ``aiohttp`` extra; about half the CPU per request), else httpx's own."""
+"""The transport under a client given no ``http_transport``: aiohttp's when a version it works
+with is installed (the ``aiohttp`` extra; about half the CPU per request), else httpx's own."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import re
 from typing import TYPE_CHECKING, Any
 
 from . import _http
@@ -17,11 +19,27 @@ __all__ = ["DeferredAiohttp", "default_backend", "default_transport"]
 backend: str | None = None
 
 
+#: The oldest aiohttp the transport works with: the lower bound of the ``aiohttp`` extra.
+AIOHTTP_OLDEST = (3, 11)
+
+
+def _supported_aiohttp() -> bool:
+    """Whether an aiohttp the transport works with is installed (another package may have
+    brought an older one): found without importing it."""
+    if importlib.util.find_spec("aiohttp") is None:
+        return False
+    try:
+        found = re.match(r"(\d+)\.(\d+)", importlib.metadata.version("aiohttp"))
+    except importlib.metadata.PackageNotFoundError:  # importable, but not installed as such
+        return False
+    return found is not None and (int(found[1]), int(found[2])) >= AIOHTTP_OLDEST
+
+
 def default_backend() -> str:
-    """``"aiohttp"`` if aiohttp is installed, else ``"httpx"``; found without importing it."""
+    """``"aiohttp"`` if a supported aiohttp is installed, else ``"httpx"``."""
     global backend
     if backend is None:
-        backend = "aiohttp" if importlib.util.find_spec("aiohttp") is not None else "httpx"
+        backend = "aiohttp" if _supported_aiohttp() else "httpx"
     return backend
 
 

@@ -136,8 +136,9 @@ class AsyncSessionClient:
 
     @property
     def subscription_count(self) -> int:
-        """Open response subscriptions (one per session and subject being waited on, and one
-        per subject until the server is seen publishing per session; 0 when idle)."""
+        """Open response subscriptions: one per session and subject being waited on, kept 0.5
+        to 1 s after its last wait, and one per subject until the server is seen publishing per
+        session. 0 about a second after the last wait."""
         return self._waiter.subscription_count
 
     # -- REST operations --------------------------------------------------------------------

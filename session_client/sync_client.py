@@ -270,7 +270,7 @@ class SessionClient:
 
     @property
     def subscription_count(self) -> int:
-        """Open response subscriptions (0 when nobody waits)."""
+        """Open response subscriptions (0 about a second after the last wait)."""
         return self._async.subscription_count
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:

@@ -90,3 +90,24 @@ async def test_cookies_are_kept_and_sent_back() -> None:
         await client.request("get", "/health")
     assert "cookie" not in transport.requests[0].headers
     assert transport.requests[1].headers["cookie"] == "lb=node-2"
+
+
+class Refusing(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+
+async def test_a_transport_error_names_its_request_as_httpx_own_way_does() -> None:
+    async with direct(Refusing()) as client:
+        with pytest.raises(httpx.ConnectError) as raised:
+            await client.request("get", "/health")
+    assert str(raised.value.request.url) == "http://api.test:8080/prefix/health"
+
+
+async def test_a_closed_client_refuses_to_send() -> None:
+    transport = Recording()
+    client = direct(transport)
+    await client.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.request("get", "/health")
+    assert transport.requests == []
