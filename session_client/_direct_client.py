@@ -7,7 +7,8 @@ its auth and redirect flows and, for every response, its cookie jar (a urllib re
 email message built per response): together about a fifth of the client's CPU per call
 (``make bench``, "Where the CPU goes, by library"), none of it doing anything here. So such a
 call is built as one ``Request`` and handed straight to the transport stack (retries, attempts,
-telemetry), with the client's headers, timeout and event hooks applied as httpx applies them.
+telemetry), with the client's headers, timeout and event hooks applied, and the ``httpx`` log
+line written, as httpx does.
 
 Anything else - another kind of argument, or cookies held - goes through httpx's own path,
 unchanged. (Given a transport, httpx mounts none for proxies from the environment either.)
@@ -15,11 +16,14 @@ unchanged. (Given a transport, httpx mounts none for proxies from the environmen
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from . import _http
 
 __all__ = ["DirectClient"]
+
+_httpx_logger = logging.getLogger("httpx")
 
 
 class DirectClient(_http.AsyncClient):
@@ -112,6 +116,15 @@ class DirectClient(_http.AsyncClient):
             exc.request = request  # as httpx's own way sets it
             raise
         response.request = request
+        if _httpx_logger.isEnabledFor(logging.INFO):  # the line httpx's own way logs
+            _httpx_logger.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
         try:
             if "set-cookie" in response.headers:  # kept as httpx keeps them
                 self.cookies.extract_cookies(response)

@@ -111,3 +111,13 @@ async def test_a_closed_client_refuses_to_send() -> None:
     with pytest.raises(RuntimeError, match="closed"):
         await client.request("get", "/health")
     assert transport.requests == []
+
+
+async def test_it_logs_the_line_httpx_own_way_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="httpx")
+    async with direct(Recording()) as client:
+        await client.request("get", "/health")
+    (record,) = [record for record in caplog.records if record.name == "httpx"]
+    assert record.getMessage() == (
+        'HTTP Request: GET http://api.test:8080/prefix/health "HTTP/1.1 200 OK"'
+    )
