@@ -31,6 +31,14 @@ def answer_subject(session: str, subject: str) -> str:
     return f"sessions.responses.{subject}.{session}"
 
 
+async def confirm_subscriptions(nc: Any) -> None:
+    """Return once the NATS server has nats-py client ``nc``'s new subscriptions. Like the
+    library, push the pending SUBs out first: ``flush()`` alone may PING before they are written
+    (nats.py issue #440), and an instant answer is then occasionally lost."""
+    await nc._flush_pending(force_flush=True)
+    await nc.flush()
+
+
 def message_body(subject: str) -> dict[str, Any]:
     """The JSON body of every floor's ``POST /sessions/{session}/messages``."""
     return {"channel_id": CHANNEL, "message": "ping", "subject_id": subject}
@@ -89,9 +97,7 @@ class Floor:
 
         subscription = await self.nc.subscribe(answer_subject(session, subject), cb=on_message)
         try:
-            # Like the library: flush() alone may PING before the buffered SUB is written.
-            await self.nc._flush_pending(force_flush=True)
-            await self.nc.flush()
+            await confirm_subscriptions(self.nc)
             assert self.slots is not None, "connect() first"
             async with self.slots:
                 request = {
@@ -219,15 +225,13 @@ class AiohttpFloor(KeptSubscriptionFloor):
         self.nc = await nats.connect(self.nats_url)
 
     async def subscribe(self, subject: str) -> None:
-        """Subscribe with nats-py, then confirm with a flush."""
+        """Subscribe with nats-py, then confirm it."""
 
         async def on_message(msg: Any) -> None:
             self.deliver(msg.data)
 
         await self.nc.subscribe(subject, cb=on_message)
-        # flush() alone may PING before the buffered SUB is written (nats.py issue #440).
-        await self.nc._flush_pending(force_flush=True)
-        await self.nc.flush()
+        await confirm_subscriptions(self.nc)
 
     async def post(self, session: str, subject: str, key: str) -> str:
         """POST the message through the connector's pool."""

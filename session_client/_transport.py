@@ -13,7 +13,7 @@ from . import _http
 if TYPE_CHECKING:
     from ._aiohttp import AiohttpTransport
 
-__all__ = ["DeferredAiohttp", "default_backend", "default_transport"]
+__all__ = ["DeferredAiohttp", "default_backend", "default_transport", "supported_aiohttp"]
 
 #: ``"aiohttp"`` or ``"httpx"``; looked up on first use (tests set it to run both).
 backend: str | None = None
@@ -23,7 +23,7 @@ backend: str | None = None
 AIOHTTP_OLDEST = (3, 11)
 
 
-def _supported_aiohttp() -> bool:
+def supported_aiohttp() -> bool:
     """Whether an aiohttp the transport works with is installed (another package may have
     brought an older one): found without importing it."""
     if importlib.util.find_spec("aiohttp") is None:
@@ -39,7 +39,7 @@ def default_backend() -> str:
     """``"aiohttp"`` if a supported aiohttp is installed, else ``"httpx"``."""
     global backend
     if backend is None:
-        backend = "aiohttp" if _supported_aiohttp() else "httpx"
+        backend = "aiohttp" if supported_aiohttp() else "httpx"
     return backend
 
 

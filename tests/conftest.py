@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 
 import pytest
@@ -13,13 +12,15 @@ from session_client.testing import LocalStack, SimulatedHuman
 # pytester runs the README's example test file as a user's suite would (tests/test_readme.py).
 pytest_plugins = ["pytester"]
 
-_NO_AIOHTTP = pytest.mark.skipif(
-    importlib.util.find_spec("aiohttp") is None,
+#: For tests of the aiohttp transport: where no aiohttp it works with is installed, only
+#: httpx's own transport is tested.
+needs_aiohttp = pytest.mark.skipif(
+    not _transport.supported_aiohttp(),
     reason="aiohttp is not installed (the aiohttp extra): only httpx's own transport is tested",
 )
 
 
-@pytest.fixture(params=["httpx", pytest.param("aiohttp", marks=_NO_AIOHTTP)])
+@pytest.fixture(params=["httpx", pytest.param("aiohttp", marks=needs_aiohttp)])
 def http_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs the test once with each default transport: httpx's own, and aiohttp's (the default
     when the aiohttp extra is installed). Clients made by the test get it."""

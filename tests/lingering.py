@@ -14,6 +14,13 @@ from session_client._wait._waiter import LINGER_SECONDS
 LINGER_OVER = 2 * LINGER_SECONDS + 2.0
 
 
+def subscription_ids(client: Any) -> set[int]:
+    """The ids of every subscription on the client's NATS connection (nats-py's ``_subs``: the
+    one place the tests read it for a client)."""
+    connection = client.nats_connection
+    return set() if connection is None else set(connection._subs)
+
+
 def nats_subscriptions(client: Any) -> int:
     """Subscriptions on the client's real NATS connection (nats-py keeps them in ``_subs``),
     but for the one nats-py keeps for the replies to its own requests (JetStream's API)."""

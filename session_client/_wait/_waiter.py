@@ -226,11 +226,11 @@ class ResponseWaiter:
         back if it lingers (confirmed, unless the connection went down meanwhile), else make or
         join one."""
         listener = self._lingering.take(subject)
-        if listener is not None and listener.subscription is not None:
+        if listener is not None:
             if not self._link.disconnected:
                 self._sessions[subject] = listener
                 return
-            await self._link.unsubscribe(listener.subscription)  # a new one waits for the server
+            await self._end([listener])  # a new one waits for the server
         await self._listen(self._sessions, subject, self._on_session_message)
 
     async def _listen(
@@ -306,14 +306,16 @@ class ResponseWaiter:
             task.add_done_callback(self._ending.discard)
 
     async def _end(self, listeners: list[_Listener]) -> None:
+        """Unsubscribe ``listeners`` (those made: one still being made is ended by
+        :meth:`_subscribe`)."""
         for listener in listeners:
             if listener.subscription is not None:
                 await self._link.unsubscribe(listener.subscription)
 
     async def _drop(self, listeners: dict[str, _Listener], subject: str) -> None:
         listener = listeners.pop(subject, None)
-        if listener is not None and listener.subscription is not None:
-            await self._link.unsubscribe(listener.subscription)
+        if listener is not None:
+            await self._end([listener])
 
     def _close_legacy(self) -> None:
         """The server publishes on session subjects: the subject-wide subscriptions go."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib.util
 import logging
 import ssl
 import subprocess
@@ -31,13 +30,10 @@ from session_client.limits import MAX_CONNECTIONS
 from session_client.testing import LocalStack
 from tests.hostile_http import HostileServer, Reply, json_body, session_record
 
+from ..conftest import needs_aiohttp
 from .conftest import unique
 
 pytestmark = pytest.mark.integration
-
-needs_aiohttp = pytest.mark.skipif(
-    importlib.util.find_spec("aiohttp") is None, reason="aiohttp (the aiohttp extra) not installed"
-)
 
 
 def get_session(url: str, **options: Any) -> Any:

@@ -13,19 +13,13 @@ from session_client import AsyncSessionClient
 from session_client._wait import _waiter
 from session_client.testing import LocalStack, SimulatedHuman
 
-from ..lingering import nats_subscriptions
+from ..lingering import nats_subscriptions, subscription_ids
 from .conftest import unique
 
 
 @pytest.fixture(autouse=True)
 def long_linger(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_waiter, "LINGER_SECONDS", 30.0)
-
-
-def subscription_ids(client: AsyncSessionClient) -> set[int]:
-    """The ids of the subscriptions on the client's NATS connection (nats-py's ``_subs``)."""
-    assert client.nats_connection is not None
-    return set(client.nats_connection._subs)
 
 
 async def test_back_to_back_waits_on_a_session_take_its_subscription_back(

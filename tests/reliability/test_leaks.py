@@ -15,7 +15,7 @@ import pytest
 from session_client import AsyncSessionClient, NotFoundError, ResponseTimeoutError
 from session_client.testing import LocalStack
 
-from ..lingering import subscriptions_left
+from ..lingering import subscription_ids, subscriptions_left
 from .conftest import rss_mb, scale
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
@@ -94,9 +94,8 @@ async def test_waits_with_random_outcomes_leak_nothing(figures: Callable[..., No
             rss_growth = rss_mb() - rss_before
             tasks_after = len(asyncio.all_tasks())
             threads_after = threading.active_count()
-            nc = client.nats_connection
-            assert nc is not None
-            nats_subscriptions = len(nc._subs)
+            assert client.nats_connection is not None
+            nats_subscriptions = len(subscription_ids(client))
             router_subscriptions = client.subscription_count
     unexpected = sum(n for outcome, n in tally.items() if "unexpected" in outcome)
     figures(
