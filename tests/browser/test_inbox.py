@@ -215,7 +215,13 @@ def test_keyboard_alone_on_a_narrow_window(
 
     # Readable at 360 px: once the answer's live update has settled, nothing scrolls sideways
     # (in one CI run a check made mid-update saw the page wider). Every control has a name.
-    page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth")
+    # Polled from here: page.wait_for_function evaluates its predicate with eval(), which the
+    # inbox's Content-Security-Policy rightly refuses whenever the first check is false.
+    widths = "[document.documentElement.scrollWidth, window.innerWidth]"
+    deadline = time.monotonic() + WAIT
+    while (seen := page.evaluate(widths))[0] > seen[1] and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert seen[0] <= seen[1], f"the page scrolls sideways: {seen[0]} px wide in {seen[1]} px"
     unnamed = page.evaluate(
         """() => [...document.querySelectorAll("button, textarea, input")].filter((control) =>
             !(control.getAttribute("aria-label") || control.textContent.trim() ||
