@@ -10,12 +10,19 @@ call is built as one ``Request`` and handed straight to the transport stack (ret
 telemetry), with the client's headers, timeout and event hooks applied, and the ``httpx`` log
 line written, as httpx does.
 
+Building that ``Request`` the usual way costs more than the rest of the call's httpx work: a
+URL parse with a check of every character, and four normalised copies of the headers. So its
+headers are put together once, in their final form, and its URL is parsed once per path and
+kept (a few hundred, the latest; a session's paths repeat). The JSON body is encoded as httpx
+0.28 encodes it (compact, no NaN); httpx 0.27 only adds spaces.
+
 Anything else - another kind of argument, or cookies held - goes through httpx's own path,
 unchanged. (Given a transport, httpx mounts none for proxies from the environment either.)
 """
 
 from __future__ import annotations
 
+import json as json_module
 import logging
 from typing import Any
 
@@ -24,6 +31,9 @@ from . import _http
 __all__ = ["DirectClient"]
 
 _httpx_logger = logging.getLogger("httpx")
+
+#: How many request URLs are kept parsed (a few per session in use).
+_KEPT_URLS = 512
 
 
 class DirectClient(_http.AsyncClient):
@@ -47,7 +57,9 @@ class DirectClient(_http.AsyncClient):
         )
         self._direct_to = transport
         self._prefix = str(self.base_url).rstrip("/")
+        self._host = [(b"Host", self.base_url.netloc)] if self.base_url.host else []
         self._timeouts = timeout.as_dict()
+        self._urls: dict[str, _http.URL] = {}
 
     async def request(
         self,
@@ -70,6 +82,7 @@ class DirectClient(_http.AsyncClient):
         plain = (
             isinstance(url, str)
             and url.startswith("/")
+            and content is None
             and data is None
             and files is None
             and cookies is None
@@ -96,18 +109,7 @@ class DirectClient(_http.AsyncClient):
                 timeout=timeout,
                 extensions=extensions,
             )
-        merged = _http.Headers(self.headers)
-        if headers is not None:
-            merged.update(headers)
-        request = _http.Request(
-            method,
-            self._prefix + url,
-            params=params,
-            content=content,
-            json=json,
-            headers=merged,
-            extensions={"timeout": dict(self._timeouts)},
-        )
+        request = self._build(method, url, params, json, headers)
         for hook in self.event_hooks["request"]:
             await hook(request)
         try:
@@ -135,3 +137,41 @@ class DirectClient(_http.AsyncClient):
             await response.aclose()
             raise
         return response
+
+    def _build(self, method: str, url: str, params: Any, json: Any, headers: Any) -> _http.Request:
+        """The request httpx's own way would build (same URL, headers and body bytes)."""
+        method = method.upper()
+        body = b"" if json is None else _encode_json(json)
+        # httpx's order: Host, the client's headers (a call's own replacing them), the body's.
+        ours = _http.Headers(headers).raw if headers else []
+        names = {name.lower() for name, _ in ours}
+        raw = self._host + [item for item in self.headers.raw if item[0].lower() not in names]
+        raw += ours
+        if json is not None or method in ("POST", "PUT", "PATCH"):
+            if b"content-length" not in names and b"transfer-encoding" not in names:
+                raw.append((b"Content-Length", str(len(body)).encode()))
+            if json is not None and b"content-type" not in names:
+                raw.append((b"Content-Type", b"application/json"))
+        request = _http.Request(
+            method,
+            self._url(url) if params is None else _http.URL(self._prefix + url, params=params),
+            headers=raw,
+            stream=_http.ByteStream(body),
+            extensions={"timeout": dict(self._timeouts)},
+        )
+        request.read()  # as httpx's own way does for a body in memory: .content is there
+        return request
+
+    def _url(self, path: str) -> _http.URL:
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= _KEPT_URLS:
+                del self._urls[next(iter(self._urls))]  # the oldest
+            url = self._urls[path] = _http.URL(self._prefix + path)
+        return url
+
+
+def _encode_json(value: Any) -> bytes:
+    return json_module.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode()

@@ -8,6 +8,7 @@ changes (README, Compatibility).
 """
 
 from httpx import (
+    URL,
     USE_CLIENT_DEFAULT,  # the default of AsyncClient.request's options
     AsyncBaseTransport,
     AsyncByteStream,
@@ -34,6 +35,7 @@ from httpx import (
 )
 
 __all__ = [
+    "URL",
     "USE_CLIENT_DEFAULT",
     "AsyncBaseTransport",
     "AsyncByteStream",
