@@ -50,6 +50,15 @@ def _httpx_error(exc: Exception) -> _http.TransportError:
     return _http.TransportError(message)
 
 
+def _text_headers(headers: _http.Headers) -> list[tuple[str, str]]:
+    """The headers as aiohttp takes them (it encodes them back as UTF-8); httpx's
+    ``multi_items()`` first works out which encoding all of them share, at twice the cost."""
+    try:
+        return [(name.decode(), value.decode()) for name, value in headers.raw]
+    except UnicodeDecodeError:  # not UTF-8: as httpx decodes them
+        return headers.multi_items()
+
+
 class _Body(_http.AsyncByteStream):
     """The response body as it arrives; closing it returns the connection to the pool, or
     closes it if the body was not read to its end."""
@@ -134,7 +143,7 @@ class AiohttpTransport(_http.AsyncBaseTransport):
             response = await session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
-                headers=request.headers.multi_items(),
+                headers=_text_headers(request.headers),
                 data=await request.aread() or None,
                 allow_redirects=False,
                 timeout=self._timeout(timeouts),

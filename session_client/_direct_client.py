@@ -128,7 +128,9 @@ class DirectClient(_http.AsyncClient):
                 response.reason_phrase,
             )
         try:
-            if "set-cookie" in response.headers:  # kept as httpx keeps them
+            if (
+                _http.header_value(response.headers, b"set-cookie") is not None
+            ):  # kept as httpx does
                 self.cookies.extract_cookies(response)
             for hook in self.event_hooks["response"]:
                 await hook(response)
@@ -143,7 +145,7 @@ class DirectClient(_http.AsyncClient):
         method = method.upper()
         body = b"" if json is None else _encode_json(json)
         # httpx's order: Host, the client's headers (a call's own replacing them), the body's.
-        ours = _http.Headers(headers).raw if headers else []
+        ours = _raw_headers(headers) if headers else []
         names = {name.lower() for name, _ in ours}
         raw = self._host + [item for item in self.headers.raw if item[0].lower() not in names]
         raw += ours
@@ -169,6 +171,16 @@ class DirectClient(_http.AsyncClient):
                 del self._urls[next(iter(self._urls))]  # the oldest
             url = self._urls[path] = _http.URL(self._prefix + path)
         return url
+
+
+def _raw_headers(headers: Any) -> list[tuple[bytes, bytes]]:
+    """A call's own headers as bytes, as ``httpx.Headers`` encodes them (a generated call
+    passes a dict of ASCII strings: encoded directly, without its per-item checks)."""
+    if isinstance(headers, dict) and all(
+        type(name) is str and type(value) is str for name, value in headers.items()
+    ):
+        return [(name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()]
+    return _http.Headers(headers).raw
 
 
 def _encode_json(value: Any) -> bytes:

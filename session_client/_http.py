@@ -59,4 +59,15 @@ __all__ = [
     "TimeoutException",
     "TransportError",
     "create_ssl_context",
+    "header_value",
 ]
+
+
+def header_value(headers: Headers, name: bytes) -> bytes | None:
+    """The first value of the header ``name`` (lower case), or None. Read from the raw list:
+    ``Headers.get`` and ``in`` first decode every header to work out their encoding, which
+    costs more than the lookup, on every request."""
+    for key, value in headers.raw:
+        if key.lower() == name:
+            return value
+    return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import re
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from . import _http
@@ -53,14 +54,15 @@ class DeferredAiohttp(_http.AsyncBaseTransport):
         self._limits = limits
         self._transport: AiohttpTransport | None = None
 
-    async def handle_async_request(self, request: _http.Request) -> _http.Response:
+    def handle_async_request(self, request: _http.Request) -> Coroutine[Any, Any, _http.Response]:
         """Send ``request`` through the aiohttp transport (made now if need be)."""
+        # Hands over the aiohttp transport's coroutine: no frame of its own on every request.
         transport = self._transport
         if transport is None:
             from ._aiohttp import AiohttpTransport
 
             transport = self._transport = AiohttpTransport(verify=self._verify, limits=self._limits)
-        return await transport.handle_async_request(request)
+        return transport.handle_async_request(request)
 
     async def aclose(self) -> None:
         """Close the connections."""

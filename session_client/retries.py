@@ -81,7 +81,10 @@ class RetryingTransport(_http.AsyncBaseTransport):
         return delay * (1 - 0.25 * random.random())  # jitter spreads synchronized clients
 
     async def handle_async_request(self, request: _http.Request) -> _http.Response:
-        repeatable = request.method in _SAFE_METHODS or "idempotency-key" in request.headers
+        repeatable = (
+            request.method in _SAFE_METHODS
+            or _http.header_value(request.headers, b"idempotency-key") is not None
+        )
         attempt = 0
         while True:
             retries_left = attempt < self.max_retries
