@@ -6,9 +6,9 @@ at once (README, "The HTTP transport"). This is the one module that imports aioh
 
 What a caller sees stays httpx's: the per-request timeouts (``connect``; ``read`` per read,
 left to the attempt's deadline when that is no later; ``pool`` for a free connection; ``write``
-is left to the attempt's deadline, aiohttp having none), at most ``max_connections`` connections, the TLS context httpx would make from
-``verify``, httpx's exception classes, and a body that streams undecoded, so the caller's size
-limit and decoding apply.
+is left to the attempt's deadline, aiohttp having none), at most ``max_connections``
+connections, the TLS context httpx would make from ``verify``, httpx's exception classes, and a
+body that streams undecoded, so the caller's size limit and decoding apply.
 """
 
 from __future__ import annotations
@@ -124,8 +124,11 @@ class AiohttpTransport(_http.AsyncBaseTransport):
         return self._session
 
     def _timeout(self, timeouts: dict[str, Any]) -> aiohttp.ClientTimeout:
-        connect, read, write = (timeouts.get(phase) for phase in ("connect", "read", "write"))
-        key = (connect, read, write)
+        key = connect, read, write = (
+            timeouts.get("connect"),
+            timeouts.get("read"),
+            timeouts.get("write"),
+        )
         if self._timeouts is None or self._timeouts[0] != key:
             # Under the attempt's deadline (the longest phase's timeout, _attempt.py), a read
             # timeout as long as that deadline never fires first: no timer moved on every read.
