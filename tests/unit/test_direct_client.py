@@ -41,11 +41,13 @@ def direct(transport: httpx.AsyncBaseTransport, hooks: list[Any] | None = None) 
 def seen(request: httpx.Request) -> tuple[Any, ...]:
     """What the server gets. The JSON body's bytes are httpx 0.28's (httpx 0.27 adds spaces)."""
     headers = request.headers.multi_items()
-    assert request.headers.get("content-length", "0") == str(len(request.content))
+    length = request.headers.get("content-length")
+    assert length in (None, str(len(request.content)))
     return (
         request.method,
         str(request.url),
         sorted((name, value) for name, value in headers if name != "content-length"),
+        length is None,
         json.loads(request.content) if request.content else request.content,
         request.extensions["timeout"],
     )
