@@ -4,11 +4,11 @@ The generated client keeps calling httpx; only the sockets under it move from ht
 to aiohttp: a sixth to a quarter less client CPU per call one at a time, a third as much at 50
 at once (README, "The HTTP transport"). This is the one module that imports aiohttp.
 
-What a caller sees stays httpx's: the per-request timeouts (``connect``; ``read`` per read,
-left to the attempt's deadline when that is no later; ``pool`` for a free connection; ``write``
-is left to the attempt's deadline, aiohttp having none), at most ``max_connections``
-connections, the TLS context httpx would make from ``verify``, httpx's exception classes, and a
-body that streams undecoded, so the caller's size limit and decoding apply.
+What a caller sees stays httpx's: the per-request timeouts (``connect``; ``read`` per read;
+``pool`` for a free connection; ``write`` is left to the attempt's deadline, aiohttp having
+none), at most ``max_connections`` connections, the TLS context httpx would make from
+``verify``, httpx's exception classes, and a body that streams undecoded, so the caller's size
+limit and decoding apply.
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ class AiohttpTransport(_http.AsyncBaseTransport):
         # At most max_connections requests hold a connection; the others wait for the pool
         # timeout, then raise httpx.PoolTimeout as httpcore's pool does.
         self._connections = asyncio.Semaphore(limits.max_connections or 2**31)  # None: no bound
-        # (connect, read, write) -> aiohttp's timeouts: one per client in practice.
-        self._timeouts: tuple[tuple[Any, Any, Any], aiohttp.ClientTimeout] | None = None
+        # (connect, read) -> aiohttp's timeouts: one pair per client in practice.
+        self._timeouts: tuple[tuple[Any, Any], aiohttp.ClientTimeout] | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -124,24 +124,12 @@ class AiohttpTransport(_http.AsyncBaseTransport):
         return self._session
 
     def _timeout(self, timeouts: dict[str, Any]) -> aiohttp.ClientTimeout:
-        key = connect, read, write = (
-            timeouts.get("connect"),
-            timeouts.get("read"),
-            timeouts.get("write"),
-        )
+        key = (timeouts.get("connect"), timeouts.get("read"))
         if self._timeouts is None or self._timeouts[0] != key:
-            # Under the attempt's deadline (the longest phase's timeout, _attempt.py), a read
-            # timeout as long as that deadline never fires first: no timer moved on every read.
-            redundant = read is not None and all(
-                phase is not None and phase <= read for phase in (connect, write)
-            )
             self._timeouts = (
                 key,
                 aiohttp.ClientTimeout(
-                    total=None,
-                    connect=None,
-                    sock_connect=connect,
-                    sock_read=None if redundant else read,
+                    total=None, connect=None, sock_connect=key[0], sock_read=key[1]
                 ),
             )
         return self._timeouts[1]

@@ -151,20 +151,6 @@ async def test_the_aiohttp_pool_times_out_as_httpx_pool_does() -> None:
                 await first
 
 
-@needs_aiohttp
-@pytest.mark.parametrize(
-    ("timeout", "per_read"),
-    [(httpx.Timeout(5), None), (httpx.Timeout(5, read=0.3), 0.3), (httpx.Timeout(5, write=9), 5)],
-)
-def test_a_read_timeout_the_attempt_deadline_covers_sets_no_timer_per_read(
-    timeout: httpx.Timeout, per_read: float | None
-) -> None:
-    from session_client._aiohttp import AiohttpTransport
-
-    transport = AiohttpTransport(verify=True, limits=httpx.Limits())
-    assert transport._timeout(timeout.as_dict()).sock_read == per_read
-
-
 def test_read_timeouts_are_api_timeout_errors(http_backend: str) -> None:
     async def silent(writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(3)
