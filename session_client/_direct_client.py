@@ -128,9 +128,8 @@ class DirectClient(_http.AsyncClient):
                 response.reason_phrase,
             )
         try:
-            if (
-                _http.header_value(response.headers, b"set-cookie") is not None
-            ):  # kept as httpx does
+            # Cookies are kept as httpx keeps them.
+            if _http.header_value(response.headers, b"set-cookie") is not None:
                 self.cookies.extract_cookies(response)
             for hook in self.event_hooks["response"]:
                 await hook(response)
