@@ -29,9 +29,21 @@ def app() -> Iterator[ThreadPoolExecutor]:
 
 
 def wait_in_app(
-    app: ThreadPoolExecutor, client: SessionClient, session_id: str, message: str
+    app: ThreadPoolExecutor,
+    client: SessionClient,
+    session_id: str,
+    message: str,
+    message_id: str | None = None,
 ) -> Future[dict[str, Any]]:
-    return app.submit(client.send_and_wait_for_response, session_id, "chat", message, "inbox", WAIT)
+    return app.submit(
+        client.send_and_wait_for_response,
+        session_id,
+        "chat",
+        message,
+        "inbox",
+        WAIT,
+        message_id=message_id,
+    )
 
 
 def open_inbox(page: Page, url: str) -> None:
@@ -198,7 +210,10 @@ def test_keyboard_alone_on_a_narrow_window(
     page.set_viewport_size({"width": 360, "height": 740})
     silent_client.create_session("inbox-keys", message_data={"note": "x" * 300}, subject_id="inbox")
     open_inbox(page, silent_stack.inbox_url)
-    waiting = wait_in_app(app, silent_client, "inbox-keys", "Answer me with the keyboard?")
+    # An id as long as the library's own (msg_ and 32 hex digits) and more: no break in it, so
+    # every line that shows it must wrap it (the "Answered ..." notice once did not).
+    long_id = "msg_" + "0123456789abcdef" * 4
+    waiting = wait_in_app(app, silent_client, "inbox-keys", "Answer me with the keyboard?", long_id)
     item = message_item(page, "inbox-keys", "Answer me with the keyboard?")
     editor = item.get_by_label(EDITOR_LABEL)
     expect(editor).to_be_visible()
@@ -213,15 +228,12 @@ def test_keyboard_alone_on_a_narrow_window(
     page.keyboard.press("Control+Enter")
     assert waiting.result(timeout=WAIT)["response"] == {"approved": True, "via": "keyboard"}
 
-    # Readable at 360 px: once the answer's live update has settled, nothing scrolls sideways
-    # (in one CI run a check made mid-update saw the page wider). Every control has a name.
-    # Polled from here: page.wait_for_function evaluates its predicate with eval(), which the
-    # inbox's Content-Security-Policy rightly refuses whenever the first check is false.
-    widths = "[document.documentElement.scrollWidth, window.innerWidth]"
-    deadline = time.monotonic() + WAIT
-    while (seen := page.evaluate(widths))[0] > seen[1] and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert seen[0] <= seen[1], f"the page scrolls sideways: {seen[0]} px wide in {seen[1]} px"
+    # Readable at 360 px once the answer shows (its notice, then the live update): nothing
+    # scrolls sideways. Every control has a name.
+    expect(page.locator("#notice")).to_have_text(f"Answered {long_id} in inbox-keys.")
+    expect(item.locator(".badge")).to_have_text("ANSWERED")
+    width, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= window, f"the page scrolls sideways: {width} px wide in {window} px"
     unnamed = page.evaluate(
         """() => [...document.querySelectorAll("button, textarea, input")].filter((control) =>
             !(control.getAttribute("aria-label") || control.textContent.trim() ||
