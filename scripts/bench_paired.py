@@ -28,6 +28,7 @@ from typing import Any
 
 import bench
 import bench_floors
+from bench_floors import CHANNEL
 
 from session_client import AsyncSessionClient
 
@@ -61,7 +62,7 @@ def _no_attempt_deadline() -> None:
     async def attempt(transport: Any, request: Any, deadline: Any, max_bytes: int) -> Any:
         return await bounded(transport, request, None, max_bytes)
 
-    retries.bounded_attempt = attempt  # type: ignore[assignment]
+    retries.bounded_attempt = attempt  # type: ignore[attr-defined]
 
 
 def _no_read_timer() -> None:
@@ -141,7 +142,7 @@ async def paired(api_url: str, nats_url: str, concurrency: int, block: int, roun
 
     async def library_op(index: int) -> Any:
         return await client.send_and_wait_for_response(
-            bench.session_id(index), bench.CHANNEL, "ping", bench.subject_id(index), timeout=60
+            bench.session_id(index), CHANNEL, "ping", bench.subject_id(index), timeout=60
         )
 
     async def floor_op(index: int) -> Any:
