@@ -27,10 +27,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import bench
-import bench_floors
-from bench_floors import CHANNEL
-
-from session_client import AsyncSessionClient
 
 
 def _no_recovery_timer() -> None:
@@ -136,30 +132,26 @@ PIECES: dict[str, Callable[[], None]] = {
 
 async def paired(api_url: str, nats_url: str, concurrency: int, block: int, rounds: int) -> str:
     """The library's and the floor's CPU per round trip, and the median of their ratios."""
-    client = AsyncSessionClient(api_url, [nats_url])
-    floor = bench_floors.AiohttpFloor(api_url, nats_url)
-    await floor.connect()
-
-    async def library_op(index: int) -> Any:
-        return await client.send_and_wait_for_response(
-            bench.session_id(index), CHANNEL, "ping", bench.subject_id(index), timeout=60
-        )
+    rounds_per_caller = max(1, block // concurrency)
+    # make bench's own clients (its timeouts, its floor); the floor on sessions of its own.
+    library_op, close_library = bench.async_caller(
+        bench.Spec("async", concurrency, block, api_url, nats_url)
+    )
+    floor_at, close_floor = bench.async_caller(
+        bench.Spec("floor-aiohttp", concurrency, block, api_url, nats_url)
+    )
 
     async def floor_op(index: int) -> Any:
-        index += concurrency  # sessions of its own
-        return await floor.send_and_wait(bench.session_id(index), bench.subject_id(index))
+        return await floor_at(index + concurrency)
 
     async def cpu_per_op(op: Callable[[int], Awaitable[Any]]) -> float:
-        async def caller(index: int) -> None:
-            for _ in range(block // concurrency):
-                await op(index)
-
         started = time.process_time()
-        await asyncio.gather(*(caller(index) for index in range(concurrency)))
-        return (time.process_time() - started) / (block // concurrency * concurrency)
+        await bench._async_rounds(op, concurrency, rounds_per_caller, [])  # make bench's loop
+        return (time.process_time() - started) / (rounds_per_caller * concurrency)
 
-    await cpu_per_op(library_op)  # warm: connections, subscriptions, imports
-    await cpu_per_op(floor_op)
+    for op in (library_op, floor_op):
+        await op(0)  # connects (alone: the floor connects on its first call)
+        await cpu_per_op(op)  # warm: connections, subscriptions, imports
     library, floors, ratios = [], [], []
     for index in range(rounds):  # alternate which goes first
         if index % 2:
@@ -169,8 +161,8 @@ async def paired(api_url: str, nats_url: str, concurrency: int, block: int, roun
         library.append(library_cpu)
         floors.append(floor_cpu)
         ratios.append(library_cpu / floor_cpu)
-    await client.aclose()
-    await floor.aclose()
+    await close_library()
+    await close_floor()
     q1, _, q3 = statistics.quantiles(ratios, n=4)
     return (
         f"x{concurrency}: async {statistics.median(library) * 1e6:.0f} us, floor-aiohttp "
