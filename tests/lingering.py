@@ -8,6 +8,7 @@ import asyncio
 import time
 from typing import Any
 
+from session_client._wait._nats import open_subscriptions
 from session_client._wait._waiter import LINGER_SECONDS
 
 #: Past this, a subscription still open is a leak (twice the linger, and room for a busy loop).
@@ -15,19 +16,19 @@ LINGER_OVER = 2 * LINGER_SECONDS + 2.0
 
 
 def subscription_ids(client: Any) -> set[int]:
-    """The ids of every subscription on the client's NATS connection (nats-py's ``_subs``: the
-    one place the tests read it for a client)."""
+    """The ids of every subscription on the client's NATS connection, as nats-py holds them."""
     connection = client.nats_connection
-    return set() if connection is None else set(connection._subs)
+    return set() if connection is None else set(open_subscriptions(connection))
 
 
 def nats_subscriptions(client: Any) -> int:
-    """Subscriptions on the client's real NATS connection (nats-py keeps them in ``_subs``),
-    but for the one nats-py keeps for the replies to its own requests (JetStream's API)."""
+    """Subscriptions on the client's real NATS connection, as nats-py holds them, but for the
+    one nats-py keeps for the replies to its own requests (JetStream's API)."""
     connection = client.nats_connection
     if connection is None:
         return 0
-    return sum(not sub.subject.startswith("_INBOX.") for sub in connection._subs.values())
+    held = open_subscriptions(connection).values()
+    return sum(not sub.subject.startswith("_INBOX.") for sub in held)
 
 
 def _open(client: Any) -> int:

@@ -15,6 +15,8 @@ the nats-py version, instead of silently losing answers:
   one in 200). Waiting for the flusher task instead costs two more loop turns per wait.
 - **Cancellation that nats-py swallows**: its ``_flush_pending`` (behind ``subscribe`` and
   ``unsubscribe``) catches ``CancelledError``; a caller's timeout would then be lost.
+- **The subscriptions a connection holds** (``_subs``, :func:`open_subscriptions`): nats-py has
+  no public list of them, and a leak check must count what nats-py itself keeps.
 
 Stream replay uses only the public JetStream API.
 """
@@ -40,7 +42,7 @@ if TYPE_CHECKING:  # nats (~30 ms to import) is imported on the first connect
     from nats.aio.msg import Msg
     from nats.aio.subscription import Subscription
 
-__all__ = ["NatsLink", "OnMessage"]
+__all__ = ["NatsLink", "OnMessage", "open_subscriptions"]
 
 T = TypeVar("T")
 
@@ -57,7 +59,14 @@ _PING = b"PING\r\n"
 _REPLAY_BATCH = 256
 _REPLAY_TIMEOUT = 5.0
 # The private client attributes this module uses (see the module docstring).
-_CLIENT_INTERNALS = ("_pending", "_pending_data_size", "_pongs", "_transport", "_flush_queue")
+_CLIENT_INTERNALS = (
+    "_pending",
+    "_pending_data_size",
+    "_pongs",
+    "_transport",
+    "_flush_queue",
+    "_subs",
+)
 
 
 def _nats_py_version() -> str:
@@ -81,6 +90,12 @@ def _check_nats_py(nc: NATS) -> None:
             f"nats-py {_nats_py_version()} is not supported by session_client (it lacks "
             f"{', '.join(missing)}): install a version that pyproject.toml allows"
         )
+
+
+def open_subscriptions(nc: NATS) -> dict[int, Subscription]:
+    """Every subscription nats-py holds on ``nc``, by its sid (nats-py's own reply inbox for
+    JetStream requests among them): what a check for leaked subscriptions counts."""
+    return dict(nc._subs)
 
 
 def _write_ping(nc: NATS, pong: asyncio.Future[bool]) -> None:

@@ -116,7 +116,7 @@ async def test_every_message_is_handed_on_without_a_task_or_queue_even_after_a_r
         assert (await inbox.wait_for(5))[-1] == b"4"
         assert events == ["disconnected", "reconnected"]
         await link.unsubscribe(subscription)
-        assert not nc._subs
+        assert not _nats.open_subscriptions(nc)
     finally:
         await publisher.close()
         await link.close()
@@ -144,7 +144,7 @@ async def test_a_cancelled_subscribe_leaves_nothing_and_the_connection_keeps_del
             with pytest.raises(asyncio.CancelledError):
                 await task
         await asyncio.sleep(0.1)  # every PONG of the cancelled subscribes is back
-        assert not nc._subs
+        assert not _nats.open_subscriptions(nc)
         inbox = Inbox()
         subscription = await link.subscribe("sessions.responses.after", inbox)
         await publisher.publish("sessions.responses.after", b"still delivering")
@@ -177,7 +177,7 @@ async def test_callers_cancelled_while_nats_py_subscribes_leave_no_subscription(
                 await link.unsubscribe(result)
         assert any(isinstance(result, asyncio.CancelledError) for result in results)
         await asyncio.sleep(0.2)
-        assert not nc._subs
+        assert not _nats.open_subscriptions(nc)
     finally:
         await link.close()
 
