@@ -11,6 +11,7 @@ NATS::
 
 import logging
 
+from ._version import __version__ as __version__
 from .async_client import AsyncSessionClient
 from .errors import (
     APIConnectionError,
@@ -36,8 +37,6 @@ from .errors import (
     WrongEventLoopError,
 )
 from .sync_client import SessionClient
-
-__version__ = "0.1.0"
 
 # A library leaves its log output to the application: without a handler of its own, logging's
 # last-resort handler would print every warning (a refused NATS connect, ...) to stderr.

@@ -5,19 +5,28 @@ from __future__ import annotations
 import asyncio
 import os
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
-from . import _fork, _http
+from . import _fork
 from ._calls import CallTracker, tracked
 from ._message_ids import message_id_or_new
+from ._rest import MAX_CONNECTIONS, MAX_RESPONSE_BYTES, RestClient, Settings, Timeouts
+from ._rest import choose_backend as _choose_backend
 from ._telemetry import Telemetry
 from ._wait import ResponseWaiter
-from .config import redact_url, resolve_api_base_url, resolve_api_key, resolve_nats_servers
+from .config import (
+    redact_url,
+    resolve_api_base_url,
+    resolve_api_key,
+    resolve_http_timeout,
+    resolve_nats_servers,
+    resolve_verify,
+)
 from .errors import APIResponseValidationError, ResponseTimeoutError
-from .limits import MAX_RESPONSE_BYTES
-from .rest import RestApi
 from .subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, validate_subject_template
+from .types import ExpireResult, Message, ResponsePayload, Session, SessionPage
 from .validation import (
+    check_cursor,
     check_expiry_date,
     check_identifier,
     check_json_object,
@@ -48,66 +57,83 @@ class AsyncSessionClient:
     Use ``async with`` or call :meth:`aclose`.
 
     Args:
-        api_base_url: Base URL of the REST API, e.g. ``http://localhost:8000``.
+        api_base_url: Base URL of the REST API, e.g. ``http://localhost:8000``; default
+            ``ORG_API_URL``.
         nats_servers: NATS server URLs; default ``ORG_NATS_URL`` (comma-separated) or
             ``nats://127.0.0.1:4222``.
         api_key: Bearer token; default ``ORG_API_TOKEN``. Never shown in ``repr`` or errors.
-        timeout: HTTP timeout in seconds per request attempt: connecting, sending, the headers
-            and the whole body (an ``httpx.Timeout``: its longest connect/read/write value).
+        http_timeout: Seconds one HTTP attempt may take: connecting, sending, the headers and
+            the whole body (or an ``httpx.Timeout``: its longest connect/read/write value;
+            ``pool`` bounds the wait for a free connection). Not the waits' ``timeout``.
         max_retries: Retries of a failed HTTP request (connect errors, timeouts,
             408/429/502/503/504), with exponential backoff, jitter and ``Retry-After``.
         max_response_bytes: The largest response body accepted, decompressed (default
             10 MiB); a larger one raises :class:`APIResponseTooLargeError`.
         subject_template: Response subject template, with one ``{subject_id}`` placeholder.
         nats_options: Extra keyword arguments for ``nats.connect`` (TLS, credentials, ...).
-        verify: TLS verification for HTTPS: ``True`` (default), a CA bundle path or an
+        verify: TLS verification for HTTPS: ``True`` (default: ``SSL_CERT_FILE`` /
+            ``SSL_CERT_DIR`` if set, else certifi's bundle), ``False``, a CA bundle path or an
             ``ssl.SSLContext``.
-        http_transport: An httpx transport to use instead of the default (tests, proxies). The
-            default: one over aiohttp when the ``aiohttp`` extra is installed, else httpx's own
-            ``httpx.AsyncHTTPTransport``; both behave the same but for speed.
+        http_backend: The HTTP library: ``"httpx"`` (default), ``"aiohttp"`` (the ``aiohttp``
+            extra: less CPU per call) or ``"httpx2"`` (the ``httpx2`` extra); default
+            ``ORG_HTTP_BACKEND``. Each honours ``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``NO_PROXY``.
+        http_transport: An httpx transport for the httpx backend (tests, mocks); proxies from
+            the environment then do not apply, as in httpx.
         tracer_provider: The OpenTelemetry ``TracerProvider`` for the client's spans; default
             the global one. Nothing is recorded while neither is configured.
         meter_provider: The OpenTelemetry ``MeterProvider`` for its metrics; default the global
             one.
+        timeout: Deprecated name of ``http_timeout``.
     """
 
     def __init__(
         self,
-        api_base_url: str,
+        api_base_url: str | None = None,
         nats_servers: list[str] | None = None,
         *,
         api_key: str | None = None,
-        timeout: float | _http.Timeout = 30.0,
+        http_timeout: Any = 30.0,
         max_retries: int = 2,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
         nats_options: dict[str, Any] | None = None,
         verify: Any = True,
-        http_transport: _http.AsyncBaseTransport | None = None,
+        http_backend: str | None = None,
+        http_transport: Any = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
+        timeout: Any = None,
     ) -> None:
         self.api_base_url = resolve_api_base_url(api_base_url)
         self.nats_servers = resolve_nats_servers(nats_servers)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        if not isinstance(timeout, _http.Timeout):
-            timeout = check_timeout(timeout, "timeout")
+        timeouts = Timeouts.of(resolve_http_timeout(http_timeout, timeout))
+        self.http_backend = _choose_backend(http_backend, http_transport)
         self.subject_template = validate_subject_template(subject_template)
         self._telemetry = telemetry = Telemetry(tracer_provider, meter_provider)
-        rest_options: dict[str, Any] = {
-            "api_key": resolve_api_key(api_key),
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "max_response_bytes": check_max_response_bytes(max_response_bytes),
-            "transport": http_transport,
-            "verify": verify,
-            "telemetry": telemetry,
-        }
+        settings = Settings(
+            verify=resolve_verify(verify),
+            connect_timeout=timeouts.connect,
+            read_timeout=timeouts.read,
+            max_connections=MAX_CONNECTIONS,
+            transport=http_transport,
+        )
+        api_key = resolve_api_key(api_key)
+        max_response_bytes = check_max_response_bytes(max_response_bytes)
         nats_options = dict(nats_options or {})
 
-        def connections() -> tuple[RestApi, ResponseWaiter]:
-            rest = RestApi(self.api_base_url, **rest_options)
+        def connections() -> tuple[RestClient, ResponseWaiter]:
+            rest = RestClient(
+                self.api_base_url,
+                backend=self.http_backend,
+                settings=settings,
+                timeouts=timeouts,
+                api_key=api_key,
+                max_retries=max_retries,
+                max_response_bytes=max_response_bytes,
+                telemetry=telemetry,
+            )
             return rest, ResponseWaiter(self.nats_servers, nats_options, rest, telemetry)
 
         self._connections = connections
@@ -127,7 +153,8 @@ class AsyncSessionClient:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(api_base_url={redact_url(self.api_base_url)!r}, "
-            f"nats_servers={[redact_url(url) for url in self.nats_servers]!r})"
+            f"nats_servers={[redact_url(url) for url in self.nats_servers]!r}, "
+            f"http_backend={self.http_backend!r})"
         )
 
     @property
@@ -152,7 +179,7 @@ class AsyncSessionClient:
         message_data_template: dict[str, Any] | None = None,
         expiry_date: int | None = None,
         subject_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Session:
         """Create a session (status ``ACTIVE``); return its details.
 
         Sending the same arguments again returns the existing session. ``message_data``
@@ -162,30 +189,30 @@ class AsyncSessionClient:
         """
         body: dict[str, Any] = {
             "session_id": check_identifier("session_id", session_id),
-            "message_data": check_json_object("message_data", message_data or {}),
-            "message_data_template": check_json_object(
-                "message_data_template", message_data_template or {}
-            ),
+            "message_data": {}
+            if message_data is None
+            else check_json_object("message_data", message_data),
+            "message_data_template": {}
+            if message_data_template is None
+            else check_json_object("message_data_template", message_data_template),
             "expiry_date": None if expiry_date is None else check_expiry_date(expiry_date),
             "subject_id": None if subject_id is None else check_subject_id(subject_id),
         }
-        from ._session_api.api.sessions import create_session
-        from ._session_api.models import CreateSessionRequest
+        from ._session_api.api.sessions import create_session as route
 
-        return await self._rest.call(
-            create_session.asyncio_detailed,
-            body=CreateSessionRequest.from_dict(body),
-            idempotency_key=_idempotency_key(),
+        session: Session = await self._rest.call(
+            route.request(body=body, idempotency_key=_idempotency_key()), route.parse
         )
+        return session
 
     @tracked
-    async def get_session(self, session_id: str) -> dict[str, Any]:
+    async def get_session(self, session_id: str) -> Session:
         """Return the session's details."""
-        from ._session_api.api.sessions import get_session
+        from ._session_api.api.sessions import get_session as route
 
-        return await self._rest.call(
-            get_session.asyncio_detailed, check_identifier("session_id", session_id)
-        )
+        request = route.request(check_identifier("session_id", session_id))
+        session: Session = await self._rest.call(request, route.parse)
+        return session
 
     @tracked
     async def list_sessions(
@@ -194,23 +221,22 @@ class AsyncSessionClient:
         subject_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> SessionPage:
         """Return one page ``{"items": [...], "next_cursor": ...}`` of sessions, oldest first.
 
         Pass ``next_cursor`` back as ``cursor`` for the next page.
         """
-        kwargs: dict[str, Any] = {"limit": check_limit(limit)}
+        query: dict[str, Any] = {"limit": check_limit(limit)}
         if status is not None:
-            kwargs["status"] = check_status(status)
+            query["status"] = check_status(status)
         if subject_id is not None:
-            kwargs["subject_id"] = check_subject_id(subject_id)
+            query["subject_id"] = check_subject_id(subject_id)
         if cursor is not None:
-            if not isinstance(cursor, str) or not cursor:
-                raise ValueError("cursor must be the non-empty next_cursor of a previous page")
-            kwargs["cursor"] = cursor
-        from ._session_api.api.sessions import list_sessions
+            query["cursor"] = check_cursor(cursor)
+        from ._session_api.api.sessions import list_sessions as route
 
-        return await self._rest.call(list_sessions.asyncio_detailed, **kwargs)
+        page: SessionPage = await self._rest.call(route.request(**query), route.parse)
+        return page
 
     @tracked
     async def send_message(
@@ -221,7 +247,7 @@ class AsyncSessionClient:
         *,
         subject_id: str | None = None,
         message_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Message:
         """Send ``message`` to the human on ``channel_id``; return the API's message record.
 
         The answer is published for ``subject_id`` (default: the session's). ``message_id``
@@ -238,16 +264,11 @@ class AsyncSessionClient:
             body["subject_id"] = check_subject_id(subject_id)
         return await self._send(session_id, body)
 
-    async def _send(self, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        from ._session_api.api.messages import send_message
-        from ._session_api.models import SendMessageRequest
+    async def _send(self, session_id: str, body: dict[str, Any]) -> Message:
+        from ._session_api.api.messages import send_message as route
 
-        record = await self._rest.call(
-            send_message.asyncio_detailed,
-            session_id,
-            body=SendMessageRequest.from_dict(body),
-            idempotency_key=_idempotency_key(),
-        )
+        request = route.request(session_id, body=body, idempotency_key=_idempotency_key())
+        record: Message = await self._rest.call(request, route.parse)
         if record.get("message_id") != body["message_id"]:
             raise APIResponseValidationError(
                 f"the API answered a send of message_id {body['message_id']!r} with "
@@ -256,53 +277,53 @@ class AsyncSessionClient:
         return record
 
     @tracked
-    async def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
+    async def get_message(self, session_id: str, message_id: str) -> Message:
         """Return a message with its state and, once answered, ``response``."""
-        from ._session_api.api.messages import get_message
+        from ._session_api.api.messages import get_message as route
 
-        return await self._rest.call(
-            get_message.asyncio_detailed,
+        request = route.request(
             check_identifier("session_id", session_id),
             check_identifier("message_id", message_id),
         )
+        record: Message = await self._rest.call(request, route.parse)
+        return record
 
     @tracked
     async def submit_response(
         self, session_id: str, message_id: str, response: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> Message:
         """Submit a human's answer (for channel integrations); the server publishes it."""
-        from ._session_api.api.messages import submit_response
-        from ._session_api.models import SubmitResponseRequest
+        from ._session_api.api.messages import submit_response as route
 
-        body = {"response": check_json_object("response", response)}
-        return await self._rest.call(
-            submit_response.asyncio_detailed,
+        request = route.request(
             check_identifier("session_id", session_id),
             check_identifier("message_id", message_id),
-            body=SubmitResponseRequest.from_dict(body),
+            body={"response": check_json_object("response", response)},
             idempotency_key=_idempotency_key(),
         )
+        record: Message = await self._rest.call(request, route.parse)
+        return record
 
     @tracked
-    async def expire_sessions(self) -> dict[str, Any]:
+    async def expire_sessions(self) -> ExpireResult:
         """Expire every open session past its expiry date; return ``{expired_count,
         session_ids}``."""
-        from ._session_api.api.sessions import expire_sessions
+        from ._session_api.api.sessions import expire_sessions as route
 
-        return await self._rest.call(
-            expire_sessions.asyncio_detailed, idempotency_key=_idempotency_key()
-        )
+        request = route.request(idempotency_key=_idempotency_key())
+        result: ExpireResult = await self._rest.call(request, route.parse)
+        return result
 
     @tracked
-    async def reject_session(self, session_id: str) -> dict[str, Any]:
+    async def reject_session(self, session_id: str) -> Session:
         """Reject (cancel) the session: its status becomes ``FAILED``. Returns the session."""
-        from ._session_api.api.sessions import reject_session
+        from ._session_api.api.sessions import reject_session as route
 
-        return await self._rest.call(
-            reject_session.asyncio_detailed,
-            check_identifier("session_id", session_id),
-            idempotency_key=_idempotency_key(),
+        request = route.request(
+            check_identifier("session_id", session_id), idempotency_key=_idempotency_key()
         )
+        session: Session = await self._rest.call(request, route.parse)
+        return session
 
     # -- waiting for answers ----------------------------------------------------------------
 
@@ -316,7 +337,7 @@ class AsyncSessionClient:
         timeout: int | float = 60,
         *,
         message_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ResponsePayload:
         """Send ``message`` and wait for the human's answer on NATS.
 
         Returns the response payload (``session_id``, ``message_id``, ``channel_id``,
@@ -355,7 +376,7 @@ class AsyncSessionClient:
                     }
                     self._waiter.settle_from_record(wait, await self._send(session_id, body))
                     del body
-                    return await wait.future
+                    return cast(ResponsePayload, await wait.future)
                 finally:
                     await self._waiter.release(wait, self._unsettled(scope))
         except TimeoutError as exc:
@@ -368,7 +389,7 @@ class AsyncSessionClient:
         subject_id: str,
         message_id: str | None = None,
         timeout: int | float = 60,
-    ) -> dict[str, Any]:
+    ) -> ResponsePayload:
         """Wait for the answer to ``message_id`` (or any message of the session), e.g. to
         resume after a :class:`ResponseTimeoutError` or a restart.
 
@@ -387,7 +408,7 @@ class AsyncSessionClient:
                 wait = await self._waiter.register(subject, subject_id, session_id, message_id)
                 try:
                     await self._waiter.check(wait)
-                    return await wait.future
+                    return cast(ResponsePayload, await wait.future)
                 finally:
                     await self._waiter.release(wait, self._unsettled(scope))
         except TimeoutError as exc:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
+import ssl
+import warnings
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
@@ -14,19 +18,27 @@ __all__ = [
     "redact_url",
     "resolve_api_base_url",
     "resolve_api_key",
+    "resolve_http_timeout",
     "resolve_nats_servers",
+    "resolve_verify",
+    "warn_timeout_renamed",
 ]
 
 NATS_URL_ENV = "ORG_NATS_URL"
 API_TOKEN_ENV = "ORG_API_TOKEN"
-#: The REST API base URL for the ``session-client`` command (the classes take it as argument).
+#: The REST API base URL, when the clients (or the ``session-client`` command) are given none.
 API_URL_ENV = "ORG_API_URL"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 _NATS_SCHEMES = ("nats", "tls", "ws", "wss")
 
 
 def resolve_api_base_url(api_base_url: object) -> str:
-    """Check that the API base URL is an absolute http(s) URL; drop a trailing slash."""
+    """The API base URL - the argument, else ``ORG_API_URL`` - checked to be an absolute http(s)
+    URL with a valid port; without a trailing slash."""
+    if api_base_url is None:
+        api_base_url = os.environ.get(API_URL_ENV)
+        if not api_base_url:
+            raise ValueError(f"api_base_url is required (or set {API_URL_ENV})")
     if not isinstance(api_base_url, str):
         raise TypeError(f"api_base_url must be a str, got {type(api_base_url).__name__}")
     parts = urlsplit(api_base_url)
@@ -34,6 +46,12 @@ def resolve_api_base_url(api_base_url: object) -> str:
         raise ValueError(
             f"api_base_url must be an http:// or https:// URL, got {redact_url(api_base_url)!r}"
         )
+    try:
+        parts.port  # noqa: B018 - raises for a port out of range or not a number
+    except ValueError:
+        raise ValueError(
+            f"api_base_url has an invalid port: {redact_url(api_base_url)!r}"
+        ) from None
     if "@" in parts.netloc:
         # httpx would send them as Basic auth over the bearer token, and log them.
         raise ValueError(
@@ -75,7 +93,55 @@ def resolve_api_key(api_key: str | None) -> str | None:
         api_key = os.environ.get(API_TOKEN_ENV) or None
     if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
         raise ValueError("api_key must be a non-empty str")
+    if api_key is not None and not (api_key.isascii() and api_key.isprintable()):
+        # It goes in a header: a line break would inject another, a non-ASCII one cannot go.
+        raise ValueError("api_key must be printable ASCII (no line breaks)")
     return api_key
+
+
+def warn_timeout_renamed(stacklevel: int) -> None:
+    """The constructors' ``timeout=`` is deprecated (``stacklevel``: the caller's frame)."""
+    warnings.warn(
+        "timeout= is deprecated: it is one HTTP attempt's timeout, now http_timeout= "
+        "(the waits' timeout is the whole wait)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def resolve_http_timeout(http_timeout: Any, timeout: Any) -> Any:
+    """``http_timeout``, or the deprecated ``timeout`` when given: seconds > 0, or an object
+    with ``connect``/``read``/``write``/``pool`` seconds (``httpx.Timeout``)."""
+    if timeout is not None:
+        warn_timeout_renamed(stacklevel=4)
+        http_timeout = timeout
+    if isinstance(http_timeout, bool) or not isinstance(http_timeout, int | float):
+        if all(hasattr(http_timeout, name) for name in ("connect", "read", "write", "pool")):
+            return http_timeout
+        raise TypeError(
+            f"http_timeout must be seconds or an httpx.Timeout, got {type(http_timeout).__name__}"
+        )
+    if not (http_timeout > 0 and math.isfinite(http_timeout)):
+        raise ValueError(
+            f"http_timeout must be a finite number of seconds > 0, got {http_timeout!r}"
+        )
+    return http_timeout
+
+
+def resolve_verify(verify: Any) -> Any:
+    """``verify`` checked: a bool, an ``ssl.SSLContext``, or the path of a CA file or
+    directory that exists."""
+    if isinstance(verify, bool | ssl.SSLContext):
+        return verify
+    if not isinstance(verify, str | os.PathLike):
+        raise TypeError(
+            "verify must be a bool, a CA bundle path or an ssl.SSLContext, "
+            f"got {type(verify).__name__}"
+        )
+    path = os.fspath(verify)
+    if not os.path.exists(path):
+        raise ValueError(f"verify: no CA bundle at {path!r}")
+    return path
 
 
 def redact_url(url: str) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["answer_payload"]
 
 
-def answer_payload(message: dict[str, Any]) -> dict[str, Any]:
+def answer_payload(message: Mapping[str, Any]) -> dict[str, Any]:
     """The ``ResponsePayload`` published for an answered ``Message`` (as the REST API shows
     it)."""
     return {

@@ -11,12 +11,14 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
-from . import _fork, _http
+from . import _fork
+from ._rest import MAX_RESPONSE_BYTES
 from ._telemetry import carry_context, context_for_task
 from .async_client import AsyncSessionClient
+from .config import warn_timeout_renamed
 from .errors import ClientClosedError
-from .limits import MAX_RESPONSE_BYTES
 from .subjects import DEFAULT_SUBJECT_TEMPLATE
+from .types import ExpireResult, Message, ResponsePayload, Session, SessionPage
 
 __all__ = ["SessionClient"]
 
@@ -220,30 +222,36 @@ class SessionClient:
 
     def __init__(
         self,
-        api_base_url: str,
+        api_base_url: str | None = None,
         nats_servers: list[str] | None = None,
         *,
         api_key: str | None = None,
-        timeout: float | _http.Timeout = 30.0,
+        http_timeout: Any = 30.0,
         max_retries: int = 2,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         subject_template: str = DEFAULT_SUBJECT_TEMPLATE,
         nats_options: dict[str, Any] | None = None,
         verify: Any = True,
-        http_transport: _http.AsyncBaseTransport | None = None,
+        http_backend: str | None = None,
+        http_transport: Any = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
+        timeout: Any = None,
     ) -> None:
+        if timeout is not None:  # warned here, where the caller is
+            warn_timeout_renamed(stacklevel=3)
+            http_timeout = timeout
         self._async = AsyncSessionClient(
             api_base_url,
             nats_servers,
             api_key=api_key,
-            timeout=timeout,
+            http_timeout=http_timeout,
             max_retries=max_retries,
             max_response_bytes=max_response_bytes,
             subject_template=subject_template,
             nats_options=nats_options,
             verify=verify,
+            http_backend=http_backend,
             http_transport=http_transport,
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
@@ -257,6 +265,11 @@ class SessionClient:
     def api_base_url(self) -> str:
         """The REST API base URL."""
         return self._async.api_base_url
+
+    @property
+    def http_backend(self) -> str:
+        """The HTTP library in use: ``"httpx"``, ``"aiohttp"`` or ``"httpx2"``."""
+        return self._async.http_backend
 
     @property
     def nats_servers(self) -> list[str]:
@@ -283,7 +296,7 @@ class SessionClient:
         message_data_template: dict[str, Any] | None = None,
         expiry_date: int | None = None,
         subject_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Session:
         """Create a session; see :meth:`AsyncSessionClient.create_session`."""
         return self._run(
             self._async.create_session(
@@ -291,7 +304,7 @@ class SessionClient:
             )
         )
 
-    def get_session(self, session_id: str) -> dict[str, Any]:
+    def get_session(self, session_id: str) -> Session:
         """Return the session's details."""
         return self._run(self._async.get_session(session_id))
 
@@ -301,7 +314,7 @@ class SessionClient:
         subject_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> SessionPage:
         """Return one page of sessions; see :meth:`AsyncSessionClient.list_sessions`."""
         return self._run(self._async.list_sessions(status, subject_id, limit, cursor))
 
@@ -313,7 +326,7 @@ class SessionClient:
         *,
         subject_id: str | None = None,
         message_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Message:
         """Send a message to the human communication channel; return the API's record.
 
         See :meth:`AsyncSessionClient.send_message` (``message_id`` makes a repeat send nothing
@@ -324,21 +337,21 @@ class SessionClient:
             )
         )
 
-    def get_message(self, session_id: str, message_id: str) -> dict[str, Any]:
+    def get_message(self, session_id: str, message_id: str) -> Message:
         """Return a message with its state and, once answered, ``response``."""
         return self._run(self._async.get_message(session_id, message_id))
 
     def submit_response(
         self, session_id: str, message_id: str, response: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> Message:
         """Submit a human's answer (for channel integrations)."""
         return self._run(self._async.submit_response(session_id, message_id, response))
 
-    def expire_sessions(self) -> dict[str, Any]:
+    def expire_sessions(self) -> ExpireResult:
         """Trigger the expiry process to mark expired sessions."""
         return self._run(self._async.expire_sessions())
 
-    def reject_session(self, session_id: str) -> dict[str, Any]:
+    def reject_session(self, session_id: str) -> Session:
         """Reject (cancel) a session by updating its status to ``FAILED``."""
         return self._run(self._async.reject_session(session_id))
 
@@ -351,7 +364,7 @@ class SessionClient:
         timeout: int | float = 60,
         *,
         message_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ResponsePayload:
         """Send a message and block until the answer arrives on NATS or ``timeout`` passes.
 
         See :meth:`AsyncSessionClient.send_and_wait_for_response` for what it returns/raises
@@ -369,7 +382,7 @@ class SessionClient:
         subject_id: str,
         message_id: str | None = None,
         timeout: int | float = 60,
-    ) -> dict[str, Any]:
+    ) -> ResponsePayload:
         """Resume waiting for an answer; see :meth:`AsyncSessionClient.wait_for_response`."""
         return self._run(self._async.wait_for_response(session_id, subject_id, message_id, timeout))
 

@@ -12,6 +12,7 @@ from typing import Any
 from .subjects import SUBJECT_ID_MAX_LENGTH, is_valid_subject_id
 
 __all__ = [
+    "check_cursor",
     "check_expiry_date",
     "check_identifier",
     "check_json_object",
@@ -26,6 +27,7 @@ __all__ = [
 # The ``Identifier`` schema of openapi.yaml.
 _IDENTIFIER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+=~-]{0,127}")
 _MESSAGE_MAX_LENGTH = 65536
+_CURSOR_MAX_LENGTH = 1024
 SESSION_STATUSES = ("ACTIVE", "FAILED", "EXPIRED")
 
 
@@ -67,6 +69,26 @@ def check_message(value: object) -> str:
         raise ValueError("message must not be empty")
     if len(text) > _MESSAGE_MAX_LENGTH:
         raise ValueError(f"message is longer than {_MESSAGE_MAX_LENGTH} characters")
+    _require_unicode("message", text)
+    return text
+
+
+def _require_unicode(name: str, text: str) -> None:
+    """Refuse lone surrogates: valid in a Python str, not in UTF-8 (or JSON a server keeps)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{name} contains a lone surrogate ({exc.reason})") from None
+
+
+def check_cursor(value: object) -> str:
+    """A page cursor: the non-empty ``next_cursor`` of a previous page (``PageCursor``)."""
+    text = _require_str("cursor", value)
+    if not text or len(text) > _CURSOR_MAX_LENGTH or not text.isascii():
+        raise ValueError(
+            f"cursor must be the next_cursor of a previous page (1 to {_CURSOR_MAX_LENGTH} "
+            f"ASCII characters), got {text[:40]!r}"
+        )
     return text
 
 
@@ -76,7 +98,11 @@ def check_json_object(name: str, value: object) -> dict[str, Any]:
         raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
     try:
         # allow_nan=False: NaN and Infinity are not JSON and the server would refuse them.
-        json.dumps(value, allow_nan=False)
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{name} contains a lone surrogate ({exc.reason})") from None
+    except RecursionError:
+        raise ValueError(f"{name} is nested too deeply to send as JSON") from None
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} is not JSON-serialisable: {exc}") from exc
     if not all(isinstance(key, str) for key in value):

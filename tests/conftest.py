@@ -2,37 +2,36 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 
 import pytest
 
-from session_client import SessionClient, _transport
+from session_client import SessionClient
 from session_client.testing import LocalStack, SimulatedHuman
 
 # pytester runs the README's example test file as a user's suite would (tests/test_readme.py).
 pytest_plugins = ["pytester"]
 
-#: For tests of the aiohttp transport: where no aiohttp it works with is installed, only
-#: httpx's own transport is tested.
-needs_aiohttp = pytest.mark.skipif(
-    not _transport.supported_aiohttp(),
-    reason="aiohttp is not installed (the aiohttp extra): only httpx's own transport is tested",
-)
+#: Every HTTP backend, each skipped where its library is not installed (its extra).
+BACKENDS = [
+    pytest.param(
+        name,
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec(name) is None, reason=f"{name} is not installed"
+        ),
+    )
+    for name in ("httpx", "aiohttp", "httpx2")
+]
 
 
-@pytest.fixture(params=["httpx", pytest.param("aiohttp", marks=needs_aiohttp)])
+@pytest.fixture(params=BACKENDS)
 def http_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Runs the test once with each default transport: httpx's own, and aiohttp's (the default
-    when the aiohttp extra is installed). Clients made by the test get it."""
+    """Runs the test once per HTTP backend: clients made by the test without http_backend=
+    get it (through ORG_HTTP_BACKEND, as a user would choose it)."""
     backend: str = request.param
-    monkeypatch.setattr(_transport, "backend", backend)
+    monkeypatch.setenv("ORG_HTTP_BACKEND", backend)
     return backend
-
-
-@pytest.fixture
-def httpx_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httpx's own transport for the clients the test makes: respx mocks that one."""
-    monkeypatch.setattr(_transport, "backend", "httpx")
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,5 @@
 """A client library for accessing Session Management API"""
 
-from .client import AuthenticatedClient, Client
+from .types import ApiRequest
 
-__all__ = (
-    "AuthenticatedClient",
-    "Client",
-)
+__all__ = ("ApiRequest",)

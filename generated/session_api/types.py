@@ -1,10 +1,7 @@
-"""Contains some shared types for properties"""
+"""Shared types of the routes and models."""
 
-from collections.abc import Mapping, MutableMapping
-from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, TypeVar
-
-from attrs import define
+import json
+from typing import Any, Literal, NamedTuple
 
 
 class Unset:
@@ -14,41 +11,23 @@ class Unset:
 
 UNSET: Unset = Unset()
 
-# The types that `httpx.Client(files=)` can accept, copied from that library.
-FileContent = IO[bytes] | bytes | str
-FileTypes = (
-    # (filename, file (or bytes), content_type)
-    tuple[str | None, FileContent, str | None]
-    # (filename, file (or bytes), content_type, headers)
-    | tuple[str | None, FileContent, str | None, Mapping[str, str]]
-)
-RequestFiles = list[tuple[str, FileTypes]]
+
+class ApiRequest(NamedTuple):
+    """A request as a route builds it, for any HTTP client to send."""
+
+    method: str
+    #: The path below the API's base URL, with its query string.
+    path: str
+    headers: dict[str, str]
+    #: The JSON body, encoded; None for a request without one.
+    content: bytes | None
 
 
-@define
-class File:
-    """Contains information for file uploads"""
-
-    payload: BinaryIO
-    file_name: str | None = None
-    mime_type: str | None = None
-
-    def to_tuple(self) -> FileTypes:
-        """Return a tuple representation that httpx will accept for multipart/form-data"""
-        return self.file_name, self.payload, self.mime_type
+def encode_json(value: Any) -> bytes:
+    """``value`` as compact UTF-8 JSON; NaN and Infinity, which are not JSON, are refused."""
+    return json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode()
 
 
-T = TypeVar("T")
-
-
-@define
-class Response(Generic[T]):
-    """A response from an endpoint"""
-
-    status_code: HTTPStatus
-    content: bytes
-    headers: MutableMapping[str, str]
-    parsed: T | None
-
-
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]
+__all__ = ["UNSET", "ApiRequest", "Unset", "encode_json"]

@@ -20,10 +20,9 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import _http
 from ..errors import (
     ClientClosedError,
     SessionExpiredError,
@@ -38,7 +37,6 @@ __all__ = [
     "NO_SPAN",
     "Telemetry",
     "TraceIds",
-    "TracedTransport",
     "carry_context",
     "context_for_task",
     "outcome",
@@ -166,28 +164,6 @@ class Telemetry:
         instruments = self.on()
         if instruments is not None:
             instruments.reconnects.add(1)
-
-
-class TracedTransport(_http.AsyncBaseTransport):
-    """Wraps the transport that makes each HTTP attempt (inside the retries): one client span
-    per attempt, carrying its context to the server in ``traceparent``."""
-
-    def __init__(self, inner: _http.AsyncBaseTransport, telemetry: Telemetry) -> None:
-        self._inner = inner
-        self._telemetry = telemetry
-
-    def handle_async_request(self, request: _http.Request) -> Coroutine[Any, Any, _http.Response]:
-        """Make the attempt, in a span when OpenTelemetry is on."""
-        # Not a coroutine of its own: it hands over the one to await, so a request's every
-        # suspension and resumption passes through one frame fewer.
-        instruments = self._telemetry.on()
-        if instruments is None:
-            return self._inner.handle_async_request(request)
-        return instruments.attempt(self._inner, request)
-
-    async def aclose(self) -> None:
-        """Close the wrapped transport."""
-        await self._inner.aclose()
 
 
 def carry_context() -> object | None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from .. import __version__, _http
+from .._version import __version__
 from ..config import redact_url
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ _WAIT_BUCKETS = (
     *(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
     *(3600, 4 * 3600, 24 * 3600),
 )
-# Which attempt of a request this is, kept on the request the retries send again.
-_ATTEMPT = "session_client.attempt"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 try:  # what get_meter_provider() returns while no provider is set
@@ -133,49 +132,50 @@ class Instruments:
         )
 
     async def attempt(
-        self, inner: _http.AsyncBaseTransport, request: _http.Request
-    ) -> _http.Response:
-        """One HTTP attempt through ``inner``: a client span, whose context goes in the
+        self,
+        send: Callable[[dict[str, str]], Awaitable[Any]],
+        method: str,
+        url: str,
+        resend_count: int,
+        headers: dict[str, str],
+    ) -> Any:
+        """One HTTP attempt, ``send(headers)``: a client span, whose context goes in the
         request's ``traceparent`` (each retry sends its own)."""
-        attempt = request.extensions.get(_ATTEMPT, 0)
-        request.extensions[_ATTEMPT] = attempt + 1
-        url = request.url
+        parts = urlsplit(url)
         attributes: dict[str, Any] = {
-            "http.request.method": request.method,
-            "server.address": url.host,
-            "server.port": url.port or _DEFAULT_PORTS.get(url.scheme, 0),
-            "url.full": redact_url(str(url)),
+            "http.request.method": method,
+            "server.address": parts.hostname,
+            "server.port": parts.port or _DEFAULT_PORTS.get(parts.scheme, 0),
+            "url.full": redact_url(url),
         }
-        if attempt:
-            attributes["http.request.resend_count"] = attempt
+        if resend_count:
+            attributes["http.request.resend_count"] = resend_count
         with self.tracer.start_as_current_span(
-            request.method,
+            method,
             kind=SpanKind.CLIENT,
             attributes=attributes,
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
-            propagate.inject(request.headers)
+            propagate.inject(headers)
             try:
-                response = await inner.handle_async_request(request)
+                response = await send(headers)
             except Exception as exc:
                 error = type(exc).__qualname__
                 span.set_attribute("error.type", error)
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, f"{error}: {exc}"))
-                self._attempted(request.method, "error", error)
+                self._attempted(method, "error", error)
                 raise
-            status = response.status_code
+            status = response.status
             span.set_attribute("http.response.status_code", status)
-            retry_after = response.headers.get("retry-after")
+            retry_after = response.header("retry-after")
             if retry_after is not None:
                 span.set_attribute("http.response.header.retry-after", (retry_after,))
             if status >= 400:
                 span.set_attribute("error.type", str(status))
                 span.set_status(Status(StatusCode.ERROR))
-            self._attempted(
-                request.method, f"{status // 100}xx", str(status) if status >= 400 else None
-            )
+            self._attempted(method, f"{status // 100}xx", str(status) if status >= 400 else None)
             return response
 
     def _attempted(self, method: str, status_class: str, error: str | None) -> None:

@@ -20,9 +20,11 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .._rest import MAX_CONNECTIONS
 from .._telemetry import Telemetry
 from ..errors import (
     BadRequestError,
@@ -33,7 +35,6 @@ from ..errors import (
     SessionRejectedError,
     UnprocessableEntityError,
 )
-from ..limits import MAX_CONNECTIONS
 from ..payloads import answer_payload
 from ..subjects import session_subject, subject_wide
 from ._linger import Linger
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from nats.aio.client import Client as NATS
     from nats.aio.subscription import Subscription
 
-    from ..rest import RestApi
+    from .._rest import RestClient
 
 __all__ = ["ResponseWaiter", "Wait"]
 
@@ -146,7 +147,7 @@ class ResponseWaiter:
         self,
         servers: list[str],
         connect_options: dict[str, Any],
-        rest: RestApi,
+        rest: RestClient,
         telemetry: Telemetry,
     ) -> None:
         self._link = NatsLink(
@@ -355,7 +356,7 @@ class ResponseWaiter:
             self._confirm_closed(item.session_id)
         return True
 
-    def settle_from_record(self, wait: Wait, message: dict[str, Any]) -> None:
+    def settle_from_record(self, wait: Wait, message: Mapping[str, Any]) -> None:
         """Settle ``wait`` from a REST ``Message`` record of its message, if it is final."""
         state = message["state"]
         if state == "ANSWERED":
@@ -371,7 +372,7 @@ class ResponseWaiter:
 
         if wait.message_id is not None:
             message = await self._rest.call(
-                get_message.asyncio_detailed, wait.session_id, wait.message_id
+                get_message.request(wait.session_id, wait.message_id), get_message.parse
             )
             self.settle_from_record(wait, message)
             return
@@ -416,7 +417,7 @@ class ResponseWaiter:
         """The error for waits of ``session_id`` if the REST API says it is closed."""
         from .._session_api.api.sessions import get_session
 
-        session = await self._rest.call(get_session.asyncio_detailed, session_id)
+        session = await self._rest.call(get_session.request(session_id), get_session.parse)
         return _CLOSED_SESSION_ERRORS.get(session["status"])
 
     # -- recovery rounds --------------------------------------------------------------------
@@ -530,10 +531,10 @@ class ResponseWaiter:
             try:
                 async with self._budget:
                     page = await self._rest.call(
-                        list_settled_messages.asyncio_detailed,
-                        subject_id=state.subject_id,
-                        limit=_PAGE_SIZE,
-                        **where,
+                        list_settled_messages.request(
+                            subject_id=state.subject_id, limit=_PAGE_SIZE, **where
+                        ),
+                        list_settled_messages.parse,
                     )
             except (BadRequestError, UnprocessableEntityError):
                 if state.cursor is None:

@@ -17,7 +17,6 @@ import nats
 import pytest
 from nats.aio.msg import Msg
 
-from session_client._session_api import Client
 from session_client._session_api.api.messages import get_message, send_message, submit_response
 from session_client._session_api.api.sessions import create_session, expire_sessions, reject_session
 from session_client._session_api.models import (
@@ -27,6 +26,7 @@ from session_client._session_api.models import (
 )
 from session_client.testing import LocalStack
 from session_client.testing.contracts import load_contract
+from tests.routes import Routes
 
 pytestmark = pytest.mark.integration
 
@@ -54,13 +54,14 @@ async def test_answer_arrives_on_the_documented_subject_with_the_documented_payl
 ) -> None:
     human.answer_next({"approved": True, "note": "fine"}, delay=0.05)
     sub = await nc.subscribe("sessions.responses.subject-a.it-answer")
-    async with Client(base_url=stack.api_url) as api:
-        created = await create_session.asyncio_detailed(
-            client=api, body=CreateSessionRequest(session_id="it-answer", subject_id="subject-a")
+    async with Routes(stack.api_url) as api:
+        created = await api.call(
+            create_session,
+            body=CreateSessionRequest(session_id="it-answer", subject_id="subject-a"),
         )
         assert created.status_code == 201
-        sent = await send_message.asyncio_detailed(
-            "it-answer", client=api, body=SendMessageRequest(channel_id="chan", message="ok?")
+        sent = await api.call(
+            send_message, "it-answer", body=SendMessageRequest(channel_id="chan", message="ok?")
         )
         assert sent.status_code == 202
         message_id = json.loads(sent.content)["message_id"]
@@ -71,21 +72,19 @@ async def test_answer_arrives_on_the_documented_subject_with_the_documented_payl
         assert payload["session_id"] == "it-answer"
         assert payload["response"] == {"approved": True, "note": "fine"}
         assert msg.headers is not None and msg.headers["Nats-Msg-Id"] == message_id
-        stored = await get_message.asyncio_detailed("it-answer", message_id, client=api)
+        stored = await api.call(get_message, "it-answer", message_id)
         assert json.loads(stored.content)["state"] == "ANSWERED"
 
 
 async def test_answers_go_through_the_jetstream_stream(stack: LocalStack, nc: nats.NATS) -> None:
     js = nc.jetstream()
     before = (await js.stream_info("SESSION_RESPONSES")).state.messages
-    async with Client(base_url=stack.api_url) as api:
-        await create_session.asyncio_detailed(
-            client=api, body=CreateSessionRequest(session_id="it-js", subject_id="subject-js")
+    async with Routes(stack.api_url) as api:
+        await api.call(
+            create_session, body=CreateSessionRequest(session_id="it-js", subject_id="subject-js")
         )
         sub = await nc.subscribe("sessions.responses.subject-js.*")
-        await send_message.asyncio_detailed(
-            "it-js", client=api, body=SendMessageRequest(channel_id="c", message="m")
-        )
+        await api.call(send_message, "it-js", body=SendMessageRequest(channel_id="c", message="m"))
         await next_message(sub)
     assert (await js.stream_info("SESSION_RESPONSES")).state.messages == before + 1
 
@@ -95,34 +94,34 @@ async def test_reject_and_expire_publish_status_events(
 ) -> None:
     human.stay_silent()
     sub = await nc.subscribe("sessions.responses.subject-s.*")
-    async with Client(base_url=stack.api_url) as api:
+    async with Routes(stack.api_url) as api:
         for session_id, expiry in (("it-reject", None), ("it-expire", int(time.time()) - 1)):
-            await create_session.asyncio_detailed(
-                client=api,
+            await api.call(
+                create_session,
                 body=CreateSessionRequest(
                     session_id=session_id, subject_id="subject-s", expiry_date=expiry
                 ),
             )
-        sent = await send_message.asyncio_detailed(
-            "it-reject", client=api, body=SendMessageRequest(channel_id="c", message="m")
+        sent = await api.call(
+            send_message, "it-reject", body=SendMessageRequest(channel_id="c", message="m")
         )
         message_id = json.loads(sent.content)["message_id"]
-        rejected = await reject_session.asyncio_detailed("it-reject", client=api)
+        rejected = await api.call(reject_session, "it-reject")
         assert json.loads(rejected.content)["status"] == "FAILED"
         event = json.loads((await next_message(sub)).data)
         jsonschema.validate(event, payload_schema("SessionStatusPayload"))
         assert (event["session_id"], event["status"]) == ("it-reject", "FAILED")
-        message = await get_message.asyncio_detailed("it-reject", message_id, client=api)
+        message = await api.call(get_message, "it-reject", message_id)
         assert json.loads(message.content)["state"] == "CANCELLED"
-        late = await submit_response.asyncio_detailed(
+        late = await api.call(
+            submit_response,
             "it-reject",
             message_id,
-            client=api,
             body=SubmitResponseRequest.from_dict({"response": {}}),
         )
         assert late.status_code == 409
 
-        expired = await expire_sessions.asyncio_detailed(client=api)
+        expired = await api.call(expire_sessions)
         assert "it-expire" in json.loads(expired.content)["session_ids"]
         event = json.loads((await next_message(sub)).data)
         assert (event["event"], event["session_id"], event["status"]) == (
@@ -135,25 +134,23 @@ async def test_reject_and_expire_publish_status_events(
 async def test_idempotency_key_creates_nothing_new(stack: LocalStack, human: Any) -> None:
     human.stay_silent()
     assert stack.server is not None
-    async with Client(base_url=stack.api_url) as api:
-        await create_session.asyncio_detailed(
-            client=api, body=CreateSessionRequest(session_id="it-idem")
-        )
+    async with Routes(stack.api_url) as api:
+        await api.call(create_session, body=CreateSessionRequest(session_id="it-idem"))
         before = stack.server.store.count_messages()
         bodies = []
         for _ in range(3):
-            sent = await send_message.asyncio_detailed(
+            sent = await api.call(
+                send_message,
                 "it-idem",
-                client=api,
                 body=SendMessageRequest(channel_id="c", message="once"),
                 idempotency_key="key-1",
             )
             bodies.append(json.loads(sent.content))
         assert stack.server.store.count_messages() == before + 1
         assert len({body["message_id"] for body in bodies}) == 1
-        reused = await send_message.asyncio_detailed(
+        reused = await api.call(
+            send_message,
             "it-idem",
-            client=api,
             body=SendMessageRequest(channel_id="c", message="other"),
             idempotency_key="key-1",
         )
@@ -161,7 +158,7 @@ async def test_idempotency_key_creates_nothing_new(stack: LocalStack, human: Any
 
 
 async def test_create_session_repeat_and_conflict_and_template(stack: LocalStack) -> None:
-    async with Client(base_url=stack.api_url) as api:
+    async with Routes(stack.api_url) as api:
         body = CreateSessionRequest.from_dict(
             {
                 "session_id": "it-repeat",
@@ -169,12 +166,12 @@ async def test_create_session_repeat_and_conflict_and_template(stack: LocalStack
                 "message_data_template": {"type": "object", "required": ["n"]},
             }
         )
-        assert (await create_session.asyncio_detailed(client=api, body=body)).status_code == 201
-        assert (await create_session.asyncio_detailed(client=api, body=body)).status_code == 200
+        assert (await api.call(create_session, body=body)).status_code == 201
+        assert (await api.call(create_session, body=body)).status_code == 200
         other = CreateSessionRequest.from_dict(
             {"session_id": "it-repeat", "message_data": {"n": 2}}
         )
-        assert (await create_session.asyncio_detailed(client=api, body=other)).status_code == 409
+        assert (await api.call(create_session, body=other)).status_code == 409
         bad = CreateSessionRequest.from_dict(
             {
                 "session_id": "it-bad-data",
@@ -182,7 +179,7 @@ async def test_create_session_repeat_and_conflict_and_template(stack: LocalStack
                 "message_data_template": {"type": "object", "required": ["n"]},
             }
         )
-        response = await create_session.asyncio_detailed(client=api, body=bad)
+        response = await api.call(create_session, body=bad)
         assert response.status_code == 422
         assert response.headers["content-type"] == "application/problem+json"
         assert json.loads(response.content)["request_id"] == response.headers["x-request-id"]
@@ -193,12 +190,12 @@ async def test_core_nats_without_a_stream() -> None:
         nc = await nats.connect(stack.nats_url)
         try:
             sub = await nc.subscribe("sessions.responses.core.*")
-            async with Client(base_url=stack.api_url) as api:
-                await create_session.asyncio_detailed(
-                    client=api, body=CreateSessionRequest(session_id="core", subject_id="core")
+            async with Routes(stack.api_url) as api:
+                await api.call(
+                    create_session, body=CreateSessionRequest(session_id="core", subject_id="core")
                 )
-                await send_message.asyncio_detailed(
-                    "core", client=api, body=SendMessageRequest(channel_id="c", message="m")
+                await api.call(
+                    send_message, "core", body=SendMessageRequest(channel_id="c", message="m")
                 )
             assert json.loads((await next_message(sub)).data)["session_id"] == "core"
             with pytest.raises(Exception, match="stream not found"):
@@ -224,12 +221,12 @@ def test_serve_command_prints_one_json_line_and_stops_on_sigterm() -> None:
         async def round_trip() -> dict[str, Any]:
             nc = await nats.connect(urls["nats_url"])
             sub = await nc.subscribe("sessions.responses.cli.*")
-            async with Client(base_url=urls["api_url"]) as api:
-                await create_session.asyncio_detailed(
-                    client=api, body=CreateSessionRequest(session_id="cli", subject_id="cli")
+            async with Routes(urls["api_url"]) as api:
+                await api.call(
+                    create_session, body=CreateSessionRequest(session_id="cli", subject_id="cli")
                 )
-                await send_message.asyncio_detailed(
-                    "cli", client=api, body=SendMessageRequest(channel_id="c", message="m")
+                await api.call(
+                    send_message, "cli", body=SendMessageRequest(channel_id="c", message="m")
                 )
             payload: dict[str, Any] = json.loads((await next_message(sub)).data)
             await nc.close()

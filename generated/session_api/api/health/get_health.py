@@ -1,19 +1,18 @@
-from http import HTTPStatus
 from typing import Any
 
-import httpx
-
-from ... import errors
-from ...client import AuthenticatedClient, Client
 from ...models.health import Health
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, ApiRequest, Unset
 
 
-def _get_kwargs(
+def request(
     *,
     traceparent: str | Unset = UNSET,
     tracestate: str | Unset = UNSET,
-) -> dict[str, Any]:
+) -> ApiRequest:
+    """Report that the service is up.
+
+    Returns the request, for ``parse`` to read the body of its response.
+    """
     headers: dict[str, Any] = {}
     if not isinstance(traceparent, Unset):
         headers["traceparent"] = traceparent
@@ -21,153 +20,17 @@ def _get_kwargs(
     if not isinstance(tracestate, Unset):
         headers["tracestate"] = tracestate
 
-    _kwargs: dict[str, Any] = {
-        "method": "get",
-        "url": "/health",
-    }
-
-    _kwargs["headers"] = headers
-    return _kwargs
+    path = "/health"
+    return ApiRequest("GET", path, headers, None)
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Health | None:
-    if response.status_code == 200:
-        response_200 = Health.from_dict(response.json())
+def parse(status_code: int, data: Any) -> Health | None:
+    """The model of the parsed JSON body ``data`` of a ``status_code`` response (None for an
+    undocumented status). Raises ``KeyError``/``TypeError``/``ValueError`` for a body that does
+    not match the contract."""
+    if status_code == 200:
+        response_200 = Health.from_dict(data)
 
         return response_200
 
-    if client.raise_on_unexpected_status:
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    else:
-        return None
-
-
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Health]:
-    return Response(
-        status_code=HTTPStatus(response.status_code),
-        content=response.content,
-        headers=response.headers,
-        parsed=_parse_response(client=client, response=response),
-    )
-
-
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    traceparent: str | Unset = UNSET,
-    tracestate: str | Unset = UNSET,
-) -> Response[Health]:
-    """Report that the service is up.
-
-    Args:
-        traceparent (str | Unset):
-        tracestate (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Health]
-    """
-
-    kwargs = _get_kwargs(
-        traceparent=traceparent,
-        tracestate=tracestate,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    traceparent: str | Unset = UNSET,
-    tracestate: str | Unset = UNSET,
-) -> Health | None:
-    """Report that the service is up.
-
-    Args:
-        traceparent (str | Unset):
-        tracestate (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Health
-    """
-
-    return sync_detailed(
-        client=client,
-        traceparent=traceparent,
-        tracestate=tracestate,
-    ).parsed
-
-
-async def asyncio_detailed(
-    *,
-    client: AuthenticatedClient,
-    traceparent: str | Unset = UNSET,
-    tracestate: str | Unset = UNSET,
-) -> Response[Health]:
-    """Report that the service is up.
-
-    Args:
-        traceparent (str | Unset):
-        tracestate (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Health]
-    """
-
-    kwargs = _get_kwargs(
-        traceparent=traceparent,
-        tracestate=tracestate,
-    )
-
-    response = await client.get_async_httpx_client().request(**kwargs)
-
-    return _build_response(client=client, response=response)
-
-
-async def asyncio(
-    *,
-    client: AuthenticatedClient,
-    traceparent: str | Unset = UNSET,
-    tracestate: str | Unset = UNSET,
-) -> Health | None:
-    """Report that the service is up.
-
-    Args:
-        traceparent (str | Unset):
-        tracestate (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Health
-    """
-
-    return (
-        await asyncio_detailed(
-            client=client,
-            traceparent=traceparent,
-            tracestate=tracestate,
-        )
-    ).parsed
+    return None

@@ -1,23 +1,22 @@
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from ... import errors
-from ...client import AuthenticatedClient, Client
 from ...models.message import Message
 from ...models.problem import Problem
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, ApiRequest, Unset
 
 
-def _get_kwargs(
+def request(
     session_id: str,
     message_id: str,
     *,
     traceparent: str | Unset = UNSET,
     tracestate: str | Unset = UNSET,
-) -> dict[str, Any]:
+) -> ApiRequest:
+    """Get a message with its state and, once answered, the human's response.
+
+    Returns the request, for ``parse`` to read the body of its response.
+    """
     headers: dict[str, Any] = {}
     if not isinstance(traceparent, Unset):
         headers["traceparent"] = traceparent
@@ -25,211 +24,35 @@ def _get_kwargs(
     if not isinstance(tracestate, Unset):
         headers["tracestate"] = tracestate
 
-    _kwargs: dict[str, Any] = {
-        "method": "get",
-        "url": "/sessions/{session_id}/messages/{message_id}".format(
-            session_id=quote(str(session_id), safe=""),
-            message_id=quote(str(message_id), safe=""),
-        ),
-    }
-
-    _kwargs["headers"] = headers
-    return _kwargs
+    path = "/sessions/{session_id}/messages/{message_id}".format(
+        session_id=quote(str(session_id), safe=""),
+        message_id=quote(str(message_id), safe=""),
+    )
+    return ApiRequest("GET", path, headers, None)
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Message | Problem | None:
-    if response.status_code == 200:
-        response_200 = Message.from_dict(response.json())
+def parse(status_code: int, data: Any) -> Message | Problem | None:
+    """The model of the parsed JSON body ``data`` of a ``status_code`` response (None for an
+    undocumented status). Raises ``KeyError``/``TypeError``/``ValueError`` for a body that does
+    not match the contract."""
+    if status_code == 200:
+        response_200 = Message.from_dict(data)
 
         return response_200
 
-    if response.status_code == 401:
-        response_401 = Problem.from_dict(response.json())
+    if status_code == 401:
+        response_401 = Problem.from_dict(data)
 
         return response_401
 
-    if response.status_code == 404:
-        response_404 = Problem.from_dict(response.json())
+    if status_code == 404:
+        response_404 = Problem.from_dict(data)
 
         return response_404
 
-    if response.status_code == 422:
-        response_422 = Problem.from_dict(response.json())
+    if status_code == 422:
+        response_422 = Problem.from_dict(data)
 
         return response_422
 
-    if client.raise_on_unexpected_status:
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    else:
-        return None
-
-
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Message | Problem]:
-    return Response(
-        status_code=HTTPStatus(response.status_code),
-        content=response.content,
-        headers=response.headers,
-        parsed=_parse_response(client=client, response=response),
-    )
-
-
-def sync_detailed(
-    session_id: str,
-    message_id: str,
-    *,
-    client: AuthenticatedClient | Client,
-    traceparent: str | Unset = UNSET,
-    tracestate: str | Unset = UNSET,
-) -> Response[Message | Problem]:
-    """Get a message with its state and, once answered, the human's response.
-
-    Args:
-        session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
-            starting with a
-            letter or digit.
-        message_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
-            starting with a
-            letter or digit.
-        traceparent (str | Unset):
-        tracestate (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Message | Problem]
-    """
-
-    kwargs = _get_kwargs(
-        session_id=session_id,
-        message_id=message_id,
-        traceparent=traceparent,
-        tracestate=tracestate,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    session_id: str,
-    message_id: str,
-    *,
-    client: AuthenticatedClient | Client,
-    traceparent: str | Unset = UNSET,
-    tracestate: str | Unset = UNSET,
-) -> Message | Problem | None:
-    """Get a message with its state and, once answered, the human's response.
-
-    Args:
-        session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
-            starting with a
-            letter or digit.
-        message_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
-            starting with a
-            letter or digit.
-        traceparent (str | Unset):
-        tracestate (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Message | Problem
-    """
-
-    return sync_detailed(
-        session_id=session_id,
-        message_id=message_id,
-        client=client,
-        traceparent=traceparent,
-        tracestate=tracestate,
-    ).parsed
-
-
-async def asyncio_detailed(
-    session_id: str,
-    message_id: str,
-    *,
-    client: AuthenticatedClient | Client,
-    traceparent: str | Unset = UNSET,
-    tracestate: str | Unset = UNSET,
-) -> Response[Message | Problem]:
-    """Get a message with its state and, once answered, the human's response.
-
-    Args:
-        session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
-            starting with a
-            letter or digit.
-        message_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
-            starting with a
-            letter or digit.
-        traceparent (str | Unset):
-        tracestate (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Message | Problem]
-    """
-
-    kwargs = _get_kwargs(
-        session_id=session_id,
-        message_id=message_id,
-        traceparent=traceparent,
-        tracestate=tracestate,
-    )
-
-    response = await client.get_async_httpx_client().request(**kwargs)
-
-    return _build_response(client=client, response=response)
-
-
-async def asyncio(
-    session_id: str,
-    message_id: str,
-    *,
-    client: AuthenticatedClient | Client,
-    traceparent: str | Unset = UNSET,
-    tracestate: str | Unset = UNSET,
-) -> Message | Problem | None:
-    """Get a message with its state and, once answered, the human's response.
-
-    Args:
-        session_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
-            starting with a
-            letter or digit.
-        message_id (str): An identifier: 1 to 128 characters of `A-Z a-z 0-9 _ . : @ + = ~ -`,
-            starting with a
-            letter or digit.
-        traceparent (str | Unset):
-        tracestate (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Message | Problem
-    """
-
-    return (
-        await asyncio_detailed(
-            session_id=session_id,
-            message_id=message_id,
-            client=client,
-            traceparent=traceparent,
-            tracestate=tracestate,
-        )
-    ).parsed
+    return None
