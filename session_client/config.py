@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import os
 import ssl
 import warnings
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from .validation import check_timeout
 
 __all__ = [
     "API_TOKEN_ENV",
@@ -121,11 +122,7 @@ def resolve_http_timeout(http_timeout: Any, timeout: Any) -> Any:
         raise TypeError(
             f"http_timeout must be seconds or an httpx.Timeout, got {type(http_timeout).__name__}"
         )
-    if not (http_timeout > 0 and math.isfinite(http_timeout)):
-        raise ValueError(
-            f"http_timeout must be a finite number of seconds > 0, got {http_timeout!r}"
-        )
-    return http_timeout
+    return check_timeout(http_timeout, "http_timeout")
 
 
 def resolve_verify(verify: Any) -> Any:

@@ -135,11 +135,13 @@ def gzip_bomb(size: int, *, stacked: bool = False) -> tuple[Reply, int]:
 
 class HostileServer:
     """``with HostileServer(reply) as server:`` serves ``reply`` to every request on
-    ``server.url`` from a thread of its own; ``server.requests`` counts the requests."""
+    ``server.url`` from a thread of its own; ``server.requests`` counts the requests, and
+    ``server.request_lines`` keeps their first lines (``GET /path HTTP/1.1``)."""
 
     def __init__(self, reply: Reply) -> None:
         self._reply = reply
         self.requests = 0
+        self.request_lines: list[str] = []
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -168,6 +170,7 @@ class HostileServer:
                 if name.strip().lower() == b"content-length":
                     await reader.readexactly(int(value))
             self.requests += 1
+            self.request_lines.append(head.split(b"\r\n", 1)[0].decode("latin-1"))
             await self._reply(writer)
             writer.close()
             await writer.wait_closed()

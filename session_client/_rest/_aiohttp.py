@@ -9,7 +9,7 @@ request (GET, PUT, DELETE) once more by itself when a connection drops before th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 
 import aiohttp
 from yarl import URL
@@ -57,17 +57,29 @@ class _Reply:
             self._response.close()
 
 
+async def _closed_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None]:
+    """Suspended until the loop shuts down: ``asyncio.run`` closes every async generator still
+    open while its loop still runs (``loop.shutdown_asyncgens``), and so the session, which
+    could not be closed on that loop afterwards (a client used again by a second
+    ``asyncio.run``)."""
+    try:
+        yield
+    finally:
+        await session.close()
+
+
 class AiohttpBackend:
     """An ``aiohttp.ClientSession``, made on the first request, in the loop that runs it."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self._closer: AsyncGenerator[None] | None = None
         self.version = f"aiohttp {aiohttp.__version__}"
 
-    def _open(self) -> aiohttp.ClientSession:
+    async def _open(self) -> aiohttp.ClientSession:
         settings = self._settings
-        self._session = aiohttp.ClientSession(
+        session = self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=settings.tls(), limit=settings.max_connections),
             trust_env=True,
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # as httpx: for IP hosts too
@@ -78,13 +90,15 @@ class AiohttpBackend:
             max_line_size=_MAX_HEADER,
             max_field_size=_MAX_HEADER,
         )
-        return self._session
+        self._closer = _closed_with_its_loop(session)
+        await anext(self._closer)  # started: the loop now knows it
+        return session
 
     async def send(
         self, method: str, url: str, headers: Mapping[str, str], content: bytes | None
     ) -> _Reply:
         """Send the request; the reply's body streams from the connection."""
-        session = self._session or self._open()
+        session = self._session or await self._open()
         try:
             response = await session.request(
                 method,
@@ -99,13 +113,11 @@ class AiohttpBackend:
 
     async def aclose(self) -> None:
         """Close the connections."""
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        closer, self._closer, self._session = self._closer, None, None
+        if closer is not None:
+            await closer.aclose()
 
     def abandon(self) -> None:
-        """Let the connections go, their event loop being closed: ``detach`` keeps aiohttp
-        from reporting an unclosed session when it is collected."""
-        session, self._session = self._session, None
-        if session is not None:
-            session.detach()
+        """Let the connections go, their event loop being closed (``asyncio.run`` closed them
+        as it ended, see :func:`_closed_with_its_loop`)."""
+        self._closer = self._session = None

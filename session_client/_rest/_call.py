@@ -171,7 +171,7 @@ class RestClient:
             if held:
                 self._slots.release()
         if response is None:
-            raise self._transport_error(failure)
+            raise self._transport_error(failure) from failure
         return self._result(response, method, path, parse)
 
     async def _take_slot(self) -> None:

@@ -26,18 +26,25 @@ def _translate(httpx: ModuleType, exc: Exception) -> TransportError:
 
 
 class _Reply:
-    __slots__ = ("_httpx", "_response", "status")
+    __slots__ = ("_httpx", "_read", "_response", "status")
 
     def __init__(self, httpx: ModuleType, response: Any) -> None:
         self._httpx = httpx
         self._response = response
         self.status: int = response.status_code
+        # A response a transport made in memory (a mock's) comes already read, and decoded.
+        self._read: bool = response.is_stream_consumed
 
     def header(self, name: str) -> str | None:
+        if self._read and name == "content-encoding":
+            return None
         value: str | None = self._response.headers.get(name)
         return value
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        if self._read:
+            yield self._response.content
+            return
         try:
             async for chunk in self._response.aiter_raw():
                 yield chunk

@@ -1,5 +1,5 @@
-"""Response bodies within a limit, decompressed as they come (session_client._bodies), and the
-attempt bound derived from ``timeout`` (session_client._attempt)."""
+"""Response bodies within a limit, decompressed as they come (session_client._rest._bodies), and
+the attempt bound derived from ``http_timeout`` (session_client._rest._call.Timeouts)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from session_client import APIResponseValidationError, AsyncSessionClient, NotFoundError
-from session_client._attempt import attempt_deadline
-from session_client._bodies import BodyReader, BodyTooLarge, UnsupportedEncoding
+from session_client._rest import Timeouts
+from session_client._rest._bodies import BodyReader, BodyTooLarge, UnsupportedEncoding
 
 TEXT = b'{"session_id": "s1", "padding": "' + b"abc" * 5000 + b'"}'
 
@@ -86,7 +86,7 @@ def test_a_gzip_bomb_never_inflates_past_the_limit() -> None:
 def test_an_attempt_may_take_the_longest_phase_timeout(
     timeout: httpx.Timeout, deadline: float | None
 ) -> None:
-    assert attempt_deadline(timeout) == deadline
+    assert Timeouts.of(timeout).deadline == deadline
 
 
 def answering(response: httpx.Response) -> httpx.MockTransport:

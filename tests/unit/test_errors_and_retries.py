@@ -26,14 +26,11 @@ from session_client import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from session_client import retries as retries_module
+from session_client._rest import _retries
 
 from .records import MESSAGE, SESSION
 
 API = "http://api.test"
-
-# respx mocks httpx's own transport.
-pytestmark = pytest.mark.usefixtures("httpx_backend")
 
 
 def problem(status: int) -> httpx.Response:
@@ -47,15 +44,15 @@ def problem(status: int) -> httpx.Response:
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record backoff sleeps instead of sleeping."""
+    """Record the backoff delays the retries chose, and wait none of them."""
     recorded: list[float] = []
+    chosen = _retries.backoff
 
-    async def fake_sleep(delay: float) -> None:
-        recorded.append(delay)
+    def backoff(attempt: int, retry_after: str | None) -> float:
+        recorded.append(chosen(attempt, retry_after))
+        return 0.0
 
-    # Replace the retries module's asyncio only: patching asyncio.sleep itself would also
-    # record the sleeps of event loops on other threads (e.g. a local stack still running).
-    monkeypatch.setattr(retries_module, "asyncio", SimpleNamespace(sleep=fake_sleep))
+    monkeypatch.setattr(_retries, "backoff", backoff)
     return recorded
 
 
@@ -151,22 +148,34 @@ async def test_posts_carry_an_idempotency_key_and_retries_reuse_it(
     assert route.call_count == 3 and len(keys) == 1
 
 
-async def test_a_post_without_idempotency_key_is_not_retried_after_it_may_have_run(
-    sleeps: list[float],
-) -> None:
-    calls = []
+def test_a_post_without_idempotency_key_is_not_retried_after_it_may_have_run() -> None:
+    unkeyed = _retries.is_repeatable("POST", {})
+    keyed = _retries.is_repeatable("POST", {"Idempotency-Key": "k"})
+    assert not _retries.should_retry(0, 2, unkeyed, status=503)
+    assert not _retries.should_retry(0, 2, unkeyed, status=None, sent=True)
+    assert _retries.should_retry(0, 2, unkeyed, status=None, sent=False)  # never reached it
+    assert _retries.should_retry(1, 2, keyed, status=503)
+    assert not _retries.should_retry(2, 2, keyed, status=503)  # max_retries spent
+    assert not _retries.should_retry(0, 2, keyed, status=500)  # not a retryable status
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        return problem(503)
 
-    transport = retries_module.RetryingTransport(httpx.MockTransport(handler), max_retries=2)
-    async with httpx.AsyncClient(transport=transport) as http:
-        response = await http.post(f"{API}/sessions/s1/reject")
-        assert response.status_code == 503
-        keyed = await http.post(f"{API}/sessions/s1/reject", headers={"Idempotency-Key": "k"})
-        assert keyed.status_code == 503
-    assert len(calls) == 1 + 3
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("3", 3.0), ("0", 0.0), ("-4", 0.0), ("soon", None), ("", None), (None, None)],
+)
+def test_retry_after_in_seconds(value: str | None, seconds: float | None) -> None:
+    assert _retries.retry_after_seconds(value, now=0.0) == seconds
+
+
+def test_retry_after_as_an_http_date() -> None:
+    assert _retries.retry_after_seconds("Thu, 01 Jan 1970 00:00:10 GMT", now=4.0) == 6.0
+
+
+def test_backoff_grows_exponentially_with_jitter_and_honours_a_reasonable_retry_after() -> None:
+    for attempt, base in ((0, 0.5), (1, 1.0), (2, 2.0), (6, 8.0)):
+        assert 0.75 * base <= _retries.backoff(attempt, None) <= base
+    assert _retries.backoff(0, "7") == 7.0
+    assert _retries.backoff(0, "3600") <= 0.5  # too long to wait: backoff instead
 
 
 async def test_timeouts_become_api_timeout_error(
@@ -188,7 +197,7 @@ async def test_connect_errors_become_api_connection_error(
         with pytest.raises(APIConnectionError) as raised:
             await api.get_session("s1")
     assert not isinstance(raised.value, APITimeoutError)
-    assert isinstance(raised.value.__cause__, httpx.ConnectError)
+    assert isinstance(raised.value.__cause__.__cause__, httpx.ConnectError)
     assert f"cannot reach the API at {API}: " in str(raised.value)
 
 

@@ -1,5 +1,5 @@
-"""httpx is reached through one hand-written module, so moving to httpx2 (when the generator
-does) is a regeneration plus that module (README, Compatibility); aiohttp through another."""
+"""Each HTTP library is imported by its backend module alone (session_client/_rest/), and by
+no module of the generated layer: the call path owns the interface between them."""
 
 from __future__ import annotations
 
@@ -23,23 +23,38 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def importers(*packages: str) -> set[str]:
-    """The hand-written modules that import one of ``packages``."""
+    """The modules of the installed package (generated layer included) importing one of
+    ``packages``."""
     return {
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
-        if GENERATED.resolve() not in path.resolve().parents
-        and any(name.split(".")[0] in packages for name in imported_modules(path))
+        if any(name.split(".")[0] in packages for name in imported_modules(path))
+    } | {
+        f"_session_api/{path.relative_to(GENERATED.resolve())}"
+        for path in GENERATED.resolve().rglob("*.py")
+        if any(name.split(".")[0] in packages for name in imported_modules(path))
     }
 
 
-def test_only_the_http_module_imports_httpx_outside_the_generated_layer() -> None:
-    assert importers("httpx", "httpcore") == {"_http.py"}
+def test_httpx_and_httpx2_are_imported_by_their_backend_alone() -> None:
+    # The backend imports neither by name: it is given the module the client chose.
+    assert importers("httpx", "httpcore", "httpx2", "httpcore2") == set()
+    source = (PACKAGE / "_rest" / "_backend.py").read_text()
+    assert "importlib.import_module(name)" in source
 
 
-def test_only_the_aiohttp_transport_imports_aiohttp() -> None:
-    assert importers("aiohttp", "yarl", "multidict") == {"_aiohttp.py"}
+def test_aiohttp_is_imported_by_its_backend_alone() -> None:
+    assert importers("aiohttp", "yarl", "multidict") == {"_rest/_aiohttp.py"}
 
 
-def test_the_generated_layer_is_where_the_rest_of_httpx_lives() -> None:
-    # The check above skips the generated layer; make sure it is there to skip.
-    assert any("httpx" in imported_modules(path) for path in GENERATED.resolve().rglob("*.py"))
+def test_no_private_attribute_of_an_http_library_is_used() -> None:
+    for path in (PACKAGE / "_rest").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Attribute):
+                continue
+            private = node.attr.startswith("_") and not node.attr.endswith("__")  # not dunders
+            if private:
+                base = node.value
+                assert isinstance(base, ast.Name) and base.id in ("self", "cls"), (
+                    f"{path.name}:{node.lineno} uses the private attribute {node.attr!r}"
+                )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
@@ -35,6 +36,20 @@ BAD_CALLS: list[tuple[str, dict[str, Any], type[Exception]]] = [
     ("get_message", {"session_id": "s", "message_id": ".."}, ValueError),
     ("submit_response", {"session_id": "s", "message_id": "m", "response": "yes"}, TypeError),
     ("reject_session", {"session_id": None}, TypeError),
+    # Refused before anything is sent (were: a raw httpx.InvalidURL, RecursionError, a
+    # "malformed API response" for a request never sent, or silently {}).
+    ("list_sessions", {"cursor": "c" * 100_000}, ValueError),
+    ("create_session", {"session_id": "s", "message_data": {"x": "\ud800"}}, ValueError),
+    ("create_session", {"session_id": "s", "message_data": []}, TypeError),
+    ("create_session", {"session_id": "s", "message_data": ""}, TypeError),
+    ("create_session", {"session_id": "s", "message_data": 0}, TypeError),
+    ("create_session", {"session_id": "s\ud800"}, ValueError),
+    ("send_message", {"session_id": "s", "channel_id": "c", "message": "a\ud800"}, ValueError),
+    (
+        "submit_response",
+        {"session_id": "s", "message_id": "m", "response": {"\udfff": 1}},
+        ValueError,
+    ),
     *[
         ("send_and_wait_for_response", {**GOOD, "subject_id": bad}, ValueError)
         for bad in ["", "a b", "*", ">", "a.>", "a..b", "a.", "a\n", "x" * 200]
@@ -66,7 +81,6 @@ BAD_CALLS: list[tuple[str, dict[str, Any], type[Exception]]] = [
 ]
 
 
-@pytest.mark.usefixtures("httpx_backend")  # respx mocks httpx's own transport
 @pytest.mark.parametrize(("method", "kwargs", "error"), BAD_CALLS)
 async def test_bad_input_raises_before_any_io(
     method: str, kwargs: dict[str, Any], error: type[Exception]
@@ -79,7 +93,6 @@ async def test_bad_input_raises_before_any_io(
         assert mock.calls.call_count == 0
 
 
-@pytest.mark.usefixtures("httpx_backend")
 def test_sync_client_raises_the_same_errors_before_io() -> None:
     with respx.mock(base_url=API, assert_all_called=False) as mock:
         with SessionClient(API, ["nats://127.0.0.1:1"]) as client:
@@ -99,8 +112,17 @@ def test_sync_client_raises_the_same_errors_before_io() -> None:
         ({"api_base_url": API, "nats_servers": []}, ValueError),
         ({"api_base_url": API, "nats_servers": [1]}, TypeError),
         ({"api_base_url": API, "max_retries": -1}, ValueError),
-        ({"api_base_url": API, "timeout": 0}, ValueError),
-        ({"api_base_url": API, "timeout": 10**400}, ValueError),
+        ({"api_base_url": API, "http_timeout": 0}, ValueError),
+        ({"api_base_url": API, "http_timeout": 10**400}, ValueError),
+        # Checked at construction, not at the first call (each raised something else there).
+        ({"api_base_url": API, "http_timeout": httpx.Timeout(-1)}, ValueError),
+        ({"api_base_url": API, "http_timeout": "30"}, TypeError),
+        ({"api_base_url": API, "verify": "/no/such/ca.pem"}, ValueError),
+        ({"api_base_url": API, "verify": 3}, TypeError),
+        ({"api_base_url": API, "http_transport": object()}, TypeError),
+        ({"api_base_url": API, "api_key": "tok\r\nX-Evil: 1"}, ValueError),
+        ({"api_base_url": API, "api_key": "clé"}, ValueError),
+        ({"api_base_url": "http://127.0.0.1:99999"}, ValueError),
         # Credentials in the URL would become Basic auth over the bearer token, and be logged.
         ({"api_base_url": "http://user:secret@api.test"}, ValueError),
         ({"api_base_url": "https://token@api.test"}, ValueError),
