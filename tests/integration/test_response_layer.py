@@ -21,8 +21,8 @@ from session_client import (
     ResponseTimeoutError,
     SessionClient,
     SessionRejectedError,
-    rest,
 )
+from session_client._rest import _call
 from session_client._wait import _nats, _routing, _waiter
 from session_client.testing import LocalStack, SimulatedHuman
 
@@ -245,7 +245,7 @@ async def outage(stack: LocalStack, answer: list[tuple[str, str]]) -> None:
 def skew_host_clock(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     """This host's wall clock, as the client's modules see it, runs ``seconds`` ahead."""
     shim = types.SimpleNamespace(time=lambda: time.time() + seconds)
-    for module in (_routing, _waiter, _nats, rest):
+    for module in (_routing, _waiter, _nats, _call):
         monkeypatch.setattr(module, "time", shim)
 
 

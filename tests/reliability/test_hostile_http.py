@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from session_client import APITimeoutError, AsyncSessionClient
-from session_client.limits import MAX_CONNECTIONS, MAX_RESPONSE_BYTES
+from session_client._rest import MAX_CONNECTIONS, MAX_RESPONSE_BYTES
 from tests import hostile_http as hostile
 
 from .conftest import scale

@@ -20,9 +20,7 @@ Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
 
 def client(handler: Handler, **options: Any) -> AsyncSessionClient:
-    return AsyncSessionClient(
-        "http://api", http_transport=httpx.MockTransport(handler), **options
-    )
+    return AsyncSessionClient("http://api", http_transport=httpx.MockTransport(handler), **options)
 
 
 def session_of(request: httpx.Request) -> httpx.Response:
