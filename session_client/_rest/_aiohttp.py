@@ -1,14 +1,17 @@
 """The aiohttp backend (the ``aiohttp`` extra): less client CPU per call than httpx's.
 
-aiohttp is used through its public API: proxies from ``HTTP_PROXY`` / ``HTTPS_PROXY`` /
-``NO_PROXY`` (``trust_env``), cookies kept as httpx keeps them, the body raw (the call path
-decodes it within its size cap). One difference stays, aiohttp's own: it sends an idempotent
-request (GET, PUT, DELETE) once more by itself when a connection drops before the answer
-(RFC 9112, 9.3.1.1), before the library's retries count.
+aiohttp is used through its public API. Proxies come from ``HTTP_PROXY`` / ``HTTPS_PROXY`` /
+``NO_PROXY``, read as urllib reads them, once per origin: aiohttp's ``trust_env`` would read
+them, and ``~/.netrc``, on a thread at every request (half the backend's CPU). Cookies are kept
+as httpx keeps them; the body comes raw (the call path decodes it within its size cap). One
+difference stays, aiohttp's own: it sends an idempotent request (GET, PUT, DELETE) once more by
+itself when a connection drops before the answer (RFC 9112, 9.3.1.1), before the library's
+retries count.
 """
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 
 import aiohttp
@@ -75,13 +78,13 @@ class AiohttpBackend:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._closer: AsyncGenerator[None] | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}  # by scheme and host
         self.version = f"aiohttp {aiohttp.__version__}"
 
     async def _open(self) -> aiohttp.ClientSession:
         settings = self._settings
         session = self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=settings.tls(), limit=settings.max_connections),
-            trust_env=True,
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # as httpx: for IP hosts too
             auto_decompress=False,
             timeout=aiohttp.ClientTimeout(
@@ -94,18 +97,31 @@ class AiohttpBackend:
         await anext(self._closer)  # started: the loop now knows it
         return session
 
+    def _proxy(self, url: URL) -> str | None:
+        """The proxy of the environment for ``url``'s origin, or None (``NO_PROXY``)."""
+        key = (url.scheme, url.raw_host or "")
+        if key not in self._proxies:
+            proxies = urllib.request.getproxies()
+            proxy = proxies.get(url.scheme) or proxies.get("all")
+            if proxy is not None and urllib.request.proxy_bypass(key[1]):
+                proxy = None
+            self._proxies[key] = proxy
+        return self._proxies[key]
+
     async def send(
         self, method: str, url: str, headers: Mapping[str, str], content: bytes | None
     ) -> _Reply:
         """Send the request; the reply's body streams from the connection."""
         session = self._session or await self._open()
+        target = URL(url, encoded=True)  # the route quoted its path and query
         try:
             response = await session.request(
                 method,
-                URL(url, encoded=True),  # the route quoted its path and query
+                target,
                 headers=headers,
                 data=content,
                 allow_redirects=False,
+                proxy=self._proxy(target),
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _translate(exc) from exc

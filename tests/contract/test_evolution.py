@@ -33,7 +33,6 @@ def test_responses_with_added_fields_keep_to_the_contract(
     assert ContractValidator().errors(schema, body, "body") == []
 
 
-@pytest.mark.usefixtures("httpx_backend")  # respx mocks httpx's own transport
 async def test_added_fields_and_timestamps_reach_the_user_as_sent() -> None:
     with respx.mock(base_url=API) as api:
         api.get("/sessions/s1").mock(return_value=httpx.Response(200, json=NEWER_SESSION))

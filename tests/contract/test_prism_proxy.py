@@ -31,8 +31,14 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
-        self.responses.append(response)
-        return response
+        raw = b"".join([chunk async for chunk in response.aiter_raw()])
+        kept = httpx.Response(response.status_code, headers=response.headers, content=raw)
+        kept.request = request
+        self.responses.append(kept)
+        # The client reads the body as it came (stream=: not read, not decoded here).
+        return httpx.Response(
+            response.status_code, headers=response.headers, stream=httpx.ByteStream(raw)
+        )
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -31,14 +31,15 @@ def test_the_oldest_deps_are_the_lower_bounds_of_the_dependencies() -> None:
         for line in (ROOT / "tests/oldest-deps.txt").read_text().splitlines()
         if line and not line.startswith("#")
     }
-    # The dependencies, and the aiohttp extra (the default transport wherever it is installed).
-    requirements = [*PROJECT["dependencies"], *PROJECT["optional-dependencies"]["aiohttp"]]
+    # The dependencies, and the extras of the other HTTP backends.
+    extras = PROJECT["optional-dependencies"]
+    requirements = [*PROJECT["dependencies"], *extras["aiohttp"], *extras["httpx2"]]
     lower_bounds = {
         requirement.name: Version(spec.version)
         for requirement in map(Requirement, requirements)
         for spec in requirement.specifier
         if requirement.name in pins and spec.operator == ">="
     }
-    assert set(pins) == set(lower_bounds) == {"nats-py", "httpx", "aiohttp"}
+    assert set(pins) == set(lower_bounds) == {"nats-py", "httpx", "aiohttp", "httpx2"}
     for name, pin in pins.items():
         assert pin.startswith("==") and Version(pin[2:]) == lower_bounds[name], name

@@ -24,12 +24,11 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT = 300
 
 USER_CODE = """
-from typing import Any
-
 from session_client import AsyncSessionClient, ResponseTimeoutError, SessionClient
+from session_client.types import ResponsePayload
 
 
-def ask(client: SessionClient) -> dict[str, Any]:
+def ask(client: SessionClient) -> ResponsePayload:
     client.create_session("s1", subject_id="subj")
     return client.send_and_wait_for_response("s1", "chan", "Approve?", "subj", timeout=5)
 

@@ -88,7 +88,7 @@ async def test_token_never_in_logs_repr_or_exceptions(
         exceptions=kinds,
     )
     # Enough to look through (httpcore's own DEBUG records come on top with httpx's transport).
-    assert len(caplog.records) > 20 and len(errors) == len(calls)
+    assert len(caplog.records) > 10 and len(errors) == len(calls)
     assert any(record.name == "session_client.retries" for record in caplog.records)
     assert any(isinstance(exc, AuthenticationError) for exc in errors)
     assert any(isinstance(exc, APIConnectionError) for exc in errors)
