@@ -46,19 +46,20 @@ async def test_at_most_max_connections_calls_send_at_once_and_all_complete() -> 
 
 
 async def test_no_free_slot_in_time_is_an_api_timeout_and_slots_come_back() -> None:
-    release, arrived = asyncio.Event(), 0
+    release, all_busy, arrived = asyncio.Event(), asyncio.Event(), 0
 
     async def handler(request: httpx.Request) -> httpx.Response:
         nonlocal arrived
         if "/b" in request.url.path:
             arrived += 1
+            if arrived == MAX_CONNECTIONS:
+                all_busy.set()
             await release.wait()
         return session_of(request)
 
     async with client(handler, http_timeout=httpx.Timeout(5.0, pool=0.05)) as api:
         busy = [asyncio.create_task(api.get_session(f"b{n}")) for n in range(MAX_CONNECTIONS)]
-        while arrived < MAX_CONNECTIONS:
-            await asyncio.sleep(0.001)
+        await all_busy.wait()
         with pytest.raises(APITimeoutError, match="no free connection"):
             await api.get_session("late")
         busy[0].cancel()  # a cancelled call gives its slot back
