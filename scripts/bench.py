@@ -5,13 +5,16 @@ serve``), so the reference server never shares a GIL or a CPU clock with the cli
 measured. Every measurement then runs in a fresh worker process of its own (``bench.py worker``)
 that reports wall time, latencies and its own CPU time (``time.process_time``). Variants:
 
-- ``floor-bare``, ``floor-aiohttp``, ``floor``: the round trip written by hand, with no HTTP or
-  NATS library, with aiohttp and nats-py, with httpx and nats-py (see ``bench_floors.py``);
-  the targets are ratios to ``floor-aiohttp``;
-- ``async``: ``AsyncSessionClient.send_and_wait_for_response``;
-- ``async-httpx``: the same, given the library's default httpx transport explicitly (what a
-  user without the aiohttp extra gets);
-- ``sync``: ``SessionClient.send_and_wait_for_response`` from one thread per concurrent caller.
+- ``floor-bare``, ``floor-aiohttp``, ``floor-httpx``, ``floor-httpx2``: the round trip written
+  by hand, with no HTTP or NATS library, and with each HTTP library the library can use and
+  nats-py (see ``bench_floors.py``);
+- ``async``: ``AsyncSessionClient.send_and_wait_for_response`` on its default backend, httpx;
+- ``async-aiohttp``, ``async-httpx2``: the same with ``http_backend="aiohttp"`` / ``"httpx2"``;
+- ``sync``: ``SessionClient.send_and_wait_for_response`` (httpx) from one thread per concurrent
+  caller.
+
+Each variant is compared with its own floor (``FLOOR_OF``): every backend with the floor on the
+same HTTP library, the floors with ``floor-bare``.
 
 The telemetry rows run ``async`` three ways, interleaved: ``off`` (OpenTelemetry not imported),
 ``api`` (its API imported, no SDK configured: the state of an application that has
@@ -47,34 +50,62 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench_floors import (
-    CHANNEL,
-    FLOORS,
-    HTTP_TIMEOUT,
-    WAIT_TIMEOUT,
-    Floor,
-    KeptSubscriptionFloor,
-)
+from bench_floors import CHANNEL, FLOORS, HTTP_TIMEOUT, WAIT_TIMEOUT
 from bench_profile import OTHER, Paths, by_library
 
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ("floor-bare", "floor-aiohttp", "floor", "async", "async-httpx", "sync")
-# The floor the targets and the ratio columns are relative to.
-BASELINE = "floor-aiohttp"
+VARIANTS = (
+    "floor-bare",
+    "floor-aiohttp",
+    "floor-httpx",
+    "floor-httpx2",
+    "async",
+    "async-aiohttp",
+    "async-httpx2",
+    "sync",
+)
+# The library's variants and their backends (``http_backend=``): ``async`` and ``sync`` on the
+# default, passed explicitly so that ORG_HTTP_BACKEND cannot change what is measured.
+BACKEND_OF = {
+    "async": "httpx",
+    "async-aiohttp": "aiohttp",
+    "async-httpx2": "httpx2",
+    "sync": "httpx",
+}
+# What each variant's ratios are taken to: the floor on its HTTP library; floor-bare for floors.
+FLOOR_OF = {
+    "floor-aiohttp": "floor-bare",
+    "floor-httpx": "floor-bare",
+    "floor-httpx2": "floor-bare",
+    "async": "floor-httpx",
+    "async-aiohttp": "floor-aiohttp",
+    "async-httpx2": "floor-httpx2",
+    "sync": "floor-httpx",
+}
 # Measured at 1,000 callers at most, to keep ``make bench`` near an hour: 10,000 callers would
 # add about three minutes for floor-bare (it runs there: ~0.4x floor-aiohttp's CPU, no answer
-# lost) and five for async-httpx (today it equals async).
-UP_TO_1000 = ("floor-bare", "async-httpx")
+# lost), and httpx2 is httpx's code under another name.
+UP_TO_1000 = ("floor-bare", "floor-httpx2", "async-httpx2")
 # The concurrencies of the issue's targets, and of the profiles grouped by library.
 TARGET_CONCURRENCY = (1, 50)
+# Issue 25's bounds on client CPU per round trip: (variant, floor, concurrencies, at most).
+CPU_TARGETS = (
+    ("async-aiohttp", "floor-aiohttp", TARGET_CONCURRENCY, 1.2),
+    ("async-aiohttp", "floor-bare", (1,), 2.0),
+    ("async", "floor-httpx", TARGET_CONCURRENCY, 1.2),
+    ("async-httpx2", "floor-httpx2", TARGET_CONCURRENCY, 1.2),
+)
+# The variants of the flat pyinstrument profiles: the default backend and aiohttp, with floors.
+PROFILED = ("floor-httpx", "async", "floor-aiohttp", "async-aiohttp")
 TELEMETRY = ("off", "api", "sdk")
 TELEMETRY_CONCURRENCY = (1, 100)
 # Memory runs: (variant, all waits on one subject, each wait its own session). A floor with one
 # subscription per wait on a shared subject would deliver every answer to every waiter, so it
 # only runs with own subjects.
 MEMORY_CASES = (
-    ("floor", False, False),
+    ("floor-httpx", False, False),
     ("async", False, False),
+    ("async-aiohttp", False, False),
     ("async", True, False),
     ("async", True, True),
 )
@@ -82,9 +113,9 @@ MEMORY_CASES = (
 SCALE_SUBJECT = "bench.scale"
 # Servers publishing per session (asyncapi.yaml 2.0.0) or subject-wide (1.0.0, as before).
 SCALE_SERVERS = ("per-session", "subject-wide")
-# Clients of the scale scenario against the per-session server: the library, and the floors
-# that keep their subscriptions (what the machine itself costs as processes are added).
-SCALE_CLIENTS = ("async", "floor-aiohttp", "floor-bare")
+# Clients of the scale scenario against the per-session server: the library, and the floors on
+# its HTTP library and on none (what the machine itself costs as processes are added).
+SCALE_CLIENTS = ("async", "floor-httpx", "floor-bare")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -231,17 +262,9 @@ def async_caller(spec: Spec) -> tuple[Callable[[int], Awaitable[Any]], Callable[
         return floor_op, floor.aclose
     from session_client import AsyncSessionClient
 
-    options = telemetry_options(spec.telemetry)
-    if spec.variant == "async-httpx":  # the library's default httpx transport, made explicit
-        import httpx
-
-        from session_client.limits import MAX_CONNECTIONS
-
-        limits = httpx.Limits(
-            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
-        )
-        options["http_transport"] = httpx.AsyncHTTPTransport(limits=limits)
-    client = AsyncSessionClient(spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT, **options)
+    client = AsyncSessionClient(
+        spec.api_url, [spec.nats_url], **client_options(spec), **telemetry_options(spec.telemetry)
+    )
 
     async def client_op(index: int) -> Any:
         return await client.send_and_wait_for_response(
@@ -249,6 +272,12 @@ def async_caller(spec: Spec) -> tuple[Callable[[int], Awaitable[Any]], Callable[
         )
 
     return client_op, client.aclose
+
+
+def client_options(spec: Spec) -> dict[str, Any]:
+    """The library client's HTTP options for ``spec``: its variant's backend, the floors'
+    timeout."""
+    return {"http_backend": BACKEND_OF[spec.variant], "http_timeout": HTTP_TIMEOUT}
 
 
 def telemetry_options(mode: str) -> dict[str, Any]:
@@ -291,7 +320,7 @@ def throughput_sync(spec: Spec, result: Result) -> None:
 
     threading.stack_size(512 * 1024)  # 10,000 callers are 10,000 threads
 
-    with SessionClient(spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT) as client:
+    with SessionClient(spec.api_url, [spec.nats_url], **client_options(spec)) as client:
 
         def calls(index: int, rounds: int, start: threading.Barrier, out: list[float]) -> None:
             start.wait()
@@ -330,7 +359,9 @@ def first_call(spec: Spec, result: Result) -> None:
     if spec.variant == "sync":
         from session_client import SessionClient
 
-        with SessionClient(spec.api_url, [spec.nats_url]) as client:
+        with SessionClient(
+            spec.api_url, [spec.nats_url], http_backend=BACKEND_OF[spec.variant]
+        ) as client:
             client.send_and_wait_for_response(session_id(0), CHANNEL, "ping", subject_id(0))
             result.first_call = time.perf_counter() - started
         return
@@ -361,8 +392,8 @@ def memory(spec: Spec, result: Result) -> None:
 
     async def main() -> None:
         sent: dict[str, int] = {}  # message id -> caller index
-        if spec.variant == "floor":
-            floor = Floor(spec.api_url, spec.nats_url)
+        if spec.variant in FLOORS:
+            floor = FLOORS[spec.variant](spec.api_url, spec.nats_url)
             await floor.connect()
 
             async def wait(index: int) -> Any:
@@ -450,15 +481,16 @@ async def all_sent(sent: dict[str, int], tasks: list[asyncio.Task[Any]]) -> None
 def recording_client(spec: Spec, sent: dict[str, int]) -> Any:
     """An ``AsyncSessionClient`` noting each sent message's id and text (an index) in ``sent``."""
     from session_client import AsyncSessionClient
+    from session_client.types import Message
 
     class Recording(AsyncSessionClient):
         # Every send of both methods goes through ``_send``.
-        async def _send(self, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        async def _send(self, session_id: str, body: dict[str, Any]) -> Message:
             record = await super()._send(session_id, body)
             sent[record["message_id"]] = int(record["message"])
             return record
 
-    return Recording(spec.api_url, [spec.nats_url], timeout=HTTP_TIMEOUT)
+    return Recording(spec.api_url, [spec.nats_url], **client_options(spec))
 
 
 def scale_session(index: int) -> str:
@@ -477,9 +509,7 @@ def scale(spec: Spec, result: Result) -> None:
         sent: dict[str, int] = {}
         first = spec.worker_index * spec.ops
         if spec.variant in FLOORS:
-            made = FLOORS[spec.variant](spec.api_url, spec.nats_url)
-            assert isinstance(made, KeptSubscriptionFloor), "one that counts its deliveries"
-            floor = made
+            floor = FLOORS[spec.variant](spec.api_url, spec.nats_url)
             await floor.connect()
 
             async def wait(index: int) -> Any:
@@ -884,7 +914,7 @@ def measure(plan: Plan) -> dict[str, Any]:
                     )
         if plan.profile:
             data["profiles"] = {}
-            for variant in ("floor-aiohttp", "async"):
+            for variant in PROFILED:
                 for concurrency in (1, 1000):
                     spec = Spec(variant, concurrency, plan.ops(concurrency), profile="flat", **base)
                     data["profiles"][f"{variant} x{concurrency}"] = run_worker(spec).profile
@@ -972,13 +1002,13 @@ def run_stats(run: dict[str, Any]) -> dict[str, float]:
 
 def summarize(data: dict[str, Any]) -> dict[tuple[str, int], dict[str, float]]:
     """Per variant and concurrency: the median over repeats of each statistic, and the median
-    over repeats of each statistic's ratio to the floor's in the same repeat."""
+    over repeats of each statistic's ratio to its floor's (``FLOOR_OF``) in the same repeat."""
     by_key: dict[tuple[str, int], dict[int, dict[str, float]]] = {}
     for run in data["runs"]:
         by_key.setdefault((run["variant"], run["concurrency"]), {})[run["repeat"]] = run_stats(run)
     summary = {}
     for (variant, concurrency), repeats in by_key.items():
-        floor = by_key.get((BASELINE, concurrency), {})
+        floor = by_key.get((FLOOR_OF.get(variant, ""), concurrency), {})
         row = {}
         for name in ("throughput", "p50", "p99", "cpu"):
             row[name] = statistics.median(stats[name] for stats in repeats.values())
@@ -1014,16 +1044,22 @@ def paired_ratio(
 def target_lines(
     data: dict[str, Any], summary: dict[tuple[str, int], dict[str, float]]
 ) -> list[str]:
-    """The round-trip targets of issue 13, as rows of the targets table."""
+    """The round-trip targets of issues 25 (CPU per backend) and 13 (p50), as rows of the
+    targets table; every ratio is the median of the per-repeat ratios."""
     targets = []
-    for concurrency in TARGET_CONCURRENCY:
-        for name, limit in (("cpu", 1.5), ("p50", 1.2)):
-            value = summary.get(("async", concurrency), {}).get(f"{name}_ratio")
-            if value is not None:
-                label = "CPU/op" if name == "cpu" else name
+    for variant, floor, concurrencies, limit in CPU_TARGETS:
+        for concurrency in concurrencies:
+            value = paired_ratio(data, variant, floor, concurrency, "cpu")
+            if value == value:  # not NaN: both were measured
                 targets.append(
-                    (f"async {label} at x{concurrency} <= {limit}x {BASELINE}", value, limit)
+                    (f"{variant} CPU/op at x{concurrency} <= {limit}x {floor}", value, limit)
                 )
+    for variant in ("async", "async-aiohttp", "async-httpx2"):
+        for concurrency in TARGET_CONCURRENCY:
+            p50 = summary.get((variant, concurrency), {}).get("p50_ratio")
+            if p50 is not None:
+                floor = FLOOR_OF[variant]
+                targets.append((f"{variant} p50 at x{concurrency} <= 1.2x {floor}", p50, 1.2))
     sync_cpu = paired_ratio(data, "sync", "async", 1, "cpu")
     if sync_cpu == sync_cpu:  # not NaN
         targets.append(("sync CPU/op at x1 <= 1.15x async", sync_cpu, 1.15))
@@ -1078,7 +1114,7 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
         f"- Machine: {machine()}; load average at the end {os.getloadavg()[0]:.2f} "
         "(shared with other jobs: compare ratios, which are taken within one repeat)",
         f"- Repeats: {plan.repeats}; figures are medians over repeats, ratios are medians of "
-        f"the per-repeat ratios to `{BASELINE}`",
+        "the per-repeat ratios to the variant's floor (see Round trips)",
         "- Workload: `concurrency` callers, each with its own session and response subject, "
         "each doing send-and-wait round trips back to back against the reference server "
         "(separate process, instant simulated human); every variant in a fresh process.",
@@ -1090,13 +1126,15 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
     ]
     lines += target_lines(data, summary)
     memory = memory_index(data)
-    for _, shared, own_sessions in MEMORY_CASES[1:]:
-        traced = memory.get(("async", shared, own_sessions, True))
-        rss = memory.get(("async", shared, own_sessions, False))
+    for variant, shared, own_sessions in MEMORY_CASES:
+        if variant in FLOORS:
+            continue
+        traced = memory.get((variant, shared, own_sessions, True))
+        rss = memory.get((variant, shared, own_sessions, False))
         if traced and rss:
             pending = rss["ops"]
             answered = min(traced["memory"]["answered"], rss["memory"]["answered"])
-            where = memory_layout(shared, own_sessions)
+            where = f"{variant}, {memory_layout(shared, own_sessions)}"
             lines.append(
                 f"| {pending:,} concurrent waits on one NATS connection ({where}), all "
                 f"answered | {answered:,} answered | "
@@ -1204,17 +1242,18 @@ def round_trip_lines(
         "",
         "Throughput in round trips per second; latency of one `send_and_wait_for_response` in "
         "ms; CPU time of the client process per round trip in ms (all threads); answers that "
-        f"never came (summed over repeats). In brackets: the ratio to `{BASELINE}`. The floors "
-        "are the round trip written by hand (`scripts/bench_floors.py`): `floor-bare` with no "
-        "HTTP or NATS library (asyncio protocols, the limit of this machine), `floor-aiohttp` "
-        "with aiohttp and nats-py, both keeping one confirmed subscription per session subject; "
-        "`floor` with httpx and nats-py, subscribing and unsubscribing per round trip. "
-        "`async-httpx` is `async` given the library's default httpx transport explicitly. "
-        "`floor-bare` and `async-httpx` run at 1,000 callers at most (10,000 would add about "
-        "eight minutes).",
+        "never came (summed over repeats). In brackets: the median of the per-repeat ratios to "
+        "the floor in the column `vs`. The floors are the round trip written by hand "
+        "(`scripts/bench_floors.py`), each keeping one confirmed subscription per session "
+        "subject: `floor-bare` with no HTTP or NATS library (asyncio protocols, the limit of "
+        "this machine), `floor-aiohttp`, `floor-httpx` and `floor-httpx2` with that HTTP "
+        "library and nats-py. `async` is the library on its default backend (httpx), "
+        "`async-aiohttp` and `async-httpx2` on the other two; `sync` is on httpx. "
+        f"{', '.join(f'`{v}`' for v in UP_TO_1000)} run at 1,000 callers at most.",
         "",
-        "| concurrency | variant | ops/run | throughput | p50 ms | p99 ms | CPU ms/op | lost |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| concurrency | variant | vs | ops/run | throughput | p50 ms | p99 ms | CPU ms/op "
+        "| lost |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for concurrency in plan.concurrency:
         for variant in plan.variants_at(concurrency):
@@ -1222,12 +1261,10 @@ def round_trip_lines(
             if row is None:
                 continue
 
-            def cell(
-                name: str, scale: float, digits: int, row: dict[str, float] = row, v: str = variant
-            ) -> str:
+            def cell(name: str, scale: float, digits: int, row: dict[str, float] = row) -> str:
                 text = f"{row[name] * scale:.{digits}f}"
                 ratio = row.get(name + "_ratio")
-                return text if ratio is None or v == BASELINE else f"{text} ({ratio:.2f}x)"
+                return text if ratio is None else f"{text} ({ratio:.2f}x)"
 
             lost = sum(
                 run.get("lost", 0)
@@ -1235,7 +1272,8 @@ def round_trip_lines(
                 if run["variant"] == variant and run["concurrency"] == concurrency
             )
             lines.append(
-                f"| {concurrency:,} | {variant} | {plan.ops(concurrency):,} | "
+                f"| {concurrency:,} | {variant} | {FLOOR_OF.get(variant, '')} | "
+                f"{plan.ops(concurrency):,} | "
                 f"{cell('throughput', 1, 0)} | {cell('p50', 1e3, 2)} | {cell('p99', 1e3, 2)} | "
                 f"{cell('cpu', 1e3, 3)} | {lost} |"
             )
@@ -1334,7 +1372,7 @@ def telemetry_report(data: dict[str, Any]) -> list[str]:
             )
         )
         + " (measured in process in this run by `scripts/bench_telemetry_hooks.py`: the call "
-        "span, the wait's start and end, the HTTP attempt layer and the register wrapper).",
+        "span, the wait's start and end, the HTTP attempt's hook and the register wrapper).",
         "",
         "| concurrency | OpenTelemetry | CPU ms/op | p50 ms |",
         "|---:|---|---:|---:|",
@@ -1427,7 +1465,7 @@ def scale_report(data: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
         "meanwhile, per wait. The same library against a server publishing per session "
         "(`asyncapi.yaml` 2.0.0) and against one publishing subject-wide (1.0.0, how answers "
         "were routed before). Against the per-session server the same waits are also made by "
-        "the floors that keep one subscription per session (`floor-aiohttp`: aiohttp and "
+        "the floors on the library's HTTP library and on none (`floor-httpx`: httpx and "
         "nats-py; `floor-bare`: no library), interleaved with the library: how much of the "
         "growth with P the machine itself imposes (each process wakes for its own answers, "
         f"on 2 shared cores). Medians of {repeats} repeats; `benchmarks-scale.png` plots them.",

@@ -1,25 +1,30 @@
-"""The floors of ``make bench``: the library's round trip written by hand, three ways.
+"""The floors of ``make bench``: the library's round trip written by hand, one per HTTP
+library the library can use, and one with none. Each keeps one confirmed subscription per
+session subject across round trips, as the library does:
 
-- :class:`Floor` (``floor``): httpx and nats-py, subscribing, confirming and unsubscribing per
-  round trip, as the library did before it kept subscriptions;
-- :class:`AiohttpFloor` (``floor-aiohttp``): aiohttp and nats-py, one confirmed subscription
-  per session subject kept across round trips;
+- :class:`AiohttpFloor` (``floor-aiohttp``): aiohttp and nats-py;
+- :class:`HttpxFloor` (``floor-httpx``): httpx and nats-py;
+- :class:`Httpx2Floor` (``floor-httpx2``): the same code on httpx2, which keeps httpx's API;
 - :class:`BareFloor` (``floor-bare``): no HTTP or NATS library, asyncio Protocols speaking
-  HTTP/1.1 and the NATS protocol directly, same subscriptions: the limit of this machine.
+  HTTP/1.1 and the NATS protocol directly: the limit of this machine.
 
 Each answer is matched to its message by ``message_id``; an answer that beats the HTTP
-response is kept until its message id is known.
+response is kept until its message id is known. Every floor's pool holds the library's
+``MAX_CONNECTIONS``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
+
+from session_client._rest import MAX_CONNECTIONS
 
 HTTP_TIMEOUT = 300.0  # generous: at 10,000 callers requests queue behind the server
 WAIT_TIMEOUT = 120.0
@@ -46,95 +51,13 @@ def message_body(subject: str) -> dict[str, Any]:
     return {"channel_id": CHANNEL, "message": "ping", "subject_id": subject}
 
 
-class Floor:
-    """The same round trip written directly against httpx and nats-py.
-
-    Configured like the library's HTTP client - its pool size, all kept alive - and, like
-    it, bounding the requests in flight to the pool size with a semaphore: without that,
-    httpcore's pool queue costs quadratic CPU and 10,000 callers take many minutes. Also like
-    it, it has nats-py's pending SUB written before the flush that confirms it: without that an
-    instant answer is occasionally lost (see BENCHMARKS.md).
-    """
-
-    def __init__(self, api_url: str, nats_url: str) -> None:
-        self.api_url = api_url
-        self.nats_url = nats_url
-        self.http: Any = None
-        self.nc: Any = None
-        self.slots: asyncio.Semaphore | None = None
-        self.transport_error: type[Exception] = Exception
-
-    async def connect(self) -> None:
-        """Open the HTTP client and the NATS connection."""
-        import httpx
-        import nats
-
-        from session_client.limits import MAX_CONNECTIONS  # the library's pool size
-
-        self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
-        self.transport_error = httpx.TransportError
-        limits = httpx.Limits(
-            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
-        )
-        self.http = httpx.AsyncClient(base_url=self.api_url, timeout=HTTP_TIMEOUT, limits=limits)
-        self.nc = await nats.connect(self.nats_url)
-
-    async def send_and_wait(
-        self, session: str, subject: str, on_sent: Callable[[str], None] | None = None
-    ) -> dict[str, Any]:
-        """Subscribe, flush, send, wait for the answer with the sent ``message_id``."""
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[dict[str, Any]] = loop.create_future()
-        early: dict[str, dict[str, Any]] = {}
-        wanted: list[str] = []
-
-        async def on_message(msg: Any) -> None:
-            payload = json.loads(msg.data)
-            message_id = payload.get("message_id")
-            if wanted and message_id == wanted[0]:
-                if not answer.done():
-                    answer.set_result(payload)
-            else:
-                early[message_id] = payload  # the answer may beat the HTTP response
-
-        subscription = await self.nc.subscribe(answer_subject(session, subject), cb=on_message)
-        try:
-            await confirm_subscriptions(self.nc)
-            assert self.slots is not None, "connect() first"
-            async with self.slots:
-                request = {
-                    "json": message_body(subject),
-                    "headers": {"Idempotency-Key": uuid.uuid4().hex},
-                }
-                try:
-                    response = await self.http.post(f"/sessions/{session}/messages", **request)
-                except self.transport_error:
-                    # Once more, like the library (same key): on a busy shared machine a
-                    # keep-alive connection the server just closed is otherwise fatal here.
-                    response = await self.http.post(f"/sessions/{session}/messages", **request)
-            response.raise_for_status()
-            message_id = response.json()["message_id"]
-            if on_sent is not None:
-                on_sent(message_id)
-            if message_id in early:
-                return early[message_id]
-            wanted.append(message_id)
-            return await asyncio.wait_for(answer, WAIT_TIMEOUT)
-        finally:
-            await subscription.unsubscribe()
-
-    async def aclose(self) -> None:
-        """Close both connections."""
-        await self.nc.close()
-        await self.http.aclose()
-
-
 class KeptSubscriptionFloor:
     """A floor that subscribes once per session subject and keeps the subscription.
 
-    Subclasses send the message (:meth:`post`, returning its ``message_id``) and subscribe
-    (:meth:`subscribe`, returning once the server confirmed it); answers go to
-    :meth:`deliver`, which hands each to the waiter of its ``message_id``.
+    Subclasses open and close their HTTP pool and NATS connection, send a message
+    (:meth:`post`, returning the message record) and subscribe (:meth:`subscribe`, returning
+    once the server confirmed it); answers go to :meth:`deliver`, which hands each to the
+    waiter of its ``message_id``.
     """
 
     def __init__(self, api_url: str, nats_url: str) -> None:
@@ -151,14 +74,23 @@ class KeptSubscriptionFloor:
 
     async def connect(self) -> None:
         """Open the HTTP pool and the NATS connection."""
+        await self.open_http()
+        await self.open_nats()
+
+    async def open_http(self) -> None:
+        """Open the HTTP pool (``bench_paired.py --without rest-layer`` uses it alone)."""
+        raise NotImplementedError
+
+    async def open_nats(self) -> None:
+        """Connect to NATS."""
         raise NotImplementedError
 
     async def subscribe(self, subject: str) -> None:
         """Subscribe to ``subject`` and return once the server confirmed it."""
         raise NotImplementedError
 
-    async def post(self, session: str, subject: str, key: str) -> str:
-        """Send the message with Idempotency-Key ``key``; its ``message_id``."""
+    async def post(self, session: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """Send the message ``body`` with Idempotency-Key ``key``; the message record."""
         raise NotImplementedError
 
     def deliver(self, data: bytes) -> None:
@@ -182,13 +114,14 @@ class KeptSubscriptionFloor:
         if confirmed is None:  # concurrent first callers share one subscription
             confirmed = self.subscriptions[name] = asyncio.create_task(self.subscribe(name))
         await confirmed
-        key = uuid.uuid4().hex
+        key, body = uuid.uuid4().hex, message_body(subject)
         try:
-            message_id = await self.post(session, subject, key)
+            record = await self.post(session, body, key)
         except self.retried:
             # Once more, like the library (same key): a keep-alive connection the server just
             # closed is otherwise fatal here.
-            message_id = await self.post(session, subject, key)
+            record = await self.post(session, body, key)
+        message_id: str = record["message_id"]
         if on_sent is not None:
             on_sent(message_id)
         if message_id in self.early:
@@ -201,29 +134,26 @@ class KeptSubscriptionFloor:
 
     async def aclose(self) -> None:
         """Close both connections."""
+        await self.close_nats()
+        await self.close_http()
+
+    async def close_http(self) -> None:
+        """Close the HTTP pool."""
+        raise NotImplementedError
+
+    async def close_nats(self) -> None:
+        """Unsubscribe everything and close the NATS connection."""
         raise NotImplementedError
 
 
-class AiohttpFloor(KeptSubscriptionFloor):
-    """aiohttp (a connector of the library's pool size) and nats-py."""
+class NatsPyFloor(KeptSubscriptionFloor):
+    """The NATS half with nats-py; subclasses bring the HTTP library."""
 
-    http: Any = None
     nc: Any = None
 
-    async def connect(self) -> None:
-        """Open the HTTP session and the NATS connection."""
-        import aiohttp
+    async def open_nats(self) -> None:
         import nats
 
-        from session_client.limits import MAX_CONNECTIONS  # the library's pool size
-
-        self.http = aiohttp.ClientSession(
-            base_url=self.api_url.rstrip("/") + "/",
-            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
-            timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT),
-        )
-        # Its connection errors include a keep-alive connection the server closed.
-        self.retried = (aiohttp.ClientConnectionError,)
         self.nc = await nats.connect(self.nats_url)
 
     async def subscribe(self, subject: str) -> None:
@@ -235,21 +165,80 @@ class AiohttpFloor(KeptSubscriptionFloor):
         await self.nc.subscribe(subject, cb=on_message)
         await confirm_subscriptions(self.nc)
 
-    async def post(self, session: str, subject: str, key: str) -> str:
+    async def close_nats(self) -> None:
+        await self.nc.close()
+
+
+class AiohttpFloor(NatsPyFloor):
+    """aiohttp (a connector of the library's pool size) and nats-py."""
+
+    http: Any = None
+
+    async def open_http(self) -> None:
+        import aiohttp
+
+        self.http = aiohttp.ClientSession(
+            base_url=self.api_url.rstrip("/") + "/",
+            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
+            timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT),
+        )
+        # Its connection errors include a keep-alive connection the server closed.
+        self.retried = (aiohttp.ClientConnectionError,)
+
+    async def post(self, session: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         """POST the message through the connector's pool."""
         async with self.http.post(
-            f"sessions/{session}/messages",
-            json=message_body(subject),
-            headers={"Idempotency-Key": key},
+            f"sessions/{session}/messages", json=body, headers={"Idempotency-Key": key}
         ) as response:
             response.raise_for_status()
-            message_id: str = (await response.json())["message_id"]
-            return message_id
+            record: dict[str, Any] = await response.json()
+            return record
 
-    async def aclose(self) -> None:
-        """Close both connections."""
-        await self.nc.close()
+    async def close_http(self) -> None:
         await self.http.close()
+
+
+class HttpxFloor(NatsPyFloor):
+    """httpx (an ``AsyncClient`` of the library's pool size, all kept alive) and nats-py.
+
+    Like the library it bounds the requests in flight to the pool size with a semaphore:
+    without that, httpcore's pool queue costs quadratic CPU and 10,000 callers take many
+    minutes.
+    """
+
+    #: The HTTP library, by name: httpx2 keeps httpx's API (:class:`Httpx2Floor`).
+    module = "httpx"
+    http: Any = None
+    slots: asyncio.Semaphore
+
+    async def open_http(self) -> None:
+        httpx = importlib.import_module(self.module)
+        self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        # Its transport errors include a keep-alive connection the server closed.
+        self.retried = (httpx.TransportError,)
+        limits = httpx.Limits(
+            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+        )
+        self.http = httpx.AsyncClient(base_url=self.api_url, timeout=HTTP_TIMEOUT, limits=limits)
+
+    async def post(self, session: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """POST the message, at most the pool size at once."""
+        async with self.slots:
+            response = await self.http.post(
+                f"/sessions/{session}/messages", json=body, headers={"Idempotency-Key": key}
+            )
+        response.raise_for_status()
+        record: dict[str, Any] = response.json()
+        return record
+
+    async def close_http(self) -> None:
+        await self.http.aclose()
+
+
+class Httpx2Floor(HttpxFloor):
+    """:class:`HttpxFloor` on httpx2."""
+
+    module = "httpx2"
 
 
 class BareFloor(KeptSubscriptionFloor):
@@ -260,31 +249,31 @@ class BareFloor(KeptSubscriptionFloor):
     slots: asyncio.Semaphore
     api: SplitResult
 
-    async def connect(self) -> None:
-        """Connect to NATS; HTTP connections open on demand, at most the library's pool size."""
-        from session_client.limits import MAX_CONNECTIONS
+    async def open_http(self) -> None:
+        """HTTP connections open on demand, at most the library's pool size."""
+        self.idle, self.slots = [], asyncio.Semaphore(MAX_CONNECTIONS)
+        self.api = urlsplit(self.api_url)
 
+    async def open_nats(self) -> None:
         url = urlsplit(self.nats_url)
         loop = asyncio.get_running_loop()
         _, self.nats = await loop.create_connection(
             NatsConnection, url.hostname or "127.0.0.1", url.port or 4222
         )
         await self.nats.ready
-        self.idle, self.slots = [], asyncio.Semaphore(MAX_CONNECTIONS)
-        self.api = urlsplit(self.api_url)
 
     async def subscribe(self, subject: str) -> None:
         """SUB, then PING: the PONG confirms it (both are written in order)."""
         await self.nats.subscribe(subject, self.deliver)
 
-    async def post(self, session: str, subject: str, key: str) -> str:
+    async def post(self, session: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         """POST on an idle pooled connection, or a new one while the pool has room."""
         api = self.api
-        body = json.dumps(message_body(subject)).encode()
+        content = json.dumps(body).encode()
         head = (
             f"POST {api.path.rstrip('/')}/sessions/{session}/messages HTTP/1.1\r\n"
             f"Host: {api.netloc}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nIdempotency-Key: {key}\r\n\r\n"
+            f"Content-Length: {len(content)}\r\nIdempotency-Key: {key}\r\n\r\n"
         )
         async with self.slots:
             if self.idle:
@@ -293,17 +282,18 @@ class BareFloor(KeptSubscriptionFloor):
                 _, connection = await asyncio.get_running_loop().create_connection(
                     HttpConnection, api.hostname or "127.0.0.1", api.port or 80
                 )
-            status, response = await connection.request(head.encode() + body)
+            status, response = await connection.request(head.encode() + content)
             if connection.reusable:
                 self.idle.append(connection)
         if status // 100 != 2:
             raise RuntimeError(f"HTTP {status}: {response[:200]!r}")
-        message_id: str = json.loads(response)["message_id"]
-        return message_id
+        record: dict[str, Any] = json.loads(response)
+        return record
 
-    async def aclose(self) -> None:
-        """Unsubscribe, close the NATS connection and the pool."""
+    async def close_nats(self) -> None:
         self.nats.close()
+
+    async def close_http(self) -> None:
         for connection in self.idle:
             connection.transport.close()
 
@@ -449,8 +439,9 @@ class NatsConnection(asyncio.Protocol):
             self.ready.set_exception(ConnectionResetError("NATS connection lost"))
 
 
-FLOORS: dict[str, type[Floor] | type[KeptSubscriptionFloor]] = {
-    "floor": Floor,
-    "floor-aiohttp": AiohttpFloor,
+FLOORS: dict[str, type[KeptSubscriptionFloor]] = {
     "floor-bare": BareFloor,
+    "floor-aiohttp": AiohttpFloor,
+    "floor-httpx": HttpxFloor,
+    "floor-httpx2": Httpx2Floor,
 }

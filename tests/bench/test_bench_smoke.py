@@ -33,33 +33,49 @@ def test_smoke_run_writes_the_report_and_the_plot(tmp_path: Path) -> None:
         "## Where the CPU goes, by library",
     ):
         assert section in report
-    for variant in ("| floor |", "| async |", "| sync |", "| off |", "| api |", "| sdk |"):
+    for variant in ("| floor-httpx |", "| async |", "| sync |", "| off |", "| api |", "| sdk |"):
         assert variant in report
     section = report.split("## Round trips")[1].split("\n## ")[0]
     rows = [line for line in section.splitlines() if line[2:3].isdigit()]
-    variants = ("floor-bare", "floor-aiohttp", "floor", "async", "async-httpx", "sync")
+    variants = (
+        "floor-bare",
+        "floor-aiohttp",
+        "floor-httpx",
+        "floor-httpx2",
+        "async",
+        "async-aiohttp",
+        "async-httpx2",
+        "sync",
+    )
     # Every variant at both concurrencies, and no answer lost.
     assert sorted(line.split(" | ")[1] for line in rows) == sorted(variants * 2)
     assert all(line.endswith(" | 0 |") for line in rows)
     for target in (
-        "| async CPU/op at x1 <= 1.5x floor-aiohttp |",
-        "| async p50 at x1 <= 1.2x floor-aiohttp |",
+        "| async-aiohttp CPU/op at x1 <= 1.2x floor-aiohttp |",
+        "| async-aiohttp CPU/op at x1 <= 2.0x floor-bare |",
+        "| async CPU/op at x1 <= 1.2x floor-httpx |",
+        "| async-httpx2 CPU/op at x1 <= 1.2x floor-httpx2 |",
+        "| async p50 at x1 <= 1.2x floor-httpx |",
         "| sync CPU/op at x1 <= 1.15x async |",
         "| 0 answers lost (every round trip of every variant) | 0 lost of",
     ):
         assert target in report
     by_library = report.split("## Where the CPU goes, by library")[1].split("\n## ")[0]
-    assert (
-        "| library | floor-bare | floor-aiohttp | floor | async | async-httpx | sync |"
-        in by_library
-    )
-    for library in ("| aiohttp |", "| httpx |", "| nats |", "| session_client |", "| asyncio |"):
+    assert "| library | " + " | ".join(variants) + " |" in by_library
+    for library in (
+        "| aiohttp |",
+        "| httpx |",
+        "| httpx2 |",
+        "| nats |",
+        "| session_client |",
+        "| asyncio |",
+    ):
         assert library in by_library
     assert "50 answered" in report  # every pending wait got its own answer
     assert "| telemetry hooks with no SDK <= 2% of async CPU/op" in report
     scale = report.split("## Many processes on one subject")[1].split("\n## ")[0]
     # Every client of the scale scenario: each of its waits got its own answer.
-    for client in ("| per-session | async |", "| per-session | floor-aiohttp |"):
+    for client in ("| per-session | async |", "| per-session | floor-httpx |"):
         assert f"{client} 2 | 20 of 20 |" in scale
     assert "| per-session | floor-bare | 1 | 20 of 20 |" in scale
     assert "| subject-wide | async | 2 | 20 of 20 |" in scale
