@@ -10,8 +10,8 @@ NATS::
 """
 
 import logging
+from typing import TYPE_CHECKING
 
-from .async_client import AsyncSessionClient
 from .errors import (
     APIConnectionError,
     APIError,
@@ -35,7 +35,26 @@ from .errors import (
     UnprocessableEntityError,
     WrongEventLoopError,
 )
-from .sync_client import SessionClient
+
+if TYPE_CHECKING:
+    from .async_client import AsyncSessionClient
+    from .sync_client import SessionClient
+else:
+
+    def __getattr__(name: str) -> object:
+        """Import the clients (httpx, nats-py: ~0.1 s) on first use, so that importing a
+        light module of the package - the pytest plugin, which every pytest run in the
+        environment loads - does not import them. Hidden from type checkers, which would
+        otherwise accept any name."""
+        if name == "AsyncSessionClient":
+            from .async_client import AsyncSessionClient as client
+        elif name == "SessionClient":
+            from .sync_client import SessionClient as client
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = client
+        return client
+
 
 __version__ = "0.1.0"
 

@@ -11,13 +11,13 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_timeout_names_the_session_subject_it_listened_on(
-    session_client: SessionClient, session_human: SimulatedHuman
+    sync_session_client: SessionClient, session_human: SimulatedHuman
 ) -> None:
     session_human.stay_silent()
     # A dot in the session id is written as "/" in its subject token.
-    session_client.create_session("timeout.named", subject_id="orders")
+    sync_session_client.create_session("timeout.named", subject_id="orders")
     with pytest.raises(ResponseTimeoutError) as caught:
-        session_client.send_and_wait_for_response(
+        sync_session_client.send_and_wait_for_response(
             "timeout.named", "chan", "Anyone?", "orders", timeout=0.3
         )
     assert caught.value.subject == "sessions.responses.orders.timeout/named"
