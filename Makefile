@@ -17,7 +17,7 @@ GENERATOR := $(BIN)/openapi-python-client generate --path openapi.yaml \
 	--config openapi-generator.yaml --meta none --overwrite --fail-on-warning
 
 .PHONY: help venv generate check-generated lint typecheck test pytest pytest-oldest test-matrix demo \
-	reliability bench inbox-screenshot
+	reliability bench inbox-screenshot dist
 
 help:
 	@echo "make demo             - run the documented flow against the embedded local stack"
@@ -27,6 +27,7 @@ help:
 	@echo "make reliability      - the fault suite at full size; writes RELIABILITY.md"
 	@echo "make bench            - measure against hand-written floors; writes BENCHMARKS.md + benchmarks.png"
 	@echo "make inbox-screenshot - the README's picture of the dev inbox (inbox.png) from a real run"
+	@echo "make dist             - build the sdist and wheel into dist/ and check their metadata"
 	@echo "make generate         - regenerate generated/ from openapi.yaml"
 	@echo "make check-generated  - fail if generated/ differs from a fresh generation"
 	@echo "make lint / typecheck - ruff check + format check / mypy strict on session_client/"
@@ -118,6 +119,16 @@ $(DEMO_STAMP): pyproject.toml
 
 demo: $(DEMO_STAMP)
 	$(DEMO)/bin/python scripts/demo.py
+
+# The sdist and the wheel built from it, offline (the build backend is in the dev venv), then
+# checked as an index would see them: metadata and README rendering (twine, warnings as errors)
+# and the wheel's contents (duplicates, stray top-level names, ...).
+DIST ?= dist
+dist: $(STAMP)
+	rm -f $(DIST)/session_client_lib-*
+	$(PY) -m build --no-isolation --outdir $(DIST) .
+	$(BIN)/twine check --strict $(DIST)/session_client_lib-*
+	$(BIN)/check-wheel-contents $(DIST)/session_client_lib-*.whl
 
 reliability: $(STAMP)
 	$(PY) scripts/reliability.py
