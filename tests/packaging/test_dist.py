@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import tarfile
 import zipfile
 from email.parser import HeaderParser
@@ -13,28 +9,17 @@ from pathlib import Path
 
 import pytest
 
-CHECKOUT = Path(__file__).resolve().parents[2]
+from tests.packaging.make import CHECKOUT, run_make
+from tests.test_readme import readme_blocks
+
 LICENSE_START = "Apache License\n                           Version 2.0, January 2004"
 
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The output of a real ``make dist``, with the toolchain of the venv running the tests."""
-    if shutil.which("make") is None:
-        pytest.skip("needs make")
+    """The output of a real ``make dist``."""
     out = tmp_path_factory.mktemp("dist")
-    venv, python = Path(sys.prefix), Path(sys.executable)
-    # This venv is ready: -o keeps make from reinstalling it (the stamp a venv target would
-    # write), whichever of the project's venvs runs the suite.
-    stamp = venv / f".installed-{python.name}"
-    subprocess.run(
-        ["make", "dist", f"VENV={venv}", f"PYTHON={python}", f"DIST={out}", "-o", str(stamp)],
-        cwd=CHECKOUT,
-        check=True,
-        timeout=300,
-        # As typed in a shell, not under an outer make.
-        env={k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}},
-    )
+    run_make("dist", DIST=str(out))
     return out
 
 
@@ -66,3 +51,14 @@ def test_the_metadata_names_the_license_file_and_the_project_urls(dist: Path) ->
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL") or [])
     assert {"Source", "Documentation", "Changelog", "Issues"} <= set(urls)
     assert all(url.startswith("https://") for url in urls.values())
+
+
+def test_the_readme_installs_the_wheel_make_dist_builds(dist: Path) -> None:
+    install = [
+        block.code
+        for block in readme_blocks()
+        if block.kind == "sh terminal" and block.code.startswith("make dist\n")
+    ]
+    (commands,) = install
+    (wheel,) = dist.glob("*.whl")
+    assert f"pip install 'dist/{wheel.name}[testing]'" in commands
