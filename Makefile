@@ -23,16 +23,18 @@ GENERATOR := $(GENERATOR_VENV)/bin/openapi-python-client generate --path openapi
 	--overwrite --fail-on-warning
 
 .PHONY: help venv generate check-generated lint typecheck test pytest pytest-oldest test-matrix demo \
-	reliability bench inbox-screenshot
+	reliability bench inbox-screenshot dist docs
 
 help:
 	@echo "make demo             - run the documented flow against the embedded local stack"
-	@echo "make test             - lint, typecheck, check-generated and the full test suite,"
+	@echo "make test             - lint, typecheck, check-generated, docs and the full test suite,"
 	@echo "                         on the newest Python with the newest nats-py and httpx, and on the oldest with the oldest"
 	@echo "make test-matrix      - the suite on every supported Python x oldest/newest nats-py and httpx"
 	@echo "make reliability      - the fault suite at full size; writes RELIABILITY.md"
 	@echo "make bench            - measure against hand-written floors; writes BENCHMARKS.md + benchmarks.png"
 	@echo "make inbox-screenshot - the README's picture of the dev inbox (inbox.png) from a real run"
+	@echo "make dist             - build the sdist and wheel into dist/ and check their metadata"
+	@echo "make docs             - build the HTML API reference from the docstrings into site/"
 	@echo "make generate         - regenerate generated/ from openapi.yaml"
 	@echo "make check-generated  - fail if generated/ differs from a fresh generation"
 	@echo "make lint / typecheck - ruff check + format check / mypy strict on session_client/"
@@ -111,7 +113,13 @@ pytest-oldest: $(OLDEST_STAMP) $(NODE_STAMP) $(CHROMIUM)
 	@$(OLDEST)/bin/python scripts/pythons.py --installed
 	$(OLDEST)/bin/python -m pytest -q $(PYTEST_ARGS)
 
-test: lint typecheck check-generated pytest pytest-oldest
+test: lint typecheck check-generated docs pytest pytest-oldest
+
+# The API reference (mkdocs-material + mkdocstrings, mkdocs.yml): HTML from the docstrings, with
+# warnings as errors (strict), so a broken reference fails `make test`. Open site/index.html.
+SITE ?= site
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(abspath $(SITE))
 
 # Every supported Python (pyproject's classifiers) x the oldest and the newest dependencies.
 test-matrix: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
@@ -129,6 +137,16 @@ $(DEMO_STAMP): pyproject.toml
 
 demo: $(DEMO_STAMP)
 	$(DEMO)/bin/python scripts/demo.py
+
+# The sdist and the wheel built from it, offline (the build backend is in the dev venv), then
+# checked as an index would see them: metadata and README rendering (twine, warnings as errors)
+# and the wheel's contents (duplicates, stray top-level names, ...).
+DIST ?= dist
+dist: $(STAMP)
+	rm -f $(DIST)/session_client_lib-*
+	$(PY) -m build --no-isolation --outdir $(DIST) .
+	$(BIN)/twine check --strict $(DIST)/session_client_lib-*
+	$(BIN)/check-wheel-contents $(DIST)/session_client_lib-*.whl
 
 reliability: $(STAMP)
 	$(PY) scripts/reliability.py

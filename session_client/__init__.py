@@ -10,9 +10,9 @@ NATS::
 """
 
 import logging
+from typing import TYPE_CHECKING
 
 from ._version import __version__ as __version__
-from .async_client import AsyncSessionClient
 from .errors import (
     APIConnectionError,
     APIError,
@@ -36,7 +36,26 @@ from .errors import (
     UnprocessableEntityError,
     WrongEventLoopError,
 )
-from .sync_client import SessionClient
+
+if TYPE_CHECKING:
+    from .async_client import AsyncSessionClient
+    from .sync_client import SessionClient
+else:
+
+    def __getattr__(name: str) -> object:
+        """Import the clients (httpx, nats-py: ~0.1 s) on first use, so that importing a
+        light module of the package - the pytest plugin, which every pytest run in the
+        environment loads - does not import them. Hidden from type checkers, which would
+        otherwise accept any name."""
+        if name == "AsyncSessionClient":
+            from .async_client import AsyncSessionClient as client
+        elif name == "SessionClient":
+            from .sync_client import SessionClient as client
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = client
+        return client
+
 
 # A library leaves its log output to the application: without a handler of its own, logging's
 # last-resort handler would print every warning (a refused NATS connect, ...) to stderr.

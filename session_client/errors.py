@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .subjects import session_subject
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -168,20 +170,25 @@ class WrongEventLoopError(SessionClientError, RuntimeError):
 class ResponseTimeoutError(SessionClientError, TimeoutError):
     """No response arrived within ``timeout`` seconds. The session is left as it is.
 
+    ``subject`` is the NATS subject the client listened on: the session's subject
+    (``sessions.responses.{subject_id}.{session}``), where the server publishes its answers.
+
     Resume with ``wait_for_response(session_id, subject_id, message_id=...)``.
     """
 
     def __init__(
-        self, session_id: str, message_id: str | None, subject: str, timeout: float
+        self, session_id: str, message_id: str | None, response_subject: str, timeout: float
     ) -> None:
         self.session_id = session_id
         self.message_id = message_id
-        self.subject = subject
+        # The wait subscribes to the session's subject, not to the subject-wide one it is
+        # built from (see session_client/_wait/_waiter.py).
+        self.subject = session_subject(response_subject, session_id)
         self.timeout = timeout
         super().__init__(
             f"no response for session {session_id!r}"
             + (f" message {message_id!r}" if message_id else "")
-            + f" on {subject!r} within {timeout:g} s"
+            + f" on {self.subject!r} within {timeout:g} s"
         )
 
 

@@ -11,18 +11,22 @@ Registered as the ``pytest11`` entry point ``session_client``, so installing
     Its :class:`~session_client.testing.SimulatedHuman`: ``answer_next(obj, delay=...)``,
     ``stay_silent_next()``, ``reject_next()``, ``answer_with(...)``, ``received``, ... Reset to
     answering ``{"approved": true}`` at once after every test.
-``session_client`` / ``async_session_client``
+``sync_session_client`` / ``async_session_client``
     A :class:`~session_client.SessionClient` / :class:`~session_client.AsyncSessionClient`
     connected to ``session_stack``, closed after the test (the async one needs pytest-asyncio,
     which the testing extra brings). An ``async def`` test that takes ``async_session_client``
     runs under pytest-asyncio in any of its modes: the plugin marks it ``asyncio``.
+``session_client``
+    The old name of ``sync_session_client``, kept as an alias (it shadows the package's name in
+    a test that also imports ``session_client``).
 
 ``--session-inbox`` makes you the human: the shared stack's simulated human stays silent and its
 inbox page (``session_stack.inbox_url``) opens in a browser, where you answer what the tests ask.
 
-The plugin lives outside ``session_client.testing`` and imports the stack only inside its
-fixtures: pytest loads every installed ``pytest11`` plugin, also where the testing extra is not
-installed, and must not fail there.
+The plugin lives outside ``session_client.testing`` and imports the stack and the clients (with
+httpx and nats-py) only inside its fixtures: pytest loads every installed ``pytest11`` plugin in
+every run, also where the testing extra is not installed, and must neither fail nor slow down
+there (``session_client`` itself imports its clients on first use).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ __all__ = [
     "session_human",
     "session_stack",
     "shared_session_stack",
+    "sync_session_client",
 ]
 
 FRESH_MARKER = "fresh_session_stack"
@@ -128,7 +133,7 @@ def session_human(session_stack: LocalStack) -> SimulatedHuman:
 
 
 @pytest.fixture
-def session_client(session_stack: LocalStack) -> Iterator[SessionClient]:
+def sync_session_client(session_stack: LocalStack) -> Iterator[SessionClient]:
     """A :class:`~session_client.SessionClient` connected to ``session_stack``."""
     from session_client import SessionClient
 
@@ -136,6 +141,12 @@ def session_client(session_stack: LocalStack) -> Iterator[SessionClient]:
         session_stack.api_url, [session_stack.nats_url], api_key=session_stack.api_token
     ) as client:
         yield client
+
+
+@pytest.fixture
+def session_client(sync_session_client: SessionClient) -> SessionClient:
+    """The old name of ``sync_session_client`` (it shadows the package name), kept working."""
+    return sync_session_client
 
 
 # Async fixtures need pytest-asyncio, part of the testing extra; without it the rest still works.

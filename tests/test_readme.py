@@ -7,6 +7,8 @@ Block kinds, by the fence's info string:
 - ``sh``: run by bash (``set -euo pipefail``) with the ``session-client`` command on ``PATH``.
   ``make`` runs as ``make -n`` (dry run): it proves the documented targets exist, where running
   ``make test`` from inside the test suite would recurse.
+- ``sh terminal``: what a user types in a terminal of their own - the Quickstart's step 0, run
+  by tests/integration/test_quickstart.py; installing, checked by tests/packaging/test_dist.py.
 
 ``http://localhost:8000`` in a block stands for the stack's API URL (that port may be taken on a
 shared machine); ``ORG_NATS_URL`` points at the stack's NATS server.
@@ -31,7 +33,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCUMENTED_URL = "http://localhost:8000"
-KINDS = ("python", "python pytest", "sh", "toml")
+KINDS = ("python", "python pytest", "sh", "sh terminal", "toml")
 _FENCE = re.compile(r"^```(.*)$")
 
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from ..async_client import AsyncSessionClient
 from ..config import API_URL_ENV
-from .exit_codes import REPORTED_ERRORS, ExitCode, exit_code_for
+from .exit_codes import REPORTED_ERRORS, ExitCode
 from .output import error_line, print_json, show_library_logs
-from .parser import build_parser
+from .parser import parse_args
+from .report import report
 
 __all__ = ["ExitCode", "main"]
 
@@ -45,9 +46,9 @@ def _run(options: argparse.Namespace) -> int:
     try:
         result = asyncio.run(_run_client_command(options, api_url))
     except REPORTED_ERRORS as exc:
-        label = type(exc).__name__ if exit_code_for(exc) != ExitCode.USAGE else "error"
-        sys.stderr.write(error_line(label, exc))
-        return exit_code_for(exc)
+        line, code = report(exc, options.command, api_url)
+        sys.stderr.write(line)
+        return code
     if result is not None:
         print_json(result, sys.stdout)
     return ExitCode.OK
@@ -57,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``session-client`` with ``argv`` (default: the process arguments); return the exit
     code."""
     try:
-        return _run(build_parser().parse_args(argv))
+        return _run(parse_args(argv))
     except KeyboardInterrupt:
         # asyncio.run has already cancelled the command and closed the client.
         sys.stderr.write(error_line("interrupted", "stopped by Ctrl-C"))

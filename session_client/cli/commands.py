@@ -12,7 +12,7 @@ from typing import Any
 
 from ..async_client import AsyncSessionClient
 from ..errors import ConflictError
-from ..subjects import response_subject
+from ..subjects import response_subject, session_subject
 from .output import waiting_indicator
 
 __all__ = [
@@ -101,10 +101,16 @@ async def send(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
     )
 
 
+def _listened_subject(client: AsyncSessionClient, options: argparse.Namespace) -> str:
+    """The NATS subject a wait listens on: the session's subject (as ResponseTimeoutError
+    names it)."""
+    subject = response_subject(client.subject_template, options.subject_id)
+    return session_subject(subject, options.session_id)
+
+
 async def wait(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
     """``wait``: the answer payload."""
-    subject = response_subject(client.subject_template, options.subject_id)
-    async with waiting_indicator(subject, options.timeout, sys.stderr):
+    async with waiting_indicator(_listened_subject(client, options), options.timeout, sys.stderr):
         return await client.wait_for_response(
             options.session_id, options.subject_id, options.message_id, options.timeout
         )
@@ -112,8 +118,7 @@ async def wait(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
 
 async def send_and_wait(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
     """``send-and-wait``: the answer payload."""
-    subject = response_subject(client.subject_template, options.subject_id)
-    async with waiting_indicator(subject, options.timeout, sys.stderr):
+    async with waiting_indicator(_listened_subject(client, options), options.timeout, sys.stderr):
         return await client.send_and_wait_for_response(
             options.session_id,
             options.channel_id,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from .. import __version__
 from ..config import API_TOKEN_ENV, API_URL_ENV, NATS_URL_ENV
 from . import commands
 from .exit_codes import ExitCode, exit_codes_help
 from .output import PROG
 
-__all__ = ["build_parser", "json_object"]
+__all__ = ["build_parser", "json_object", "parse_args"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,6 +27,20 @@ class _Parser(argparse.ArgumentParser):
 _MESSAGE_ID_HELP = (
     "name the message (default: a new unique id); the same id and arguments again send nothing new"
 )
+_SESSION_ID_HELP = "the session's id"
+#: The help of the positional arguments the commands share.
+_POSITIONAL_HELP = {
+    "session_id": _SESSION_ID_HELP,
+    "channel_id": "the communication channel that reaches the human (e.g. a chat)",
+    "message": "the text the human reads",
+    "subject_id": "the subject whose NATS subject the answer is published on",
+    "message_id": "the message's id (from send, or the --message-id it was sent with)",
+}
+
+
+def _add_positionals(parser: argparse.ArgumentParser, *names: str) -> None:
+    for name in names:
+        parser.add_argument(name, help=_POSITIONAL_HELP[name])
 
 
 def json_object(text: str) -> dict[str, Any]:
@@ -59,16 +75,25 @@ def _seconds(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from exc
 
 
-def _connection_options() -> argparse.ArgumentParser:
+#: The connection options: the same flags before the command (dest prefixed with
+#: ``_BEFORE``) and after it; :func:`parse_args` merges them.
+_CONNECTION_DESTS = ("api_url", "nats_url", "api_token", "verbose")
+_BEFORE = "before_command_"
+
+
+def _add_connection_options(parser: argparse.ArgumentParser, dest_prefix: str = "") -> None:
     """The options every client command shares; flags win over the environment."""
-    options = argparse.ArgumentParser(add_help=False)
-    group = options.add_argument_group("connection")
+    group = parser.add_argument_group("connection")
     group.add_argument(
-        "--api-url", metavar="URL", help=f"REST API base URL (default: ${API_URL_ENV})"
+        "--api-url",
+        metavar="URL",
+        dest=f"{dest_prefix}api_url",
+        help=f"REST API base URL (default: ${API_URL_ENV})",
     )
     group.add_argument(
         "--nats-url",
         metavar="URLS",
+        dest=f"{dest_prefix}nats_url",
         help=f"NATS server URLs, comma-separated (default: ${NATS_URL_ENV} or "
         "nats://127.0.0.1:4222)",
     )
@@ -76,16 +101,23 @@ def _connection_options() -> argparse.ArgumentParser:
         "--api-token-file",
         metavar="PATH",
         type=_token_file,
-        dest="api_token",
+        dest=f"{dest_prefix}api_token",
         help=f"read the bearer token from this file (default: ${API_TOKEN_ENV})",
     )
-    options.add_argument(
+    group.add_argument(
         "-v",
         "--verbose",
         action="store_true",
+        dest=f"{dest_prefix}verbose",
         help="also show the library's log on stderr (retries, NATS errors; expire: print the "
         "result)",
     )
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    """A parent parser with the connection options, for each client command."""
+    options = argparse.ArgumentParser(add_help=False)
+    _add_connection_options(options)
     return options
 
 
@@ -108,7 +140,7 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
         return parser
 
     create = add("create", commands.create, "create a session (or return the identical one)")
-    create.add_argument("session_id")
+    create.add_argument("session_id", help=_SESSION_ID_HELP)
     create.add_argument("--message-data", type=json_object, metavar="JSON")
     create.add_argument(
         "--template", type=json_object, metavar="JSON", help="JSON Schema for message data"
@@ -124,7 +156,7 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     create.add_argument("--subject-id", help="default subject for answers")
 
     get = add("get", commands.get, "show a session, or one of its messages")
-    get.add_argument("session_id")
+    get.add_argument("session_id", help=_SESSION_ID_HELP)
     get.add_argument("--message-id", help="show this message (with its response, once answered)")
 
     list_ = add("list", commands.list_, "list sessions, oldest first")
@@ -135,33 +167,33 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     list_.add_argument("--all", action="store_true", help="follow next_cursor to the last page")
 
     send = add("send", commands.send, "send a message to the human; print its record")
-    send.add_argument("session_id")
-    send.add_argument("channel_id")
-    send.add_argument("message")
+    _add_positionals(send, "session_id", "channel_id", "message")
     send.add_argument("--subject-id", help="publish the answer for this subject")
     send.add_argument("--message-id", help=_MESSAGE_ID_HELP)
 
     wait = add("wait", commands.wait, "wait for the answer to a message already sent")
-    wait.add_argument("session_id")
-    wait.add_argument("subject_id")
+    _add_positionals(wait, "session_id", "subject_id")
     wait.add_argument("--message-id", help="the message to wait for (default: any)")
     _add_wait_options(wait)
 
     send_and_wait = add(
         "send-and-wait", commands.send_and_wait, "send a message and wait for the answer"
     )
-    for name in ("session_id", "channel_id", "message", "subject_id"):
-        send_and_wait.add_argument(name)
+    _add_positionals(send_and_wait, "session_id", "channel_id", "message", "subject_id")
     send_and_wait.add_argument("--message-id", help=_MESSAGE_ID_HELP)
     _add_wait_options(send_and_wait)
 
     respond = add("respond", commands.respond, "submit a human's answer to a message")
-    respond.add_argument("session_id")
-    respond.add_argument("message_id")
-    respond.add_argument("response", type=json_object, metavar="RESPONSE_JSON")
+    _add_positionals(respond, "session_id", "message_id")
+    respond.add_argument(
+        "response",
+        type=json_object,
+        metavar="RESPONSE_JSON",
+        help="the human's answer, a JSON object (checked against the session's template)",
+    )
 
     reject = add("reject", commands.reject, "reject a session (status FAILED)")
-    reject.add_argument("session_id")
+    reject.add_argument("session_id", help=_SESSION_ID_HELP)
 
     add("expire", commands.expire, "expire sessions past their expiry date (for cron)")
 
@@ -185,15 +217,36 @@ def _add_dev_command(commands_: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``session-client`` parser; each client command sets ``handler``."""
+    """The ``session-client`` parser; each client command sets ``handler``. The connection
+    options go before or after the command; :func:`parse_args` merges them."""
     parser = _Parser(
         prog=PROG,
         description="Put a human in the loop from the shell. JSON goes to stdout; errors are "
-        "one line on stderr.",
+        "one line on stderr. The connection options go before or after a client command.",
         epilog=exit_codes_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}", help="show the version"
+    )
+    _add_connection_options(parser, dest_prefix=_BEFORE)
     commands_ = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_client_commands(commands_, _connection_options())
     _add_dev_command(commands_)
     return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; a connection option before the command counts as if after it (where
+    it wins). ``dev`` takes none: its stack has options of its own."""
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    given_before = {name for name in _CONNECTION_DESTS if getattr(options, _BEFORE + name)}
+    if given_before and options.command == "dev":
+        parser.error("the connection options belong to the client commands, not to dev")
+    for name in _CONNECTION_DESTS:
+        before = getattr(options, _BEFORE + name)
+        delattr(options, _BEFORE + name)
+        if options.command != "dev" and not getattr(options, name):
+            setattr(options, name, before)
+    return options

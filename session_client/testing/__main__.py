@@ -8,12 +8,18 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from ..cli.parser import json_object
+from ..config import DEFAULT_NATS_URL
 from . import missing_extra
+
+#: The NATS port the clients use by default (4222).
+DEFAULT_NATS_PORT = urlsplit(DEFAULT_NATS_URL).port or 4222
 
 try:
     from .inbox import open_inbox
+    from .nats_server import port_is_free
     from .stack import LocalStack
 except ModuleNotFoundError as exc:
     if __name__ != "__main__":
@@ -27,7 +33,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
     parser.add_argument("--port", type=int, default=0, help="HTTP port (default: a free one)")
-    parser.add_argument("--nats-url", help="use this NATS server instead of starting one")
+    nats = parser.add_mutually_exclusive_group()
+    nats.add_argument(
+        "--nats-port",
+        type=int,
+        metavar="PORT",
+        help=f"NATS port (default: {DEFAULT_NATS_PORT}, the clients' default, when it is free; "
+        "else a free one, said on stderr)",
+    )
+    nats.add_argument("--nats-url", help="use this NATS server instead of starting one")
     parser.add_argument(
         "--auto-respond",
         type=json_object,
@@ -61,9 +75,31 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-token", help="require this bearer token")
 
 
+def _nats_port(options: argparse.Namespace) -> int | None:
+    """The port the embedded nats-server listens on (None: a free one), or SystemExit if
+    ``--nats-port`` is taken. The clients' default port when free, so that code written
+    against the default (``nats://127.0.0.1:4222``) runs as it is."""
+    if options.nats_url is not None:
+        return None
+    if options.nats_port is not None:
+        if not port_is_free(options.host, options.nats_port):
+            sys.exit(f"error: NATS port {options.nats_port} is in use: choose another --nats-port")
+        return int(options.nats_port)
+    if port_is_free(options.host, DEFAULT_NATS_PORT):
+        return DEFAULT_NATS_PORT
+    print(
+        f"NATS port {DEFAULT_NATS_PORT} is in use, so NATS listens on another port: point the "
+        "clients at the nats_url below (ORG_NATS_URL, or --nats-port to choose one)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return None
+
+
 def run_stack(options: argparse.Namespace) -> int:
     """Start the stack, print one JSON line with its URLs (API, NATS, inbox page), and run
     until SIGINT/SIGTERM."""
+    nats_port = _nats_port(options)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -71,6 +107,7 @@ def run_stack(options: argparse.Namespace) -> int:
         host=options.host,
         port=options.port,
         nats_url=options.nats_url,
+        nats_port=nats_port,
         auto_respond=options.auto_respond,
         respond_delay=options.respond_delay,
         stream=not options.no_stream,

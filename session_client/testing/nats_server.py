@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["NatsServer", "find_nats_server_binary"]
+__all__ = ["NatsServer", "find_nats_server_binary", "port_is_free"]
 
 
 def find_nats_server_binary() -> str:
@@ -35,6 +35,18 @@ def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As servers bind (nats-server too): a closed connection's TIME_WAIT does not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 class NatsServer:

@@ -22,8 +22,9 @@ class LocalStack:
     ...     stack.human.answer_next({"approved": False})
 
     Without ``nats_url`` an embedded ``nats-server`` (JetStream on, store in a temp dir) is
-    started on a free port; with it, that server is used. Unless ``stream=False``, a JetStream
-    stream covering the response subjects is created, so answers go through JetStream.
+    started on ``nats_port`` (default: a free port); with it, that server is used. Unless
+    ``stream=False``, a JetStream stream covering the response subjects is created, so answers
+    go through JetStream.
     ``ssl_certfile``/``ssl_keyfile`` serve the API over HTTPS; ``faults`` makes it fail on
     purpose (:class:`~session_client.testing.faults.Faults`); ``tracer_provider`` records the
     reference server's spans (default: the global OpenTelemetry one, if any);
@@ -38,6 +39,7 @@ class LocalStack:
         host: str = "127.0.0.1",
         port: int = 0,
         nats_url: str | None = None,
+        nats_port: int | None = None,
         human: SimulatedHuman | None = None,
         auto_respond: dict[str, Any] | None = None,
         respond_delay: float = 0.0,
@@ -53,7 +55,7 @@ class LocalStack:
         per_session_subjects: bool = True,
     ) -> None:
         self.human = human or SimulatedHuman(auto_respond, delay=respond_delay)
-        self.nats_server = NatsServer(host=host) if nats_url is None else None
+        self.nats_server = NatsServer(host=host, port=nats_port) if nats_url is None else None
         self._nats_url = nats_url
         self._server_options: dict[str, Any] = {
             "host": host,

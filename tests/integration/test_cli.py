@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 
+import session_client
 from session_client.cli.exit_codes import ExitCode
+from session_client.cli.parser import build_parser
 from session_client.testing import LocalStack, SimulatedHuman
-from tests.ports import free_port
+from tests.ports import free_port, wait_for_port
 
 pytestmark = pytest.mark.integration
 
@@ -362,3 +364,71 @@ def test_help_lists_the_exit_codes() -> None:
     result = subprocess.run([CONSOLE_SCRIPT, "--help"], capture_output=True, text=True, check=True)
     for code in ExitCode:
         assert f"  {code.value} " in result.stdout
+
+
+def test_connection_options_go_before_the_command_too(stack: LocalStack) -> None:
+    result = subprocess.run(
+        [CONSOLE_SCRIPT, *flags(stack), "--verbose", "create", "cli-before"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=TIMEOUT,
+    )
+    assert output(result)["session_id"] == "cli-before"
+    # After the command, it wins over the one before.
+    wrong = ["--api-url", "http://127.0.0.1:9/nothing-here"]
+    after = run(None, *wrong, "get", "cli-before", "--api-url", stack.api_url)
+    assert output(after)["session_id"] == "cli-before"
+
+
+def test_the_token_file_before_the_command_is_sent(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret\n")
+    with LocalStack(api_token="s3cret") as secured:
+        output(run(None, *flags(secured), "--api-token-file", str(token_file), "list"))
+
+
+def test_version() -> None:
+    result = subprocess.run(
+        [CONSOLE_SCRIPT, "--version"], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert result.returncode == 0
+    assert result.stdout == f"session-client {session_client.__version__}\n"
+
+
+def test_every_positional_argument_has_help() -> None:
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    positionals = {
+        f"{name} {action.dest}": action.help
+        for name, command in commands.items()
+        for action in command._actions
+        if not action.option_strings
+    }
+    assert positionals and all(positionals.values()), positionals
+    # As a user sees it.
+    shown = subprocess.run(
+        [CONSOLE_SCRIPT, "respond", "--help"], capture_output=True, text=True, timeout=TIMEOUT
+    ).stdout
+    assert "  session_id            the session's id\n" in shown
+
+
+def test_a_404_from_a_base_url_that_is_not_the_api_says_so(
+    stack: LocalStack, tmp_path: Path, background: list[subprocess.Popen[str]]
+) -> None:
+    # A wrong base path: the API answers 404 to an operation that never answers 404.
+    wrong_path = run(None, "create", "cli-wrong-url", "--api-url", f"{stack.api_url}/api/v1")
+    # A web server that is not the API: a 404 without the contract's Problem body.
+    port = free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    background.append(web)
+    wait_for_port(port)
+    not_the_api = run(None, "get", "cli-wrong-url", "--api-url", f"http://127.0.0.1:{port}")
+    for result, url in ((wrong_path, f"{stack.api_url}/api/v1"), (not_the_api, f":{port}")):
+        assert result.returncode == ExitCode.ERROR
+        assert_one_error_line(result.stderr, "error", url, "does not look like the session API")
+        assert "does not exist" not in result.stderr
