@@ -138,7 +138,7 @@ async def test_timeout_raises_a_resumable_error_and_leaves_the_session_open(
     assert isinstance(error, TimeoutError)
     assert (error.session_id, error.subject, error.timeout) == (
         sid,
-        "sessions.responses.subj.timeout",
+        f"sessions.responses.subj.timeout.{sid}",  # the session's subject, listened on
         0.5,
     )
     assert error.message_id is not None

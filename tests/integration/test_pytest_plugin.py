@@ -106,7 +106,7 @@ def test_a_pytest_run_imports_the_clients_only_for_a_test_that_uses_them(
         """
         import sys
 
-        HEAVY = {"httpx", "nats", "session_client.async_client", "session_client.testing"}
+        HEAVY = {"nats", "session_client.async_client", "session_client.testing"}
 
         def test_a_test_without_its_fixtures():
             assert not HEAVY & set(sys.modules)
