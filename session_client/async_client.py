@@ -10,11 +10,12 @@ from typing import Any, cast
 from . import _fork
 from ._calls import CallTracker, tracked
 from ._message_ids import message_id_or_new
-from ._rest import MAX_CONNECTIONS, MAX_RESPONSE_BYTES, RestClient, Settings, Timeouts
+from ._rest import MAX_RESPONSE_BYTES, RestClient
 from ._rest import choose_backend as _choose_backend
 from ._telemetry import Telemetry
 from ._wait import ResponseWaiter
 from .config import (
+    HttpOptions,
     redact_url,
     resolve_api_base_url,
     resolve_api_key,
@@ -108,32 +109,22 @@ class AsyncSessionClient:
         self.nats_servers = resolve_nats_servers(nats_servers)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        timeouts = Timeouts.of(resolve_http_timeout(http_timeout, timeout))
-        self.http_backend = _choose_backend(http_backend, http_transport)
+        options = HttpOptions(
+            backend=_choose_backend(http_backend, http_transport),
+            timeouts=resolve_http_timeout(http_timeout, timeout),
+            verify=resolve_verify(verify),
+            transport=http_transport,
+            api_key=resolve_api_key(api_key),
+            max_retries=max_retries,
+            max_response_bytes=check_max_response_bytes(max_response_bytes),
+        )
+        self.http_backend = options.backend
         self.subject_template = validate_subject_template(subject_template)
         self._telemetry = telemetry = Telemetry(tracer_provider, meter_provider)
-        settings = Settings(
-            verify=resolve_verify(verify),
-            connect_timeout=timeouts.connect,
-            read_timeout=timeouts.read,
-            max_connections=MAX_CONNECTIONS,
-            transport=http_transport,
-        )
-        api_key = resolve_api_key(api_key)
-        max_response_bytes = check_max_response_bytes(max_response_bytes)
         nats_options = dict(nats_options or {})
 
         def connections() -> tuple[RestClient, ResponseWaiter]:
-            rest = RestClient(
-                self.api_base_url,
-                backend=self.http_backend,
-                settings=settings,
-                timeouts=timeouts,
-                api_key=api_key,
-                max_retries=max_retries,
-                max_response_bytes=max_response_bytes,
-                telemetry=telemetry,
-            )
+            rest = RestClient(self.api_base_url, options, telemetry)
             return rest, ResponseWaiter(self.nats_servers, nats_options, rest, telemetry)
 
         self._connections = connections

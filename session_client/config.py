@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import ssl
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from .validation import check_timeout
@@ -16,12 +17,15 @@ __all__ = [
     "API_URL_ENV",
     "DEFAULT_NATS_URL",
     "NATS_URL_ENV",
+    "HttpOptions",
+    "Timeouts",
     "redact_url",
     "resolve_api_base_url",
     "resolve_api_key",
     "resolve_http_timeout",
     "resolve_nats_servers",
     "resolve_verify",
+    "tls_context",
     "warn_timeout_renamed",
 ]
 
@@ -110,19 +114,74 @@ def warn_timeout_renamed(stacklevel: int) -> None:
     )
 
 
-def resolve_http_timeout(http_timeout: Any, timeout: Any) -> Any:
-    """``http_timeout``, or the deprecated ``timeout`` when given: seconds > 0, or an object
-    with ``connect``/``read``/``write``/``pool`` seconds (``httpx.Timeout``)."""
+class Timeouts(NamedTuple):
+    """One HTTP attempt's bounds: ``deadline`` over connect, headers and the whole body (a
+    server dripping a byte a second cannot hold a call past it); ``pool``, waiting for one of
+    the connections."""
+
+    connect: float | None
+    read: float | None
+    deadline: float | None
+    pool: float | None
+
+
+class HttpOptions(NamedTuple):
+    """A client's HTTP options, checked (by the ``resolve_*`` functions here)."""
+
+    backend: str
+    timeouts: Timeouts
+    verify: Any
+    transport: Any  # an httpx transport for the httpx backends, or None
+    api_key: str | None
+    max_retries: int
+    max_response_bytes: int
+
+
+def resolve_http_timeout(http_timeout: Any, timeout: Any) -> Timeouts:
+    """``http_timeout`` (or the deprecated ``timeout``, when given): seconds > 0, all phases
+    the same; or an ``httpx.Timeout``, whose deadline is its longest connect/read/write value
+    (unbounded if one of them is)."""
     if timeout is not None:
         warn_timeout_renamed(stacklevel=4)
         http_timeout = timeout
     if isinstance(http_timeout, bool) or not isinstance(http_timeout, int | float):
-        if all(hasattr(http_timeout, name) for name in ("connect", "read", "write", "pool")):
-            return http_timeout
-        raise TypeError(
-            f"http_timeout must be seconds or an httpx.Timeout, got {type(http_timeout).__name__}"
-        )
-    return check_timeout(http_timeout, "http_timeout")
+        phases = ("connect", "read", "write", "pool")
+        if not all(hasattr(http_timeout, name) for name in phases):
+            raise TypeError(
+                "http_timeout must be seconds or an httpx.Timeout, "
+                f"got {type(http_timeout).__name__}"
+            )
+        values = [getattr(http_timeout, name) for name in phases]
+        if any(value is not None and not value > 0 for value in values):
+            raise ValueError(f"http_timeout values must be > 0 seconds, got {http_timeout!r}")
+        connect, read, write, pool = values
+        deadline = None if None in (connect, read, write) else max(connect, read, write)
+        return Timeouts(connect, read, deadline, pool)
+    seconds = check_timeout(http_timeout, "http_timeout")
+    return Timeouts(seconds, seconds, seconds, seconds)
+
+
+def tls_context(verify: Any) -> ssl.SSLContext:
+    """The TLS context of a checked ``verify``, made as httpx makes it: ``True`` trusts
+    ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when set, else certifi's bundle if installed, else
+    the system's."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        return context
+    if verify is True:
+        verify = os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
+        if verify is None and importlib.util.find_spec("certifi") is not None:
+            import certifi
+
+            verify = certifi.where()
+    if verify is None:
+        return ssl.create_default_context()
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
 
 
 def resolve_verify(verify: Any) -> Any:

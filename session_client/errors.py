@@ -6,6 +6,7 @@ No raw httpx or nats exception escapes the public API; invalid arguments raise t
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .subjects import session_subject
@@ -109,11 +110,14 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
 }
 
 
-def api_error_class(status_code: int) -> type[APIError]:
-    """The :class:`APIError` subclass for ``status_code``."""
-    if status_code >= 500:
-        return InternalServerError
-    return _STATUS_ERRORS.get(status_code, APIError)
+def api_error(status_code: int, body: bytes, request_id: str | None, operation: str) -> APIError:
+    """The :class:`APIError` of an error response, with its RFC 9457 body if it sent one."""
+    kind = InternalServerError if status_code >= 500 else _STATUS_ERRORS.get(status_code, APIError)
+    try:
+        problem = json.loads(body)
+    except ValueError:
+        problem = None
+    return kind(status_code, problem if isinstance(problem, dict) else None, request_id, operation)
 
 
 class APIResponseValidationError(SessionClientError):

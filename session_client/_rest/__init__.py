@@ -1,17 +1,7 @@
 """The REST call path: one call loop (``_call``), pure retry decisions (``_retries``), the body
-rules (``_bodies``) and the HTTP libraries behind one interface (``_backend``: ``_httpx``,
-``_aiohttp``)."""
+rules (``_bodies``), and the HTTP libraries behind one interface (``_backend``)."""
 
-from ._backend import BACKEND_ENV, BACKENDS, Settings, choose_backend
-from ._call import MAX_CONNECTIONS, MAX_RESPONSE_BYTES, RestClient, Timeouts
+from ._backend import MAX_CONNECTIONS, choose_backend
+from ._call import MAX_RESPONSE_BYTES, RestClient
 
-__all__ = [
-    "BACKENDS",
-    "BACKEND_ENV",
-    "MAX_CONNECTIONS",
-    "MAX_RESPONSE_BYTES",
-    "RestClient",
-    "Settings",
-    "Timeouts",
-    "choose_backend",
-]
+__all__ = ["MAX_CONNECTIONS", "MAX_RESPONSE_BYTES", "RestClient", "choose_backend"]

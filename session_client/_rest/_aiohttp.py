@@ -1,12 +1,10 @@
 """The aiohttp backend (the ``aiohttp`` extra): less client CPU per call than httpx's.
 
-aiohttp is used through its public API. Proxies come from ``HTTP_PROXY`` / ``HTTPS_PROXY`` /
-``NO_PROXY``, read as urllib reads them, once per origin: aiohttp's ``trust_env`` would read
-them, and ``~/.netrc``, on a thread at every request (half the backend's CPU). Cookies are kept
-as httpx keeps them; the body comes raw (the call path decodes it within its size cap). One
-difference stays, aiohttp's own: it sends an idempotent request (GET, PUT, DELETE) once more by
-itself when a connection drops before the answer (RFC 9112, 9.3.1.1), before the library's
-retries count.
+Through aiohttp's public API. Proxies come from ``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``NO_PROXY``
+as urllib reads them, once per origin (``trust_env`` would read them, and ``~/.netrc``, on a
+thread at every request: half the backend's CPU). Cookies are kept, as httpx keeps them. One
+difference stays, aiohttp's own: it sends an idempotent request once more by itself when a
+connection drops before the answer (RFC 9112, 9.3.1.1), before the library's retries count.
 """
 
 from __future__ import annotations
@@ -17,54 +15,48 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 import aiohttp
 from yarl import URL
 
-from ._backend import Settings, TransportError
+from ..config import HttpOptions, tls_context
+from ._backend import MAX_CONNECTIONS, TransportError
 
 __all__ = ["AiohttpBackend"]
 
-#: The largest header line and field taken: httpx (h11 under httpcore) takes a header block of
-#: up to 100 KiB, where aiohttp's default would refuse a field over 8 KiB.
+#: httpx (h11 under httpcore) takes a header block of up to 100 KiB; aiohttp, 8 KiB a field.
 _MAX_HEADER = 100 * 1024
 
 
 def _translate(exc: BaseException) -> TransportError:
-    message = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
-        # Nothing was sent: a refused connection, DNS, the TLS handshake, or connect's timeout.
-        return TransportError(message, sent=False, timeout=isinstance(exc, TimeoutError))
-    return TransportError(message, sent=True, timeout=isinstance(exc, TimeoutError))
+    # Refused, DNS, the TLS handshake, or connect's timeout: nothing was sent.
+    unsent = isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError)
+    timeout = isinstance(exc, TimeoutError)
+    return TransportError(f"{type(exc).__name__}: {exc}", sent=not unsent, timeout=timeout)
 
 
 class _Reply:
     __slots__ = ("_response", "status")
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-        self.status = response.status
+        self._response, self.status = response, response.status
 
     def header(self, name: str) -> str | None:
         values = self._response.headers.getall(name, ())
         return ", ".join(values) if values else None
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        content = self._response.content
         try:
-            while chunk := await content.readany():
+            while chunk := await self._response.content.readany():
                 yield chunk
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _translate(exc) from exc
 
     async def aclose(self) -> None:
-        if self._response.content.at_eof():
-            self._response.release()
-        else:
-            self._response.close()
+        response = self._response  # kept alive if read to its end, else closed
+        (response.release if response.content.at_eof() else response.close)()
 
 
 async def _closed_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None]:
-    """Suspended until the loop shuts down: ``asyncio.run`` closes every async generator still
-    open while its loop still runs (``loop.shutdown_asyncgens``), and so the session, which
-    could not be closed on that loop afterwards (a client used again by a second
-    ``asyncio.run``)."""
+    """Suspended until ``asyncio.run`` ends: it closes the async generators still open while
+    its loop runs (``shutdown_asyncgens``), and so the session, which cannot be closed on that
+    loop later (a client used again in a second ``asyncio.run``)."""
     try:
         yield
     finally:
@@ -74,21 +66,21 @@ async def _closed_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerato
 class AiohttpBackend:
     """An ``aiohttp.ClientSession``, made on the first request, in the loop that runs it."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+    def __init__(self, options: HttpOptions) -> None:
+        self._options = options
         self._session: aiohttp.ClientSession | None = None
         self._closer: AsyncGenerator[None] | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}  # by scheme and host
         self.version = f"aiohttp {aiohttp.__version__}"
 
     async def _open(self) -> aiohttp.ClientSession:
-        settings = self._settings
+        verify, timeouts = self._options.verify, self._options.timeouts
         session = self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=settings.tls(), limit=settings.max_connections),
+            connector=aiohttp.TCPConnector(ssl=tls_context(verify), limit=MAX_CONNECTIONS),
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # as httpx: for IP hosts too
             auto_decompress=False,
             timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
+                total=None, sock_connect=timeouts.connect, sock_read=timeouts.read
             ),
             max_line_size=_MAX_HEADER,
             max_field_size=_MAX_HEADER,
@@ -98,14 +90,13 @@ class AiohttpBackend:
         return session
 
     def _proxy(self, url: URL) -> str | None:
-        """The proxy of the environment for ``url``'s origin, or None (``NO_PROXY``)."""
+        """The environment's proxy for ``url``'s origin, or None (``NO_PROXY``)."""
         key = (url.scheme, url.raw_host or "")
         if key not in self._proxies:
             proxies = urllib.request.getproxies()
             proxy = proxies.get(url.scheme) or proxies.get("all")
-            if proxy is not None and urllib.request.proxy_bypass(key[1]):
-                proxy = None
-            self._proxies[key] = proxy
+            bypass = proxy is not None and urllib.request.proxy_bypass(key[1])
+            self._proxies[key] = None if bypass else proxy
         return self._proxies[key]
 
     async def send(
@@ -134,6 +125,5 @@ class AiohttpBackend:
             await closer.aclose()
 
     def abandon(self) -> None:
-        """Let the connections go, their event loop being closed (``asyncio.run`` closed them
-        as it ended, see :func:`_closed_with_its_loop`)."""
+        """Let the connections go: their loop closed them as it ended (see above)."""
         self._closer = self._session = None

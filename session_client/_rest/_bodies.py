@@ -53,7 +53,11 @@ class BodyReader:
 
     __slots__ = ("_chunks", "_inflater", "_raw_deflate", "_room", "_wire_room")
 
-    def __init__(self, content_encoding: str | None, limit: int) -> None:
+    def __init__(
+        self, content_encoding: str | None, content_length: str | None, limit: int
+    ) -> None:
+        if content_length is not None and content_length.isdigit() and int(content_length) > limit:
+            raise BodyTooLarge  # said so up front: not worth reading
         coding = _coding(content_encoding)
         self._chunks: list[bytes] = []
         self._room = limit  # decoded bytes still allowed

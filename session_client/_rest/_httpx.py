@@ -1,11 +1,7 @@
-"""The httpx backend (the default), and the httpx2 one: httpx2 keeps httpx's API, so one class
-drives either module, given as ``httpx``.
-
-It is httpx's ``AsyncClient`` used as its documentation shows: proxies from ``HTTP_PROXY`` /
-``HTTPS_PROXY`` / ``NO_PROXY`` (unless a transport is given), cookies kept, its ``httpx`` log
-line, and respx mocks it. The body comes raw (``aiter_raw``): the call path decodes it within
-its size cap.
-"""
+"""The httpx backend (the default), and httpx2's: httpx2 keeps httpx's API, so one class drives
+either module, given as ``httpx``. It is httpx's ``AsyncClient`` as its documentation shows it:
+proxies from the environment (unless a transport is given), cookies kept, its ``httpx`` log
+line; respx mocks it. The body comes raw (``aiter_raw``), for the call path to decode."""
 
 from __future__ import annotations
 
@@ -13,24 +9,23 @@ from collections.abc import AsyncIterator, Mapping
 from types import ModuleType
 from typing import Any
 
-from ._backend import Settings, TransportError
+from ..config import HttpOptions, tls_context
+from ._backend import MAX_CONNECTIONS, TransportError
 
 __all__ = ["HttpxBackend"]
 
 
 def _translate(httpx: ModuleType, exc: Exception) -> TransportError:
-    message = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return TransportError(message, sent=False, timeout=isinstance(exc, httpx.TimeoutException))
-    return TransportError(message, sent=True, timeout=isinstance(exc, httpx.TimeoutException))
+    unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    timeout = isinstance(exc, httpx.TimeoutException)
+    return TransportError(f"{type(exc).__name__}: {exc}", sent=not unsent, timeout=timeout)
 
 
 class _Reply:
     __slots__ = ("_httpx", "_read", "_response", "status")
 
     def __init__(self, httpx: ModuleType, response: Any) -> None:
-        self._httpx = httpx
-        self._response = response
+        self._httpx, self._response = httpx, response
         self.status: int = response.status_code
         # A response a transport made in memory (a mock's) comes already read, and decoded.
         self._read: bool = response.is_stream_consumed
@@ -58,20 +53,18 @@ class _Reply:
 class HttpxBackend:
     """An ``httpx.AsyncClient`` (of the module ``httpx``), made on the first request."""
 
-    def __init__(self, httpx: ModuleType, settings: Settings) -> None:
-        self._httpx = httpx
-        self._settings = settings
+    def __init__(self, httpx: ModuleType, options: HttpOptions) -> None:
+        self._httpx, self._options = httpx, options
         self._client: Any = None
         self.version = f"{httpx.__name__} {httpx.__version__}"
 
     def _open(self) -> Any:
-        httpx, settings = self._httpx, self._settings
-        connections = settings.max_connections
+        httpx, options = self._httpx, self._options
         self._client = httpx.AsyncClient(
-            verify=settings.tls(),
-            transport=settings.transport,
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            verify=tls_context(options.verify),
+            transport=options.transport,
+            timeout=httpx.Timeout(options.timeouts.read, connect=options.timeouts.connect),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
         )
         return self._client
 
@@ -93,4 +86,4 @@ class HttpxBackend:
             await self._client.aclose()
 
     def abandon(self) -> None:
-        """Nothing to do: httpx's connections hold nothing that needs their closed loop."""
+        """Nothing to do: httpx's connections need nothing of their closed loop."""

@@ -16,9 +16,10 @@ subjects, not of waits.
 
 from __future__ import annotations
 
+import email.utils
 import enum
 
-__all__ = ["Round", "Schedule", "jittered"]
+__all__ = ["Round", "Schedule", "jittered", "server_clock_offset"]
 
 _RECOVER_DELAYS = (0.0, 2.0)
 _DOWN_FIRST, _DOWN_MAX = 1.0, 30.0
@@ -78,3 +79,14 @@ def jittered(delay: float, fraction: float) -> float:
     """``delay`` shortened by up to a quarter (``fraction`` in [0, 1)), so that the rounds of
     many subjects and processes spread out instead of arriving together."""
     return delay * (1.0 - 0.25 * fraction)
+
+
+def server_clock_offset(date: tuple[str, float] | None) -> float:
+    """The server's clock minus this host's, from a response's ``Date`` header and when it
+    came (to the second; 0 without one)."""
+    if date is None:
+        return 0.0
+    try:
+        return email.utils.parsedate_to_datetime(date[0]).timestamp() - date[1]
+    except (TypeError, ValueError):
+        return 0.0

@@ -41,7 +41,7 @@ from ._linger import Linger
 from ._nats import NatsLink, OnMessage
 from ._payloads import Answer, parse_payload
 from ._routing import RoutingTable, Wait
-from ._schedule import Round, Schedule, jittered
+from ._schedule import Round, Schedule, jittered, server_clock_offset
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NATS
@@ -526,7 +526,9 @@ class ResponseWaiter:
             where: dict[str, Any] = {"cursor": state.cursor}
             if state.cursor is None:
                 # The server filters by its own clock: its Date header tells how far off ours is.
-                since = self._table.since(subject) + self._rest.clock_offset - _CLOCK_SKEW
+                since = (
+                    self._table.since(subject) + server_clock_offset(self._rest.date) - _CLOCK_SKEW
+                )
                 where = {"settled_since": datetime.fromtimestamp(since, UTC)}
             try:
                 async with self._budget:

@@ -1,5 +1,5 @@
 """Response bodies within a limit, decompressed as they come (session_client._rest._bodies), and
-the attempt bound derived from ``http_timeout`` (session_client._rest._call.Timeouts)."""
+the attempt bound derived from ``http_timeout`` (session_client.config)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import httpx
 import pytest
 
 from session_client import APIResponseValidationError, AsyncSessionClient, NotFoundError
-from session_client._rest import Timeouts
 from session_client._rest._bodies import BodyReader, BodyTooLarge, UnsupportedEncoding
+from session_client.config import resolve_http_timeout
 
 TEXT = b'{"session_id": "s1", "padding": "' + b"abc" * 5000 + b'"}'
 
 
 def read(encoding: str | None, body: bytes, limit: int, piece: int = 1000) -> bytes:
-    reader = BodyReader(encoding, limit)
+    reader = BodyReader(encoding, None, limit)
     for i in range(0, len(body), piece):
         reader.feed(body[i : i + piece])
     return reader.finish()
@@ -49,7 +49,7 @@ def test_bodies_come_out_decoded_up_to_exactly_the_limit(encoding: str | None, b
 @pytest.mark.parametrize("encoding", ["br", "zstd", "compress", "gzip, gzip", "deflate, gzip"])
 def test_encodings_not_asked_for_or_stacked_are_refused(encoding: str) -> None:
     with pytest.raises(UnsupportedEncoding):
-        BodyReader(encoding, 100)
+        BodyReader(encoding, None, 100)
 
 
 def test_a_corrupt_gzip_body_is_a_zlib_error() -> None:
@@ -86,7 +86,7 @@ def test_a_gzip_bomb_never_inflates_past_the_limit() -> None:
 def test_an_attempt_may_take_the_longest_phase_timeout(
     timeout: httpx.Timeout, deadline: float | None
 ) -> None:
-    assert Timeouts.of(timeout).deadline == deadline
+    assert resolve_http_timeout(timeout, None).deadline == deadline
 
 
 def answering(response: httpx.Response) -> httpx.MockTransport:
@@ -124,3 +124,9 @@ async def test_the_client_asks_only_for_encodings_it_bounds() -> None:
         with pytest.raises(NotFoundError):
             await client.get_session("s1")
     assert seen == ["gzip, deflate"]
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
+    with pytest.raises(BodyTooLarge):
+        BodyReader(None, "101", 100)
+    BodyReader(None, "100", 100)  # exactly the limit: read
