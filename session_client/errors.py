@@ -19,6 +19,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "InternalServerError",
+    "NatsAuthenticationError",
     "NatsUnavailableError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -143,7 +144,12 @@ class APITimeoutError(APIConnectionError):
 
 
 class NatsUnavailableError(SessionClientError):
-    """No NATS server could be reached, so no response can be awaited."""
+    """No NATS server could be reached, so no response can be awaited. The message names the
+    servers (without credentials); a send that waits for an answer sent nothing."""
+
+
+class NatsAuthenticationError(NatsUnavailableError):
+    """A NATS server refused this client's credentials (token, user and password, nkey)."""
 
 
 class ClientClosedError(SessionClientError, RuntimeError):
