@@ -323,6 +323,9 @@ class NatsLink:
         #: While the first connect runs: settled with the error that ends it at once.
         self._hopeless: asyncio.Future[NatsUnavailableError] | None = None
         self._first = FirstConnect(servers)
+        #: How many first connects failed, and the last one's error.
+        self._failures = 0
+        self._failure: NatsUnavailableError | None = None
         self._connect_lock = asyncio.Lock()
         #: Confirmations sent and not yet settled: a reconnect pings them again, close fails them.
         self._confirmations: set[_Confirmation] = set()
@@ -346,14 +349,24 @@ class NatsLink:
         )
 
     async def connect(self) -> NATS:
-        """The connection, made now if there is none yet."""
+        """The connection, made now if there is none yet. Callers that waited for a first
+        connect that failed fail with it, rather than each trying again in turn (20 waits
+        at once on a silent port would take 20 times as long)."""
         if self._nc is not None and not self._nc.is_closed:
             return self._nc
+        failures = self._failures
         async with self._connect_lock:
             if self._closed:  # never again after close(): nothing would close it
                 raise ClientClosedError()
+            if self._failures > failures and self._failure is not None:
+                raise type(self._failure)(*self._failure.args)  # a copy: a traceback of its own
             if self._nc is None or self._nc.is_closed:
-                nc = await self._first_connect()
+                try:
+                    nc = await self._first_connect()
+                except NatsUnavailableError as exc:
+                    # A copy without the traceback, which would keep the failed client alive.
+                    self._failures, self._failure = self._failures + 1, type(exc)(*exc.args)
+                    raise
                 if self._closed:  # while connecting
                     with contextlib.suppress(Exception):
                         await nc.close()

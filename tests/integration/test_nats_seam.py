@@ -260,6 +260,33 @@ async def test_when_every_server_refuses_the_first_connect_fails_at_once() -> No
         await refused.close()
 
 
+async def test_callers_waiting_for_a_first_connect_that_fails_fail_with_it() -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def never_greet(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    silent = await asyncio.start_server(never_greet, "127.0.0.1", 0)
+    link, _ = make_link(
+        f"nats://127.0.0.1:{silent.sockets[0].getsockname()[1]}",
+        connect_timeout=0.3,
+        reconnect_time_wait=0.1,
+    )
+    try:
+        async with asyncio.timeout(15):
+            failed = await asyncio.gather(
+                *(link.connect() for _ in range(3)), return_exceptions=True
+            )
+        assert all(isinstance(error, NatsUnavailableError) for error in failed), failed
+        # One first connect for the three callers: before, each tried again in turn.
+        assert len(accepted) == _nats.FIRST_CONNECT_ATTEMPTS
+    finally:
+        await link.close()
+        silent.close()
+        for writer in accepted:
+            writer.close()
+
+
 class SlowFirstAccepts:
     """A TCP proxy to ``port`` that holds its first ``slow`` connections without a word for
     ``hold`` seconds and then drops them, as a server too busy to answer would."""
