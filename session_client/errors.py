@@ -145,7 +145,8 @@ class APITimeoutError(APIConnectionError):
 
 class NatsUnavailableError(SessionClientError):
     """No NATS server could be reached, so no response can be awaited. The message names the
-    servers (without credentials); a send that waits for an answer sent nothing."""
+    servers (without credentials). A wait raises it before sending anything, or later if
+    nats-py gives up on a lost connection (``max_reconnect_attempts`` in ``nats_options``)."""
 
 
 class NatsAuthenticationError(NatsUnavailableError):
