@@ -26,15 +26,18 @@ DEFINITIONS = """\
 What the columns mean:
 
 - **Expected**: waits that should each return their own answer (scenarios 1, 2, 4, 8); API
-  operations (3); calls (5, 6, 11); texts checked (7a); end-to-end TLS round trips (7b, 7c);
-  oversized responses (12).
+  operations (3); calls (5, 6, 11, 13); texts checked (7a); end-to-end TLS round trips (7b, 7c);
+  oversized responses (12); SIGKILLed holders of a local stack (14).
 - **Delivered**: waits that returned exactly their own answer (the human echoes each question,
   so a misrouted or forged answer does not count); operations that succeeded within
   `max_retries`; calls that ended in a documented outcome within their timeout; waits that
   ended as intended (answered / timed out / cancelled / REST error) with nothing left behind;
   texts free of the secret; calls that raised `APITimeoutError` within `bound_s` (11);
   responses refused with `APIResponseTooLargeError` while the client's peak RSS grew by less
-  than 64 MiB (12).
+  than 64 MiB (12); sends to a misconfigured NATS that raised `NatsUnavailableError`
+  (`NatsAuthenticationError` for a wrong token) within `bound_s` and sent nothing, where
+  `before_s` is the 20.1 s issue 26 measured (13); holders whose nats-server and directory were
+  gone within `bound_s` of the SIGKILL (14).
 - **Duplicated**: answers returned to more than one wait (1, 2, 4, 8); extra messages or
   sessions in the server's own records (3).
 - **rest_requests** (8): the waiting client's REST requests from the kill until every wait was

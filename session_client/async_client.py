@@ -343,7 +343,10 @@ class AsyncSessionClient:
             ResponseTimeoutError: nothing arrived within ``timeout`` seconds (the session is
                 left open; its ``message_id`` resumes the wait).
             SessionRejectedError / SessionExpiredError: the session closed while waiting.
-            APIError, APIConnectionError, NatsUnavailableError: the send or wait failed.
+            NatsUnavailableError: NATS cannot be reached, or refused this client's credentials
+                (:class:`NatsAuthenticationError`), or was not ready within ``timeout``;
+                raised before anything is sent, within a few seconds.
+            APIError, APIConnectionError: the send or wait failed.
         """
         check_identifier("session_id", session_id)
         check_identifier("channel_id", channel_id)
@@ -353,9 +356,11 @@ class AsyncSessionClient:
         seconds = check_timeout(timeout)
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
+        # Registered before the timeout scope: a deadline that passes while NATS connects is
+        # NatsUnavailableError (nothing was sent), not a ResponseTimeoutError.
+        wait = await self._waiter.register(subject, subject_id, session_id, message_id, deadline)
         try:
             async with asyncio.timeout_at(deadline) as scope:
-                wait = await self._waiter.register(subject, subject_id, session_id, message_id)
                 try:
                     # The body and the record are not kept: 10,000 pending waits would keep
                     # 10,000 of each. A repeat after a crash may find the answer in the record.
@@ -394,9 +399,9 @@ class AsyncSessionClient:
         seconds = check_timeout(timeout)
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
+        wait = await self._waiter.register(subject, subject_id, session_id, message_id, deadline)
         try:
             async with asyncio.timeout_at(deadline) as scope:
-                wait = await self._waiter.register(subject, subject_id, session_id, message_id)
                 try:
                     await self._waiter.check(wait)
                     return cast(ResponsePayload, await wait.future)

@@ -22,6 +22,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "InternalServerError",
+    "NatsAuthenticationError",
     "NatsUnavailableError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -149,7 +150,13 @@ class APITimeoutError(APIConnectionError):
 
 
 class NatsUnavailableError(SessionClientError):
-    """No NATS server could be reached, so no response can be awaited."""
+    """No NATS server could be reached, so no response can be awaited. The message names the
+    servers (without credentials). A wait raises it before sending anything, or later if
+    nats-py gives up on a lost connection (``max_reconnect_attempts`` in ``nats_options``)."""
+
+
+class NatsAuthenticationError(NatsUnavailableError):
+    """A NATS server refused this client's credentials (token, user and password, nkey)."""
 
 
 class ClientClosedError(SessionClientError, RuntimeError):

@@ -28,6 +28,7 @@ import contextlib
 import inspect
 import json
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -35,14 +36,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..config import redact_url
-from ..errors import ClientClosedError, NatsUnavailableError, SessionClientError
+from ..errors import (
+    ClientClosedError,
+    NatsAuthenticationError,
+    NatsUnavailableError,
+    SessionClientError,
+)
 
 if TYPE_CHECKING:  # nats (~30 ms to import) is imported on the first connect
     from nats.aio.client import Client as NATS
     from nats.aio.msg import Msg
     from nats.aio.subscription import Subscription
 
-__all__ = ["NatsLink", "OnMessage", "open_subscriptions"]
+__all__ = ["FirstConnect", "NatsLink", "OnMessage", "open_subscriptions", "where"]
 
 T = TypeVar("T")
 
@@ -58,6 +64,19 @@ _PING = b"PING\r\n"
 # A replay fetches at most this many messages per request, and gives a request this long.
 _REPLAY_BATCH = 256
 _REPLAY_TIMEOUT = 5.0
+# How many failed attempts per server the first connect makes before it gives up, each bounded by
+# nats-py's connect_timeout: a server too busy to greet at once gets two more tries (issue 17),
+# one that accepts but never greets fails after about 3 * connect_timeout (7 s with the client's
+# defaults), not at the caller's deadline (issue 26). Counting attempts, not seconds, stretches
+# the bound on a machine slow enough to stretch each attempt.
+FIRST_CONNECT_ATTEMPTS = 3
+# What nats-server's -ERR says when it refuses a client's credentials (nats-py 2.9 to 2.16 raise
+# them as a plain nats.errors.Error during the connect).
+_CREDENTIALS_REFUSED = (
+    "authorization violation",
+    "authentication expired",
+    "authentication revoked",
+)
 # The private client attributes this module uses (see the module docstring).
 _CLIENT_INTERNALS = (
     "_pending",
@@ -90,6 +109,65 @@ def _check_nats_py(nc: NATS) -> None:
             f"nats-py {_nats_py_version()} is not supported by session_client (it lacks "
             f"{', '.join(missing)}): install a version that pyproject.toml allows"
         )
+
+
+def where(servers: list[str]) -> str:
+    """``NATS at url, url``, without credentials: what an error names."""
+    return f"NATS at {', '.join(map(redact_url, servers))}"
+
+
+def _refuses_credentials(error: Exception) -> bool:
+    from nats.errors import AuthorizationError
+
+    text = str(error).lower()
+    return isinstance(error, AuthorizationError) or any(
+        refusal in text for refusal in _CREDENTIALS_REFUSED
+    )
+
+
+def _has_no_address(error: Exception) -> bool:
+    """A server name that does not resolve; a temporary DNS failure may still pass."""
+    return isinstance(error, socket.gaierror) and error.errno != socket.EAI_AGAIN
+
+
+class FirstConnect:
+    """Decides, from the failed attempts nats-py reports, when a first connect cannot succeed
+    (nats-py itself retries it for ever): pure bookkeeping, no I/O."""
+
+    __slots__ = ("_attempts", "_servers", "_unreachable")
+
+    def __init__(self, servers: list[str]) -> None:
+        self._servers = servers
+        self._attempts = 0
+        self._unreachable = 0
+
+    def failed(self, error: Exception) -> NatsUnavailableError | None:
+        """The error to give up with after this failed attempt, or None to let nats-py retry.
+
+        At once where retrying cannot help - a server refused this client (credentials, TLS),
+        or every server refused the connection or has no address; else after
+        :data:`FIRST_CONNECT_ATTEMPTS` attempts per server."""
+        servers = where(self._servers)
+        if _refuses_credentials(error):
+            return NatsAuthenticationError(
+                f"{servers} refused this client's credentials: {error!r}"
+            )
+        if isinstance(error, ssl.SSLError):
+            return NatsUnavailableError(f"cannot connect to {servers}: {error!r}")
+        self._attempts += 1
+        if _has_no_address(error) or isinstance(error, ConnectionRefusedError):
+            self._unreachable += 1
+            if self._unreachable >= len(self._servers):
+                return NatsUnavailableError(
+                    f"cannot connect to {servers}: every server refused the connection or has "
+                    f"no address ({error!r})"
+                )
+        if self._attempts >= FIRST_CONNECT_ATTEMPTS * len(self._servers):
+            return NatsUnavailableError(
+                f"cannot connect to {servers}: no server let this client in after "
+                f"{FIRST_CONNECT_ATTEMPTS} attempts each (the last: {error!r})"
+            )
+        return None
 
 
 def open_subscriptions(nc: NATS) -> dict[int, Subscription]:
@@ -244,7 +322,10 @@ class NatsLink:
         self._clock_offset: float | None = None
         #: While the first connect runs: settled with the error that ends it at once.
         self._hopeless: asyncio.Future[NatsUnavailableError] | None = None
-        self._refusals = 0
+        self._first = FirstConnect(servers)
+        #: How many first connects failed, and the last one's error.
+        self._failures = 0
+        self._failure: NatsUnavailableError | None = None
         self._connect_lock = asyncio.Lock()
         #: Confirmations sent and not yet settled: a reconnect pings them again, close fails them.
         self._confirmations: set[_Confirmation] = set()
@@ -268,14 +349,24 @@ class NatsLink:
         )
 
     async def connect(self) -> NATS:
-        """The connection, made now if there is none yet."""
+        """The connection, made now if there is none yet. Callers that waited for a first
+        connect that failed fail with it, rather than each trying again in turn (20 waits
+        at once on a silent port would take 20 times as long)."""
         if self._nc is not None and not self._nc.is_closed:
             return self._nc
+        failures = self._failures
         async with self._connect_lock:
             if self._closed:  # never again after close(): nothing would close it
                 raise ClientClosedError()
+            if self._failures > failures and self._failure is not None:
+                raise type(self._failure)(*self._failure.args)  # a copy: a traceback of its own
             if self._nc is None or self._nc.is_closed:
-                nc = await self._first_connect()
+                try:
+                    nc = await self._first_connect()
+                except NatsUnavailableError as exc:
+                    # A copy without the traceback, which would keep the failed client alive.
+                    self._failures, self._failure = self._failures + 1, type(exc)(*exc.args)
+                    raise
                 if self._closed:  # while connecting
                     with contextlib.suppress(Exception):
                         await nc.close()
@@ -298,11 +389,10 @@ class NatsLink:
         }
         from nats.aio.client import Client as NATS
 
-        # nats-py retries the first connect for ever too. A slow server (a busy machine, many
-        # clients starting at once) gets the caller's own deadline; a connection that cannot
-        # succeed fails at once (see _error).
+        # nats-py retries the first connect for ever too: FirstConnect says when to give up
+        # (see _error), before anything is sent that the caller would then wait for in vain.
         hopeless = self._hopeless = asyncio.get_running_loop().create_future()
-        self._refusals = 0
+        self._first = FirstConnect(self._servers)
         nc = NATS()
         connecting = asyncio.ensure_future(nc.connect(self._servers, **options))
         try:
@@ -323,7 +413,7 @@ class NatsLink:
             if isinstance(exc, asyncio.CancelledError | NatsUnavailableError):
                 raise
             raise NatsUnavailableError(
-                f"cannot connect to NATS at {', '.join(map(redact_url, self._servers))}: {exc!r}"
+                f"cannot connect to {where(self._servers)}: {exc!r}"
             ) from exc
         finally:
             self._hopeless = None
@@ -335,26 +425,9 @@ class NatsLink:
         hopeless = self._hopeless
         if hopeless is None or hopeless.done():
             return
-        # During the first connect: give up at once where retrying cannot help - every server
-        # refused the connection, or one refused this client (credentials, TLS).
-        from nats.errors import AuthorizationError
-
-        if isinstance(error, ConnectionRefusedError):
-            self._refusals += 1
-            if self._refusals >= len(self._servers):
-                hopeless.set_result(
-                    NatsUnavailableError(
-                        f"cannot connect to NATS at {', '.join(map(redact_url, self._servers))}: "
-                        f"every server refused the connection ({error!r})"
-                    )
-                )
-        elif isinstance(error, AuthorizationError | ssl.SSLError):
-            hopeless.set_result(
-                NatsUnavailableError(
-                    f"cannot connect to NATS at {', '.join(map(redact_url, self._servers))}: "
-                    f"{error!r}"
-                )
-            )
+        verdict = self._first.failed(error)  # during the first connect: give up yet?
+        if verdict is not None:
+            hopeless.set_result(verdict)
 
     async def _connection_closed(self) -> None:
         if not self._closed and self._nc is not None and self._nc.is_closed:

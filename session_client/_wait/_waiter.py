@@ -38,7 +38,7 @@ from ..errors import (
 from ..payloads import answer_payload
 from ..subjects import session_subject, subject_wide
 from ._linger import Linger
-from ._nats import NatsLink, OnMessage
+from ._nats import NatsLink, OnMessage, where
 from ._payloads import Answer, parse_payload
 from ._routing import RoutingTable, Wait
 from ._schedule import Round, Schedule, jittered, server_clock_offset
@@ -150,6 +150,7 @@ class ResponseWaiter:
         rest: RestClient,
         telemetry: Telemetry,
     ) -> None:
+        self._servers = servers
         self._link = NatsLink(
             servers,
             connect_options,
@@ -187,15 +188,31 @@ class ResponseWaiter:
     # -- registering ------------------------------------------------------------------------
 
     async def register(
-        self, subject: str, subject_id: str, session_id: str, message_id: str | None
+        self,
+        subject: str,
+        subject_id: str,
+        session_id: str,
+        message_id: str | None,
+        deadline: float,
     ) -> Wait:
         """Listen on ``subject`` for the answer to ``message_id`` (None: any message) of
         ``session_id``: the server has the subscription when this returns, so nothing sent
         afterwards is missed. Always pair with :meth:`release` (a plain pair, not a context
         manager: an async generator's frame would stay alive, per pending wait, as long as it
-        waits)."""
+        waits).
+
+        Raises :class:`NatsUnavailableError` if NATS is not ready by ``deadline`` (the loop's
+        time), the wait's own: the caller has sent nothing yet, so this is no timeout of an
+        answer, which :class:`ResponseTimeoutError` would say (and "resume" with)."""
         started = self._telemetry.now()
-        wait = await self._register(subject, subject_id, session_id, message_id)
+        try:
+            async with asyncio.timeout_at(deadline):
+                wait = await self._register(subject, subject_id, session_id, message_id)
+        except TimeoutError as exc:
+            raise NatsUnavailableError(
+                f"{where(self._servers)} was not ready within the wait's timeout (connecting, "
+                "or confirming the subscription): nothing was sent"
+            ) from exc
         self._telemetry.wait_started(wait, started, self._rechecks(subject))
         return wait
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,8 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 __all__ = ["NatsServer", "find_nats_server_binary", "port_is_free"]
+
+_WATCHDOG = str(Path(__file__).with_name("_watchdog.py"))
 
 
 def find_nats_server_binary() -> str:
@@ -49,11 +53,48 @@ def port_is_free(host: str, port: int) -> bool:
         return True
 
 
+class _Watchdog:
+    """The holder's side of :mod:`._watchdog`: a process that ends the server and removes
+    ``directory`` if this process dies without :meth:`close` (SIGKILL included)."""
+
+    def __init__(self, directory: str) -> None:
+        # A session of its own: a signal to this process's group (Ctrl-C, a job control kill)
+        # must not take the watchdog with it, or nothing would clean up after the group.
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-S", _WATCHDOG, directory],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def guard(self, pid: int) -> None:
+        """Tell the watchdog which server to kill (0: none is running)."""
+        pipe: IO[bytes] | None = self._process.stdin
+        if pipe is not None:
+            with contextlib.suppress(OSError):  # the watchdog is gone: nothing to tell
+                pipe.write(b"%d\n" % pid)
+                pipe.flush()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """End the watchdog once the holder has cleaned up itself."""
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
 class NatsServer:
     """A real ``nats-server`` child process with JetStream, its store in a temporary directory.
 
     The port is chosen once (free at start) and kept across :meth:`restart`, so clients can
     reconnect to the same URL; the store directory is kept too, so JetStream state survives.
+    If the process holding it dies without :meth:`close`, even by SIGKILL, a watchdog process
+    kills the server and removes the temporary directory.
     """
 
     def __init__(
@@ -74,6 +115,7 @@ class NatsServer:
         self.extra_args = list(extra_args or [])
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
+        self._watchdog: _Watchdog | None = None
 
     @property
     def url(self) -> str:
@@ -99,8 +141,13 @@ class NatsServer:
             args += ["-js", "-sd", self.store_dir]
         args += self.extra_args
         log_path = os.path.join(self._owned_dir.name, "nats-server.log")
+        if self._watchdog is None:
+            self._watchdog = _Watchdog(self._owned_dir.name)
         with open(log_path, "ab") as log:
             self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        # A death of this process in between leaves this one server behind: a window of
+        # microseconds, where a parent-death signal would cost what _watchdog explains.
+        self._watchdog.guard(self._process.pid)
         self._wait_until_ready(log_path)
         return self
 
@@ -140,6 +187,7 @@ class NatsServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        self._unguard()
 
     def kill(self) -> None:
         """Kill the process abruptly (SIGKILL), as a crash would."""
@@ -147,6 +195,13 @@ class NatsServer:
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
+        self._unguard()
+
+    def _unguard(self) -> None:
+        # Only once the server is reaped: a death of this process before then still kills it.
+        # (Its pid cannot be reused before it is reaped.)
+        if self._watchdog is not None:
+            self._watchdog.guard(0)
 
     def restart(self) -> NatsServer:
         """Stop (if running) and start again on the same port and store."""
@@ -157,6 +212,9 @@ class NatsServer:
         """Stop the process and remove the temporary directory."""
         self.stop()
         self._owned_dir.cleanup()
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:  # after the cleanup: the watchdog would race it
+            watchdog.close()
 
     def __enter__(self) -> NatsServer:
         return self.start()

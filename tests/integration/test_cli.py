@@ -20,6 +20,7 @@ import session_client
 from session_client.cli.exit_codes import ExitCode
 from session_client.cli.parser import build_parser
 from session_client.testing import LocalStack, SimulatedHuman
+from tests.misconfigured_nats import MISCONFIGURED, WRONG_TOKEN, host_of
 from tests.ports import free_port, wait_for_port
 
 pytestmark = pytest.mark.integration
@@ -264,6 +265,29 @@ def test_nats_down_is_one_line_naming_the_refusal_and_verbose_adds_the_log(
     assert verbose.returncode == ExitCode.ERROR
     assert "WARNING session_client.nats: NATS error" in verbose.stderr
     assert verbose.stderr.splitlines()[-1] == quiet.stderr.strip()
+
+
+@pytest.mark.parametrize("name", MISCONFIGURED)
+def test_a_misconfigured_nats_exits_1_at_once_naming_it_and_sends_nothing(
+    stack: LocalStack, name: str
+) -> None:
+    case = MISCONFIGURED[name]
+    sid = f"cli-misconfigured-{name.replace(' ', '-')}"
+    output(run(stack, "create", sid))
+    with case.serve() as url:
+        args = ["send-and-wait", sid, "c", "Hello?", "subj", "--timeout", "20"]
+        started = time.monotonic()
+        result = run(
+            None, *args, "--message-id", "never", "--api-url", stack.api_url, "--nats-url", url
+        )
+        elapsed = time.monotonic() - started
+    # Before: exit 4 after the whole 20 s, with a "resume with wait" for a message never sent.
+    assert result.returncode == ExitCode.ERROR, result.stderr
+    assert elapsed < case.bound + 2  # the interpreter's start and the REST calls
+    assert_one_error_line(result.stderr, case.error.__name__, host_of(url))
+    assert WRONG_TOKEN not in result.stderr
+    missing = run(stack, "get", sid, "--message-id", "never")
+    assert missing.returncode == ExitCode.NOT_FOUND
 
 
 def test_environment_configures_and_flags_override(stack: LocalStack, tmp_path: Path) -> None:

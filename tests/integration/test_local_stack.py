@@ -28,6 +28,8 @@ from session_client.testing import LocalStack
 from session_client.testing.contracts import load_contract
 from tests.routes import Routes
 
+from ..stack_holder import kill_holder, processes_naming
+
 pytestmark = pytest.mark.integration
 
 ASYNCAPI = load_contract("asyncapi.yaml")
@@ -240,3 +242,18 @@ def test_serve_command_prints_one_json_line_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["started", "restarted"])
+def test_a_sigkilled_holder_leaves_no_process_and_no_directory(restart: bool) -> None:
+    # Before issue 26, its nats-server ran on (reparented) and its directory stayed.
+    left = kill_holder(restart=restart, bound=10)
+    assert left.clean, left
+
+
+def test_a_stopped_stack_leaves_no_process_either() -> None:
+    with LocalStack() as stack:
+        assert stack.nats_server is not None
+        directory = os.path.dirname(stack.nats_server.store_dir)
+        assert len(processes_naming(directory)) == 2  # nats-server and its watchdog
+    assert processes_naming(directory) == [] and not os.path.lexists(directory)
