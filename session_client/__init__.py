@@ -12,6 +12,7 @@ NATS::
 import logging
 from typing import TYPE_CHECKING
 
+from ._logging import configure_logging
 from ._version import __version__ as __version__
 from .errors import (
     APIConnectionError,
@@ -58,9 +59,7 @@ else:
         return client
 
 
-# A library leaves its log output to the application: without a handler of its own, logging's
-# last-resort handler would print every warning (a refused NATS connect, ...) to stderr.
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+configure_logging(logging.getLogger(__name__))
 
 __all__ = [
     "APIConnectionError",

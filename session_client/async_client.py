@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy as _copy
 import os
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, cast
 
@@ -15,7 +17,9 @@ from ._rest import choose_backend as _choose_backend
 from ._telemetry import Telemetry
 from ._wait import ResponseWaiter
 from .config import (
+    CallOptions,
     HttpOptions,
+    check_max_retries,
     redact_url,
     resolve_api_base_url,
     resolve_api_key,
@@ -107,15 +111,13 @@ class AsyncSessionClient:
     ) -> None:
         self.api_base_url = resolve_api_base_url(api_base_url)
         self.nats_servers = resolve_nats_servers(nats_servers)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
         options = HttpOptions(
             backend=_choose_backend(http_backend, http_transport),
             timeouts=resolve_http_timeout(http_timeout, timeout),
             verify=resolve_verify(verify),
             transport=http_transport,
             api_key=resolve_api_key(api_key),
-            max_retries=max_retries,
+            max_retries=check_max_retries(max_retries),
             max_response_bytes=check_max_response_bytes(max_response_bytes),
         )
         self.http_backend = options.backend
@@ -130,6 +132,27 @@ class AsyncSessionClient:
         self._connections = connections
         self._rest, self._waiter = connections()
         self._calls = CallTracker(self._rebind)
+        self._call_options = CallOptions()
+
+    def with_options(
+        self,
+        *,
+        http_timeout: Any = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncSessionClient:
+        """This client with other HTTP options for its calls, e.g.
+        ``client.with_options(http_timeout=5).get_session(sid)``. It shares this client's
+        connections: closing either closes both."""
+        copy = _copy.copy(self)
+        copy._call_options = self._call_options.override(
+            http_timeout=http_timeout, max_retries=max_retries, extra_headers=extra_headers
+        )
+        return copy
+
+    def _options_of(self, extra_headers: Any, http_timeout: Any) -> CallOptions:
+        """The HTTP options of one call: its own over :meth:`with_options`' over the client's."""
+        return self._call_options.override(http_timeout=http_timeout, extra_headers=extra_headers)
 
     def _rebind(self, forked: bool) -> None:
         """New connections for a new event loop or a forked child (see :class:`CallTracker`).
@@ -170,6 +193,9 @@ class AsyncSessionClient:
         message_data_template: dict[str, Any] | None = None,
         expiry_date: int | None = None,
         subject_id: str | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> Session:
         """Create a session (status ``ACTIVE``); return its details.
 
@@ -191,18 +217,27 @@ class AsyncSessionClient:
         }
         from ._session_api.api.sessions import create_session as route
 
+        request = route.request(body=body, idempotency_key=_idempotency_key())
         session: Session = await self._rest.call(
-            route.request(body=body, idempotency_key=_idempotency_key()), route.parse
+            request, route.parse, self._options_of(extra_headers, http_timeout)
         )
         return session
 
     @tracked
-    async def get_session(self, session_id: str) -> Session:
+    async def get_session(
+        self,
+        session_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> Session:
         """Return the session's details."""
         from ._session_api.api.sessions import get_session as route
 
         request = route.request(check_identifier("session_id", session_id))
-        session: Session = await self._rest.call(request, route.parse)
+        session: Session = await self._rest.call(
+            request, route.parse, self._options_of(extra_headers, http_timeout)
+        )
         return session
 
     @tracked
@@ -212,6 +247,9 @@ class AsyncSessionClient:
         subject_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> SessionPage:
         """Return one page ``{"items": [...], "next_cursor": ...}`` of sessions, oldest first.
 
@@ -226,8 +264,38 @@ class AsyncSessionClient:
             query["cursor"] = check_cursor(cursor)
         from ._session_api.api.sessions import list_sessions as route
 
-        page: SessionPage = await self._rest.call(route.request(**query), route.parse)
+        page: SessionPage = await self._rest.call(
+            route.request(**query), route.parse, self._options_of(extra_headers, http_timeout)
+        )
         return page
+
+    async def iter_sessions(
+        self,
+        status: str | None = None,
+        subject_id: str | None = None,
+        *,
+        page_size: int = 100,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> AsyncIterator[Session]:
+        """Every session (of ``status`` / ``subject_id`` if given), oldest first, fetched a
+        page of ``page_size`` at a time as the loop goes: ``async for session in
+        client.iter_sessions(): ...``."""
+        cursor = None
+        while True:
+            page = await self.list_sessions(
+                status,
+                subject_id,
+                page_size,
+                cursor,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
+            )
+            for session in page["items"]:
+                yield session
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
 
     @tracked
     async def send_message(
@@ -238,6 +306,8 @@ class AsyncSessionClient:
         *,
         subject_id: str | None = None,
         message_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> Message:
         """Send ``message`` to the human on ``channel_id``; return the API's message record.
 
@@ -253,13 +323,13 @@ class AsyncSessionClient:
         }
         if subject_id is not None:
             body["subject_id"] = check_subject_id(subject_id)
-        return await self._send(session_id, body)
+        return await self._send(session_id, body, self._options_of(extra_headers, http_timeout))
 
-    async def _send(self, session_id: str, body: dict[str, Any]) -> Message:
+    async def _send(self, session_id: str, body: dict[str, Any], options: CallOptions) -> Message:
         from ._session_api.api.messages import send_message as route
 
         request = route.request(session_id, body=body, idempotency_key=_idempotency_key())
-        record: Message = await self._rest.call(request, route.parse)
+        record: Message = await self._rest.call(request, route.parse, options)
         if record.get("message_id") != body["message_id"]:
             raise APIResponseValidationError(
                 f"the API answered a send of message_id {body['message_id']!r} with "
@@ -268,7 +338,14 @@ class AsyncSessionClient:
         return record
 
     @tracked
-    async def get_message(self, session_id: str, message_id: str) -> Message:
+    async def get_message(
+        self,
+        session_id: str,
+        message_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> Message:
         """Return a message with its state and, once answered, ``response``."""
         from ._session_api.api.messages import get_message as route
 
@@ -276,12 +353,20 @@ class AsyncSessionClient:
             check_identifier("session_id", session_id),
             check_identifier("message_id", message_id),
         )
-        record: Message = await self._rest.call(request, route.parse)
+        record: Message = await self._rest.call(
+            request, route.parse, self._options_of(extra_headers, http_timeout)
+        )
         return record
 
     @tracked
     async def submit_response(
-        self, session_id: str, message_id: str, response: dict[str, Any]
+        self,
+        session_id: str,
+        message_id: str,
+        response: dict[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> Message:
         """Submit a human's answer (for channel integrations); the server publishes it."""
         from ._session_api.api.messages import submit_response as route
@@ -292,28 +377,45 @@ class AsyncSessionClient:
             body={"response": check_json_object("response", response)},
             idempotency_key=_idempotency_key(),
         )
-        record: Message = await self._rest.call(request, route.parse)
+        record: Message = await self._rest.call(
+            request, route.parse, self._options_of(extra_headers, http_timeout)
+        )
         return record
 
     @tracked
-    async def expire_sessions(self) -> ExpireResult:
+    async def expire_sessions(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> ExpireResult:
         """Expire every open session past its expiry date; return ``{expired_count,
         session_ids}``."""
         from ._session_api.api.sessions import expire_sessions as route
 
         request = route.request(idempotency_key=_idempotency_key())
-        result: ExpireResult = await self._rest.call(request, route.parse)
+        result: ExpireResult = await self._rest.call(
+            request, route.parse, self._options_of(extra_headers, http_timeout)
+        )
         return result
 
     @tracked
-    async def reject_session(self, session_id: str) -> Session:
+    async def reject_session(
+        self,
+        session_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> Session:
         """Reject (cancel) the session: its status becomes ``FAILED``. Returns the session."""
         from ._session_api.api.sessions import reject_session as route
 
         request = route.request(
             check_identifier("session_id", session_id), idempotency_key=_idempotency_key()
         )
-        session: Session = await self._rest.call(request, route.parse)
+        session: Session = await self._rest.call(
+            request, route.parse, self._options_of(extra_headers, http_timeout)
+        )
         return session
 
     # -- waiting for answers ----------------------------------------------------------------
@@ -328,6 +430,8 @@ class AsyncSessionClient:
         timeout: int | float = 60,
         *,
         message_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> ResponsePayload:
         """Send ``message`` and wait for the human's answer on NATS.
 
@@ -353,6 +457,7 @@ class AsyncSessionClient:
         check_message(message)
         check_subject_id(subject_id)
         message_id = message_id_or_new(message_id)
+        options = self._options_of(extra_headers, http_timeout)
         seconds = check_timeout(timeout)
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
@@ -370,7 +475,9 @@ class AsyncSessionClient:
                         "subject_id": subject_id,
                         "message_id": message_id,
                     }
-                    self._waiter.settle_from_record(wait, await self._send(session_id, body))
+                    self._waiter.settle_from_record(
+                        wait, await self._send(session_id, body, options)
+                    )
                     del body
                     return cast(ResponsePayload, await wait.future)
                 finally:
@@ -385,6 +492,9 @@ class AsyncSessionClient:
         subject_id: str,
         message_id: str | None = None,
         timeout: int | float = 60,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> ResponsePayload:
         """Wait for the answer to ``message_id`` (or any message of the session), e.g. to
         resume after a :class:`ResponseTimeoutError` or a restart.
@@ -396,6 +506,7 @@ class AsyncSessionClient:
         check_subject_id(subject_id)
         if message_id is not None:
             check_identifier("message_id", message_id)
+        options = self._options_of(extra_headers, http_timeout)
         seconds = check_timeout(timeout)
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
@@ -403,7 +514,7 @@ class AsyncSessionClient:
         try:
             async with asyncio.timeout_at(deadline) as scope:
                 try:
-                    await self._waiter.check(wait)
+                    await self._waiter.check(wait, options)
                     return cast(ResponsePayload, await wait.future)
                 finally:
                     await self._waiter.release(wait, self._unsettled(scope))

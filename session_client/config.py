@@ -6,7 +6,7 @@ import importlib.util
 import os
 import ssl
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,6 +17,7 @@ __all__ = [
     "API_URL_ENV",
     "DEFAULT_NATS_URL",
     "NATS_URL_ENV",
+    "CallOptions",
     "HttpOptions",
     "Timeouts",
     "redact_url",
@@ -135,6 +136,48 @@ class HttpOptions(NamedTuple):
     api_key: str | None
     max_retries: int
     max_response_bytes: int
+
+
+class CallOptions(NamedTuple):
+    """HTTP options of some calls, over the client's: from ``with_options`` and the methods'
+    own ``extra_headers`` / ``http_timeout`` (None: the client's)."""
+
+    timeouts: Timeouts | None = None
+    max_retries: int | None = None
+    extra_headers: Mapping[str, str] | None = None
+
+    def override(
+        self, *, http_timeout: Any = None, max_retries: Any = None, extra_headers: Any = None
+    ) -> CallOptions:
+        """These options with the given ones over them, checked."""
+        if http_timeout is None and max_retries is None and extra_headers is None:
+            return self  # the common call: nothing to check or copy
+        return CallOptions(
+            self.timeouts if http_timeout is None else resolve_http_timeout(http_timeout, None),
+            self.max_retries if max_retries is None else check_max_retries(max_retries),
+            self.extra_headers
+            if extra_headers is None
+            else {**(self.extra_headers or {}), **check_headers(extra_headers)},
+        )
+
+
+def check_max_retries(max_retries: object) -> int:
+    """A number of retries: an int >= 0."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+    return max_retries
+
+
+def check_headers(headers: object) -> dict[str, str]:
+    """Extra request headers: str names and values of printable ASCII (no line breaks, which
+    would inject headers of their own)."""
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"extra_headers must be a dict, got {type(headers).__name__}")
+    for name, value in headers.items():
+        for text in (name, value):
+            if not isinstance(text, str) or not (text.isascii() and text.isprintable()):
+                raise ValueError(f"extra_headers: {name!r}: {value!r} is not printable ASCII")
+    return dict(headers)
 
 
 def resolve_http_timeout(http_timeout: Any, timeout: Any) -> Timeouts:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy as _copy
 import logging
 import threading
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -289,6 +290,20 @@ class SessionClient:
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self._loop.run(coroutine)
 
+    def with_options(
+        self,
+        *,
+        http_timeout: Any = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> SessionClient:
+        """This client with other HTTP options; see :meth:`AsyncSessionClient.with_options`."""
+        copy = _copy.copy(self)
+        copy._async = self._async.with_options(
+            http_timeout=http_timeout, max_retries=max_retries, extra_headers=extra_headers
+        )
+        return copy
+
     def create_session(
         self,
         session_id: str,
@@ -296,17 +311,36 @@ class SessionClient:
         message_data_template: dict[str, Any] | None = None,
         expiry_date: int | None = None,
         subject_id: str | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> Session:
         """Create a session; see :meth:`AsyncSessionClient.create_session`."""
         return self._run(
             self._async.create_session(
-                session_id, message_data, message_data_template, expiry_date, subject_id
+                session_id,
+                message_data,
+                message_data_template,
+                expiry_date,
+                subject_id,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
             )
         )
 
-    def get_session(self, session_id: str) -> Session:
+    def get_session(
+        self,
+        session_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> Session:
         """Return the session's details."""
-        return self._run(self._async.get_session(session_id))
+        return self._run(
+            self._async.get_session(
+                session_id, extra_headers=extra_headers, http_timeout=http_timeout
+            )
+        )
 
     def list_sessions(
         self,
@@ -314,9 +348,47 @@ class SessionClient:
         subject_id: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> SessionPage:
         """Return one page of sessions; see :meth:`AsyncSessionClient.list_sessions`."""
-        return self._run(self._async.list_sessions(status, subject_id, limit, cursor))
+        return self._run(
+            self._async.list_sessions(
+                status,
+                subject_id,
+                limit,
+                cursor,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
+            )
+        )
+
+    def iter_sessions(
+        self,
+        status: str | None = None,
+        subject_id: str | None = None,
+        *,
+        page_size: int = 100,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> Iterator[Session]:
+        """Every session, oldest first, a page at a time; see
+        :meth:`AsyncSessionClient.iter_sessions`."""
+        cursor = None
+        while True:
+            page = self.list_sessions(
+                status,
+                subject_id,
+                page_size,
+                cursor,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
+            )
+            yield from page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
 
     def send_message(
         self,
@@ -326,6 +398,8 @@ class SessionClient:
         *,
         subject_id: str | None = None,
         message_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> Message:
         """Send a message to the human communication channel; return the API's record.
 
@@ -333,27 +407,75 @@ class SessionClient:
         new)."""
         return self._run(
             self._async.send_message(
-                session_id, channel_id, message, subject_id=subject_id, message_id=message_id
+                session_id,
+                channel_id,
+                message,
+                subject_id=subject_id,
+                message_id=message_id,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
             )
         )
 
-    def get_message(self, session_id: str, message_id: str) -> Message:
+    def get_message(
+        self,
+        session_id: str,
+        message_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> Message:
         """Return a message with its state and, once answered, ``response``."""
-        return self._run(self._async.get_message(session_id, message_id))
+        return self._run(
+            self._async.get_message(
+                session_id, message_id, extra_headers=extra_headers, http_timeout=http_timeout
+            )
+        )
 
     def submit_response(
-        self, session_id: str, message_id: str, response: dict[str, Any]
+        self,
+        session_id: str,
+        message_id: str,
+        response: dict[str, Any],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> Message:
         """Submit a human's answer (for channel integrations)."""
-        return self._run(self._async.submit_response(session_id, message_id, response))
+        return self._run(
+            self._async.submit_response(
+                session_id,
+                message_id,
+                response,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
+            )
+        )
 
-    def expire_sessions(self) -> ExpireResult:
+    def expire_sessions(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> ExpireResult:
         """Trigger the expiry process to mark expired sessions."""
-        return self._run(self._async.expire_sessions())
+        return self._run(
+            self._async.expire_sessions(extra_headers=extra_headers, http_timeout=http_timeout)
+        )
 
-    def reject_session(self, session_id: str) -> Session:
+    def reject_session(
+        self,
+        session_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> Session:
         """Reject (cancel) a session by updating its status to ``FAILED``."""
-        return self._run(self._async.reject_session(session_id))
+        return self._run(
+            self._async.reject_session(
+                session_id, extra_headers=extra_headers, http_timeout=http_timeout
+            )
+        )
 
     def send_and_wait_for_response(
         self,
@@ -364,6 +486,8 @@ class SessionClient:
         timeout: int | float = 60,
         *,
         message_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> ResponsePayload:
         """Send a message and block until the answer arrives on NATS or ``timeout`` passes.
 
@@ -372,7 +496,14 @@ class SessionClient:
         """
         return self._run(
             self._async.send_and_wait_for_response(
-                session_id, channel_id, message, subject_id, timeout, message_id=message_id
+                session_id,
+                channel_id,
+                message,
+                subject_id,
+                timeout,
+                message_id=message_id,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
             )
         )
 
@@ -382,9 +513,21 @@ class SessionClient:
         subject_id: str,
         message_id: str | None = None,
         timeout: int | float = 60,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
     ) -> ResponsePayload:
         """Resume waiting for an answer; see :meth:`AsyncSessionClient.wait_for_response`."""
-        return self._run(self._async.wait_for_response(session_id, subject_id, message_id, timeout))
+        return self._run(
+            self._async.wait_for_response(
+                session_id,
+                subject_id,
+                message_id,
+                timeout,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
+            )
+        )
 
     def close(self) -> None:
         """Close NATS and HTTP connections and stop the private loop thread. Idempotent.

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._version import __version__
-from ..config import HttpOptions, redact_url
+from ..config import CallOptions, HttpOptions, Timeouts, redact_url
 from ..errors import (
     APIConnectionError,
     APIResponseTooLargeError,
@@ -61,29 +61,40 @@ class RestClient:
         #: The latest response's ``Date`` header, and when it came (the waiter's clock check).
         self.date: tuple[str, float] | None = None
 
-    async def call(self, request: ApiRequest, parse: Callable[[int, Any], Any]) -> Any:
+    async def call(
+        self,
+        request: ApiRequest,
+        parse: Callable[[int, Any], Any],
+        options: CallOptions = CallOptions(),  # noqa: B008 - immutable
+    ) -> Any:
         """Send ``request`` and return its success body, parsed once and accepted by the
-        route's ``parse``."""
+        route's ``parse``; ``options`` override the client's for this call."""
         if self._backend is None:
             backend = self._backend = open_backend(self._options)
             python = ".".join(platform.python_version_tuple()[:2])
             agent = f"session_client_lib/{__version__} (python {python}; {backend.version})"
             self._headers["User-Agent"] = agent
         method, path, own_headers, content = request
-        headers = {**self._headers, **own_headers}
+        headers = {**self._headers, **own_headers, **(options.extra_headers or {})}
+        timeouts = options.timeouts or self._timeouts
+        max_retries = (
+            self._options.max_retries if options.max_retries is None else options.max_retries
+        )
         operation, url = f"{method} {path.partition('?')[0]}", self._base_url + path
         repeatable = _retries.is_repeatable(method, own_headers)
-        await self._take_slot()
+        await self._take_slot(timeouts)
         held, attempt = True, 0
         try:
             while True:
                 instruments, response = self._telemetry.on(), None
                 try:
                     if instruments is None:
-                        response = await self._exchange(operation, url, headers, content)
+                        response = await self._exchange(operation, url, headers, content, timeouts)
                     else:  # the attempt in a span, which adds its traceparent to the headers
                         response = await instruments.attempt(
-                            lambda traced: self._exchange(operation, url, traced, content),
+                            lambda traced: self._exchange(
+                                operation, url, traced, content, timeouts
+                            ),
                             *(method, url, attempt, dict(headers)),
                         )
                 except TransportError as exc:
@@ -91,21 +102,21 @@ class RestClient:
                 sent = failure.sent if response is None else True
                 status = None if response is None else response.status
                 if not _retries.should_retry(
-                    attempt, self._options.max_retries, repeatable, status=status, sent=sent
+                    attempt, max_retries, repeatable, status=status, sent=sent
                 ):
                     break
                 retry_after = None if response is None else response.header("retry-after")
                 delay = _retries.backoff(attempt, retry_after)
                 logger.info(
                     "retrying %s in %.2f s (attempt %d of %d)",
-                    *(operation, delay, attempt + 1, self._options.max_retries),
+                    *(operation, delay, attempt + 1, max_retries),
                 )
                 # The slot serves other calls meanwhile: a server answering 503 with
                 # Retry-After to twenty calls must not stall every other call.
                 self._slots.release()
                 held = False
                 await asyncio.sleep(delay)
-                await self._take_slot()
+                await self._take_slot(timeouts)
                 held, attempt = True, attempt + 1
         finally:
             if held:
@@ -118,23 +129,28 @@ class RestClient:
             raise APIConnectionError(f"cannot reach the API at {where}: {failure}") from failure
         return self._result(response, operation, parse)
 
-    async def _take_slot(self) -> None:
+    async def _take_slot(self, timeouts: Timeouts) -> None:
         if not self._slots.locked():
             await self._slots.acquire()  # at once
             return
         try:
-            async with asyncio.timeout(self._timeouts.pool):
+            async with asyncio.timeout(timeouts.pool):
                 await self._slots.acquire()
         except TimeoutError:
             where = redact_url(self._base_url)
             raise APITimeoutError(f"no free connection to the API at {where} in time") from None
 
     async def _exchange(
-        self, operation: str, url: str, headers: Mapping[str, str], content: bytes | None
+        self,
+        operation: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeouts: Timeouts,
     ) -> _Response:
         """One attempt: send, and read the whole body within the deadline and the size cap."""
         assert self._backend is not None
-        bound = asyncio.timeout(self._timeouts.deadline)
+        bound = asyncio.timeout(timeouts.deadline)
         try:
             async with bound:
                 reply = await self._backend.send(operation.split()[0], url, headers, content)
@@ -152,7 +168,7 @@ class RestClient:
         except TimeoutError:
             if not bound.expired():
                 raise
-            deadline = f"{self._timeouts.deadline:g} s"
+            deadline = f"{timeouts.deadline:g} s"
             message = f"no complete response within {deadline} (connect, headers and body)"
             raise TransportError(message, sent=True, timeout=True) from None
         except BodyTooLarge:

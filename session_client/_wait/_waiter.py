@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from nats.aio.subscription import Subscription
 
     from .._rest import RestClient
+    from ..config import CallOptions
 
 __all__ = ["ResponseWaiter", "Wait"]
 
@@ -383,14 +384,14 @@ class ResponseWaiter:
         elif state in _CLOSED_MESSAGE_ERRORS:
             wait.fail(_CLOSED_MESSAGE_ERRORS[state](wait.session_id, wait.message_id))
 
-    async def check(self, wait: Wait) -> None:
-        """Settle ``wait`` from the REST API if its message or session is already final."""
+    async def check(self, wait: Wait, options: CallOptions) -> None:
+        """Settle ``wait`` from the REST API if its message or session is already final
+        (``options``: the caller's HTTP options)."""
         from .._session_api.api.messages import get_message
 
         if wait.message_id is not None:
-            message = await self._rest.call(
-                get_message.request(wait.session_id, wait.message_id), get_message.parse
-            )
+            request = get_message.request(wait.session_id, wait.message_id)
+            message = await self._rest.call(request, get_message.parse, options)
             self.settle_from_record(wait, message)
             return
         error = await self._closed_error(wait.session_id)

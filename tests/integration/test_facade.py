@@ -351,3 +351,29 @@ async def test_answers_arrive_from_the_rest_api_while_nats_is_down() -> None:
             response = await wait
             assert response["response"] == {"via": "rest"}
             assert time.monotonic() - started < 5  # polled, not timed out
+
+
+async def test_the_waits_send_their_extra_headers(stack: LocalStack, http_backend: str) -> None:
+    if http_backend == "aiohttp":
+        pytest.skip("the headers are recorded by an httpx transport")
+    httpx_module = __import__(http_backend)
+    seen: list[tuple[str, str | None]] = []
+
+    class Recording(httpx_module.AsyncHTTPTransport):  # type: ignore[misc,name-defined]
+        async def handle_async_request(self, request: Any) -> Any:
+            seen.append((request.url.path, request.headers.get("x-trace")))
+            return await super().handle_async_request(request)
+
+    sid = unique("headers")
+    async with AsyncSessionClient(
+        stack.api_url, [stack.nats_url], http_transport=Recording()
+    ) as client:
+        await client.create_session(sid)
+        answer = await client.send_and_wait_for_response(
+            sid, "c", "m", "subj.headers", 10, extra_headers={"X-Trace": "send"}
+        )
+        await client.wait_for_response(
+            sid, "subj.headers", answer["message_id"], 10, extra_headers={"X-Trace": "wait"}
+        )
+    assert (f"/sessions/{sid}/messages", "send") in seen
+    assert (f"/sessions/{sid}/messages/{answer['message_id']}", "wait") in seen
