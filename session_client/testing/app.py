@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._tracing import ServerTracing, TracingMiddleware
-from .contracts import ContractValidator
+from .contracts import ContractValidator, json_bytes
 from .inbox import inbox_routes
 from .service import SessionService
 from .store import Conflict, NotFound, parse_rfc3339
@@ -25,6 +25,12 @@ from .store import Conflict, NotFound, parse_rfc3339
 __all__ = ["create_app"]
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+#: Request bodies larger than this are refused (413) before they are read in full: the
+#: contract's ``x-max-json-bytes`` bounds leave room for escapes (see openapi.yaml's Limits).
+MAX_BODY_BYTES = 8 * 1024 * 1024
+#: What a page's JSON beside its items may take (keys, ``next_cursor``, ``has_more``).
+_PAGE_ENVELOPE_BYTES = 1024
 
 
 class Problem(Exception):
@@ -95,6 +101,61 @@ def by_method(**handlers: Handler) -> Handler:
     return dispatch
 
 
+def _media_type(request: Request) -> str | None:
+    value = request.headers.get("content-type")
+    return value.split(";")[0].strip().lower() if value is not None else None
+
+
+def _unsupported_media_type(detail: str) -> Problem:
+    return Problem(415, "unsupported-media-type", "Unsupported Media Type", detail)
+
+
+def refuse_non_json(request: Request) -> None:
+    """Refuse a body-less POST that names a body type other than JSON: a browser's form (a
+    cross-site one too) always sends one, a client of the API sends none or JSON."""
+    media_type = _media_type(request)
+    if media_type is not None and media_type != "application/json":
+        raise _unsupported_media_type(f"{media_type} is not accepted; send application/json")
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, up to :data:`MAX_BODY_BYTES` (a 413 beyond, without reading it all)."""
+    too_large = Problem(
+        413, "payload-too-large", "Content Too Large", f"the body exceeds {MAX_BODY_BYTES} bytes"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` as JSON, refused (422) unless it is JSON of valid Unicode: a lone surrogate such
+    as ``"\\ud800"`` parses, but could never be written out again, so nothing stores it."""
+    try:
+        body = json.loads(raw)
+        json_bytes(body)
+    except UnicodeEncodeError as exc:
+        raise Problem(
+            422,
+            "validation-error",
+            "Unprocessable Content",
+            "the body holds a lone surrogate (a \\ud800-\\udfff escape without its pair),"
+            " which is not Unicode text",
+        ) from exc
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, nesting
+        raise Problem(
+            422, "validation-error", "Unprocessable Content", f"invalid JSON: {exc}"
+        ) from exc
+    return body
+
+
 def _fingerprint(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -111,18 +172,20 @@ def create_app(
     (:mod:`.inbox`; to loopback clients only unless ``inbox_remote``)."""
     contract = ContractValidator()
 
+    session_page_bytes = contract.max_json_bytes("SessionPage") - _PAGE_ENVELOPE_BYTES
+    settled_page_bytes = contract.max_json_bytes("SettledMessagePage") - _PAGE_ENVELOPE_BYTES
+
     def check(schema: str, value: object, location: str) -> None:
-        errors = contract.errors(schema, value, location)
+        status, errors = contract.problems(schema, value, location)
+        if status == 413:
+            raise Problem(413, "payload-too-large", "Content Too Large", errors=errors)
         if errors:
             raise Problem(422, "validation-error", "Unprocessable Content", errors=errors)
 
     async def json_body(request: Request, schema: str) -> dict[str, Any]:
-        try:
-            body = json.loads(await request.body())
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            raise Problem(
-                422, "validation-error", "Unprocessable Content", f"invalid JSON: {exc}"
-            ) from exc
+        if _media_type(request) != "application/json":
+            raise _unsupported_media_type("send the body as application/json")
+        body = parse_json(await read_body(request))
         check(schema, body, "body")
         assert isinstance(body, dict)  # every request schema is an object
         return body
@@ -250,6 +313,7 @@ def create_app(
             subject_id=subject_id,
             limit=page_limit(request),
             cursor=page_cursor(request),
+            max_bytes=session_page_bytes,
         )
         return JSONResponse(page)
 
@@ -268,6 +332,7 @@ def create_app(
             since=settled_since(request),
             cursor=page_cursor(request),
             limit=page_limit(request),
+            max_bytes=settled_page_bytes,
         )
         return JSONResponse(page)
 
@@ -277,6 +342,7 @@ def create_app(
 
     async def reject_session(request: Request) -> Response:
         (session_id,) = path_ids(request)
+        refuse_non_json(request)
 
         async def run() -> tuple[int, Any]:
             return 200, service.reject_session(session_id)
@@ -284,6 +350,8 @@ def create_app(
         return await idempotent(request, None, run)
 
     async def expire_sessions(request: Request) -> Response:
+        refuse_non_json(request)
+
         async def run() -> tuple[int, Any]:
             return 200, service.expire_sessions()
 
