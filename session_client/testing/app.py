@@ -257,19 +257,25 @@ def create_app(
 
         return wrapped
 
-    async def idempotent(
-        request: Request, body: dict[str, Any] | None, run: Callable[[], Awaitable[tuple[int, Any]]]
+    def idempotent(
+        request: Request, body: dict[str, Any] | None, run: Callable[[], tuple[int, Any]]
     ) -> Response:
-        """Run ``run`` once per Idempotency-Key; repeats replay the first result."""
+        """Run ``run`` once per Idempotency-Key; repeats replay the first result.
+
+        ``run`` and the record of its result are one transaction (``run`` never awaits, so no
+        other request's writes join it): a crash between the two would otherwise keep the
+        effect without the record, and the client's retry would then conflict with it.
+        """
         key = idempotency_key(request)
         if key is None:
-            status, result = await run()
+            status, result = run()
             return JSONResponse(result, status)
         scope, fingerprint = f"{request.method} {request.url.path}", _fingerprint(body)
         recorded = service.store.find_idempotent(scope, key)
         if recorded is None:
-            status, result = await run()
-            service.store.record_idempotent(scope, key, fingerprint, status, result)
+            with service.store.atomic():
+                status, result = run()
+                service.store.record_idempotent(scope, key, fingerprint, status, result)
             return JSONResponse(result, status)
         if recorded[0] != fingerprint:
             raise Problem(
@@ -294,10 +300,10 @@ def create_app(
         }
         check_template(fields["message_data_template"], fields["message_data"])
 
-        async def run() -> tuple[int, Any]:
+        def run() -> tuple[int, Any]:
             return service.create_session(fields)
 
-        return await idempotent(request, body, run)
+        return idempotent(request, body, run)
 
     async def list_sessions(request: Request) -> Response:
         status, subject_id = (
@@ -344,24 +350,24 @@ def create_app(
         (session_id,) = path_ids(request)
         refuse_non_json(request)
 
-        async def run() -> tuple[int, Any]:
+        def run() -> tuple[int, Any]:
             return 200, service.reject_session(session_id)
 
-        return await idempotent(request, None, run)
+        return idempotent(request, None, run)
 
     async def expire_sessions(request: Request) -> Response:
         refuse_non_json(request)
 
-        async def run() -> tuple[int, Any]:
+        def run() -> tuple[int, Any]:
             return 200, service.expire_sessions()
 
-        return await idempotent(request, None, run)
+        return idempotent(request, None, run)
 
     async def send_message(request: Request) -> Response:
         (session_id,) = path_ids(request)
         body = await json_body(request, "SendMessageRequest")
 
-        async def run() -> tuple[int, Any]:
+        def run() -> tuple[int, Any]:
             return service.send_message(
                 session_id,
                 body["channel_id"],
@@ -371,7 +377,7 @@ def create_app(
                 request.scope.get("trace_context"),
             )
 
-        return await idempotent(request, body, run)
+        return idempotent(request, body, run)
 
     async def get_message(request: Request) -> Response:
         session_id, message_id = path_ids(request)
@@ -381,10 +387,10 @@ def create_app(
         session_id, message_id = path_ids(request)
         body = await json_body(request, "SubmitResponseRequest")
 
-        async def run() -> tuple[int, Any]:
+        def run() -> tuple[int, Any]:
             return 200, service.submit_response(session_id, message_id, body["response"])
 
-        return await idempotent(request, body, run)
+        return idempotent(request, body, run)
 
     async def answer_from_inbox(request: Request) -> Response:
         """The inbox's answer: checked against the session's template, then submitted."""
