@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import signal
 import sys
 import threading
@@ -61,6 +63,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-token", help="require this bearer token")
 
 
+def _stack_log_handler() -> logging.Handler:
+    """Where the stack's warnings and errors (a NATS publish that failed, a dead letter) show:
+    stderr, beside the inbox's lines, so that ``dev`` shows what went wrong."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("stack: %(levelname)s %(message)s"))
+    return handler
+
+
 def run_stack(options: argparse.Namespace) -> int:
     """Start the stack, print one JSON line with its URLs (API, NATS, inbox page), and run
     until SIGINT/SIGTERM."""
@@ -80,7 +91,11 @@ def run_stack(options: argparse.Namespace) -> int:
     )
     if options.silent or options.inbox:
         stack.human.stay_silent()
-    with stack:
+    with contextlib.ExitStack() as cleanup:
+        log, handler = logging.getLogger(__package__), _stack_log_handler()
+        log.addHandler(handler)
+        cleanup.callback(log.removeHandler, handler)
+        cleanup.enter_context(stack)
         urls = {"api_url": stack.api_url, "nats_url": stack.nats_url, "inbox_url": stack.inbox_url}
         print(json.dumps(urls), flush=True)
         if options.inbox:

@@ -32,6 +32,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 INBOX_PATH = "/_inbox/"
 #: The page lists at most this many sessions (those awaiting an answer first).
 SESSION_LIMIT = 100
+#: ... and at most this many of the newest events NATS could not take (the dead letters).
+DEAD_LETTER_LIMIT = 20
 
 _ASSETS = {
     "index.html": "text/html; charset=utf-8",
@@ -97,7 +99,11 @@ def inbox_state(store: SessionStore, epoch: str, since: str | None) -> dict[str,
     sessions = store.inbox_sessions(SESSION_LIMIT)
     for session in sessions:
         session["answer_draft"] = draft_answer(session["message_data_template"])
-    return {"version": version, "sessions": sessions}
+    return {
+        "version": version,
+        "sessions": sessions,
+        "dead_letters": store.dead_letters(DEAD_LETTER_LIMIT),
+    }
 
 
 def _is_loopback(client: Address | None, hostname: str | None) -> bool:

@@ -57,6 +57,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     msg_id TEXT NOT NULL,
     trace_context TEXT
 );
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY,
+    subject_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    dead_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -559,6 +567,26 @@ class SessionStore:
     def delete_outbox(self, seqs: list[int]) -> None:
         """Forget entries NATS has taken."""
         self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq in seqs])
+
+    def dead_letter(self, seq: int, reason: str) -> None:
+        """Move the outbox entry ``seq``, which can never be published, to the dead letters
+        (kept with ``reason``), so that the entries after it go on."""
+        with self.atomic():
+            self._db.execute(
+                "INSERT INTO dead_letters (seq, subject_id, payload, msg_id, reason, dead_at)"
+                " SELECT seq, subject_id, payload, msg_id, ?, ? FROM outbox WHERE seq = ?",
+                (reason, utc_now(), seq),
+            )
+            self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+    def dead_letters(self, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` dead letters (without their payloads), newest first."""
+        rows = self._db.execute(
+            "SELECT msg_id, subject_id, reason, dead_at FROM dead_letters ORDER BY seq DESC"
+            " LIMIT ?",
+            (limit,),
+        )
+        return [dict(row) for row in rows]
 
     def outbox_size(self) -> int:
         """How many entries wait to be published."""
