@@ -54,6 +54,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="serve the inbox page to other machines too (default: loopback clients only)",
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests naming this host (repeatable; '*': any); by default only"
+        " loopback names and --host, so no web page can reach the API through DNS rebinding",
+    )
     parser.add_argument("--no-stream", action="store_true", help="publish through core NATS only")
     parser.add_argument(
         "--subject-wide",
@@ -88,6 +96,7 @@ def run_stack(options: argparse.Namespace) -> int:
         api_token=options.api_token,
         inbox_remote=options.inbox_remote,
         per_session_subjects=not options.subject_wide,
+        allowed_hosts=options.allowed_host,
     )
     if options.silent or options.inbox:
         stack.human.stay_silent()

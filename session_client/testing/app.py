@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,7 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._tracing import ServerTracing, TracingMiddleware
 from .contracts import ContractValidator, json_bytes
+from .guard import BrowserGuardMiddleware
 from .inbox import inbox_routes
+from .problems import Problem, problem_response
 from .service import SessionService
 from .store import Conflict, NotFound, parse_rfc3339
 
@@ -31,41 +33,6 @@ Handler = Callable[[Request], Awaitable[Response]]
 MAX_BODY_BYTES = 8 * 1024 * 1024
 #: What a page's JSON beside its items may take (keys, ``next_cursor``, ``has_more``).
 _PAGE_ENVELOPE_BYTES = 1024
-
-
-class Problem(Exception):
-    """An RFC 9457 problem to answer with."""
-
-    def __init__(
-        self, status: int, kind: str, title: str, detail: str = "", errors: list[Any] | None = None
-    ) -> None:
-        super().__init__(detail or title)
-        self.status, self.kind, self.title, self.detail, self.errors = (
-            status,
-            kind,
-            title,
-            detail,
-            errors,
-        )
-
-
-def problem_response(
-    problem: Problem, request_id: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    """Render ``problem`` as ``application/problem+json``."""
-    body: dict[str, Any] = {
-        "type": f"urn:session-api:{problem.kind}",
-        "title": problem.title,
-        "status": problem.status,
-        "request_id": request_id,
-    }
-    if problem.detail:
-        body["detail"] = problem.detail
-    if problem.errors:
-        body["errors"] = problem.errors
-    return JSONResponse(
-        body, problem.status, headers=headers, media_type="application/problem+json"
-    )
 
 
 class RequestIdMiddleware:
@@ -110,11 +77,15 @@ def _unsupported_media_type(detail: str) -> Problem:
     return Problem(415, "unsupported-media-type", "Unsupported Media Type", detail)
 
 
-def refuse_non_json(request: Request) -> None:
-    """Refuse a body-less POST that names a body type other than JSON: a browser's form (a
-    cross-site one too) always sends one, a client of the API sends none or JSON."""
+#: What an HTML form can send, from any site, without a CORS preflight.
+_FORM_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def refuse_form(request: Request) -> None:
+    """Refuse a body-less POST that comes as a browser's form (a cross-site one too); clients
+    of the API send no body type, JSON, or (some HTTP stacks) ``application/octet-stream``."""
     media_type = _media_type(request)
-    if media_type is not None and media_type != "application/json":
+    if media_type in _FORM_TYPES:
         raise _unsupported_media_type(f"{media_type} is not accepted; send application/json")
 
 
@@ -166,10 +137,13 @@ def create_app(
     api_token: str | None = None,
     inbox_remote: bool = False,
     tracing: ServerTracing | None = None,
+    allowed_hosts: Collection[str] = (),
 ) -> Starlette:
     """The ASGI app serving every operation of ``openapi.yaml`` on top of ``service``, in the
     trace of each request (``tracing``: default the global tracer's, if any), and the dev inbox
-    (:mod:`.inbox`; to loopback clients only unless ``inbox_remote``)."""
+    (:mod:`.inbox`; to loopback clients only unless ``inbox_remote``). Requests must name a
+    loopback host or one of ``allowed_hosts`` (``"*"``: any), and web pages of other origins
+    cannot change anything (:class:`BrowserGuardMiddleware`)."""
     contract = ContractValidator()
 
     session_page_bytes = contract.max_json_bytes("SessionPage") - _PAGE_ENVELOPE_BYTES
@@ -348,7 +322,7 @@ def create_app(
 
     async def reject_session(request: Request) -> Response:
         (session_id,) = path_ids(request)
-        refuse_non_json(request)
+        refuse_form(request)
 
         def run() -> tuple[int, Any]:
             return 200, service.reject_session(session_id)
@@ -356,7 +330,7 @@ def create_app(
         return idempotent(request, None, run)
 
     async def expire_sessions(request: Request) -> Response:
-        refuse_non_json(request)
+        refuse_form(request)
 
         def run() -> tuple[int, Any]:
             return 200, service.expire_sessions()
@@ -431,6 +405,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.router.redirect_slashes = False
+    app.add_middleware(BrowserGuardMiddleware, allowed_hosts=allowed_hosts)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(TracingMiddleware, tracing=tracing or ServerTracing())
     return app

@@ -9,7 +9,6 @@ loopback clients only unless ``remote`` is set; its data needs the API token whe
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 import webbrowser
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .guard import is_loopback_address
 from .store import SessionStore
 
 __all__ = ["INBOX_PATH", "draft_answer", "inbox_routes", "inbox_state", "open_inbox"]
@@ -111,18 +111,9 @@ def _is_loopback(client: Address | None, hostname: str | None) -> bool:
     developer's browser could otherwise read the inbox through a DNS name rebound to 127.0.0.1."""
     if client is None or hostname is None:
         return False
-    return _loopback_address(client.host) and (
-        hostname == "localhost" or _loopback_address(hostname)
+    return is_loopback_address(client.host) and (
+        hostname == "localhost" or is_loopback_address(hostname)
     )
-
-
-def _loopback_address(text: str) -> bool:
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return bool((mapped or address).is_loopback)
 
 
 def _read(name: str) -> bytes:
