@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import signal
 import sys
 import threading
@@ -66,6 +68,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="serve the inbox page to other machines too (default: loopback clients only)",
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests naming this host (repeatable; '*': any); by default only"
+        " loopback names and --host, so no web page can reach the API through DNS rebinding",
+    )
     parser.add_argument("--no-stream", action="store_true", help="publish through core NATS only")
     parser.add_argument(
         "--subject-wide",
@@ -96,6 +106,15 @@ def _nats_port(options: argparse.Namespace) -> int | None:
     return None
 
 
+def _stack_log_handler() -> logging.Handler:
+    """Where the stack's warnings and errors (a NATS publish that failed, a dead letter) show:
+    stderr, beside the inbox's lines, so that ``dev`` shows what went wrong."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("stack: %(levelname)s %(message)s"))
+    return handler
+
+
 def run_stack(options: argparse.Namespace) -> int:
     """Start the stack, print one JSON line with its URLs (API, NATS, inbox page), and run
     until SIGINT/SIGTERM."""
@@ -114,10 +133,15 @@ def run_stack(options: argparse.Namespace) -> int:
         api_token=options.api_token,
         inbox_remote=options.inbox_remote,
         per_session_subjects=not options.subject_wide,
+        allowed_hosts=options.allowed_host,
     )
     if options.silent or options.inbox:
         stack.human.stay_silent()
-    with stack:
+    with contextlib.ExitStack() as cleanup:
+        log, handler = logging.getLogger(__package__), _stack_log_handler()
+        log.addHandler(handler)
+        cleanup.callback(log.removeHandler, handler)
+        cleanup.enter_context(stack)
         urls = {"api_url": stack.api_url, "nats_url": stack.nats_url, "inbox_url": stack.inbox_url}
         print(json.dumps(urls), flush=True)
         if options.inbox:

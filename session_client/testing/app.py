@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,8 +17,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._tracing import ServerTracing, TracingMiddleware
-from .contracts import ContractValidator
+from .contracts import ContractValidator, json_bytes
+from .guard import BrowserGuardMiddleware
 from .inbox import inbox_routes
+from .problems import Problem, problem_response
 from .service import SessionService
 from .store import Conflict, NotFound, parse_rfc3339
 
@@ -26,40 +28,11 @@ __all__ = ["create_app"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-
-class Problem(Exception):
-    """An RFC 9457 problem to answer with."""
-
-    def __init__(
-        self, status: int, kind: str, title: str, detail: str = "", errors: list[Any] | None = None
-    ) -> None:
-        super().__init__(detail or title)
-        self.status, self.kind, self.title, self.detail, self.errors = (
-            status,
-            kind,
-            title,
-            detail,
-            errors,
-        )
-
-
-def problem_response(
-    problem: Problem, request_id: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    """Render ``problem`` as ``application/problem+json``."""
-    body: dict[str, Any] = {
-        "type": f"urn:session-api:{problem.kind}",
-        "title": problem.title,
-        "status": problem.status,
-        "request_id": request_id,
-    }
-    if problem.detail:
-        body["detail"] = problem.detail
-    if problem.errors:
-        body["errors"] = problem.errors
-    return JSONResponse(
-        body, problem.status, headers=headers, media_type="application/problem+json"
-    )
+#: Request bodies larger than this are refused (413) before they are read in full: the
+#: contract's ``x-max-json-bytes`` bounds leave room for escapes (see openapi.yaml's Limits).
+MAX_BODY_BYTES = 8 * 1024 * 1024
+#: What a page's JSON beside its items may take (keys, ``next_cursor``, ``has_more``).
+_PAGE_ENVELOPE_BYTES = 1024
 
 
 class RequestIdMiddleware:
@@ -95,6 +68,65 @@ def by_method(**handlers: Handler) -> Handler:
     return dispatch
 
 
+def _media_type(request: Request) -> str | None:
+    value = request.headers.get("content-type")
+    return value.split(";")[0].strip().lower() if value is not None else None
+
+
+def _unsupported_media_type(detail: str) -> Problem:
+    return Problem(415, "unsupported-media-type", "Unsupported Media Type", detail)
+
+
+#: What an HTML form can send, from any site, without a CORS preflight.
+_FORM_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def refuse_form(request: Request) -> None:
+    """Refuse a body-less POST that comes as a browser's form (a cross-site one too); clients
+    of the API send no body type, JSON, or (some HTTP stacks) ``application/octet-stream``."""
+    media_type = _media_type(request)
+    if media_type in _FORM_TYPES:
+        raise _unsupported_media_type(f"{media_type} is not accepted; send application/json")
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, up to :data:`MAX_BODY_BYTES` (a 413 beyond, without reading it all)."""
+    too_large = Problem(
+        413, "payload-too-large", "Content Too Large", f"the body exceeds {MAX_BODY_BYTES} bytes"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` as JSON, refused (422) unless it is JSON of valid Unicode: a lone surrogate such
+    as ``"\\ud800"`` parses, but could never be written out again, so nothing stores it."""
+    try:
+        body = json.loads(raw)
+        json_bytes(body)
+    except UnicodeEncodeError as exc:
+        raise Problem(
+            422,
+            "validation-error",
+            "Unprocessable Content",
+            "the body holds a lone surrogate (a \\ud800-\\udfff escape without its pair),"
+            " which is not Unicode text",
+        ) from exc
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, nesting
+        raise Problem(
+            422, "validation-error", "Unprocessable Content", f"invalid JSON: {exc}"
+        ) from exc
+    return body
+
+
 def _fingerprint(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -105,24 +137,29 @@ def create_app(
     api_token: str | None = None,
     inbox_remote: bool = False,
     tracing: ServerTracing | None = None,
+    allowed_hosts: Collection[str] = (),
 ) -> Starlette:
     """The ASGI app serving every operation of ``openapi.yaml`` on top of ``service``, in the
     trace of each request (``tracing``: default the global tracer's, if any), and the dev inbox
-    (:mod:`.inbox`; to loopback clients only unless ``inbox_remote``)."""
+    (:mod:`.inbox`; to loopback clients only unless ``inbox_remote``). Requests must name a
+    loopback host or one of ``allowed_hosts`` (``"*"``: any), and web pages of other origins
+    cannot change anything (:class:`BrowserGuardMiddleware`)."""
     contract = ContractValidator()
 
+    session_page_bytes = contract.max_json_bytes("SessionPage") - _PAGE_ENVELOPE_BYTES
+    settled_page_bytes = contract.max_json_bytes("SettledMessagePage") - _PAGE_ENVELOPE_BYTES
+
     def check(schema: str, value: object, location: str) -> None:
-        errors = contract.errors(schema, value, location)
+        status, errors = contract.problems(schema, value, location)
+        if status == 413:
+            raise Problem(413, "payload-too-large", "Content Too Large", errors=errors)
         if errors:
             raise Problem(422, "validation-error", "Unprocessable Content", errors=errors)
 
     async def json_body(request: Request, schema: str) -> dict[str, Any]:
-        try:
-            body = json.loads(await request.body())
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            raise Problem(
-                422, "validation-error", "Unprocessable Content", f"invalid JSON: {exc}"
-            ) from exc
+        if _media_type(request) != "application/json":
+            raise _unsupported_media_type("send the body as application/json")
+        body = parse_json(await read_body(request))
         check(schema, body, "body")
         assert isinstance(body, dict)  # every request schema is an object
         return body
@@ -194,19 +231,25 @@ def create_app(
 
         return wrapped
 
-    async def idempotent(
-        request: Request, body: dict[str, Any] | None, run: Callable[[], Awaitable[tuple[int, Any]]]
+    def idempotent(
+        request: Request, body: dict[str, Any] | None, run: Callable[[], tuple[int, Any]]
     ) -> Response:
-        """Run ``run`` once per Idempotency-Key; repeats replay the first result."""
+        """Run ``run`` once per Idempotency-Key; repeats replay the first result.
+
+        ``run`` and the record of its result are one transaction (``run`` never awaits, so no
+        other request's writes join it): a crash between the two would otherwise keep the
+        effect without the record, and the client's retry would then conflict with it.
+        """
         key = idempotency_key(request)
         if key is None:
-            status, result = await run()
+            status, result = run()
             return JSONResponse(result, status)
         scope, fingerprint = f"{request.method} {request.url.path}", _fingerprint(body)
         recorded = service.store.find_idempotent(scope, key)
         if recorded is None:
-            status, result = await run()
-            service.store.record_idempotent(scope, key, fingerprint, status, result)
+            with service.store.atomic():
+                status, result = run()
+                service.store.record_idempotent(scope, key, fingerprint, status, result)
             return JSONResponse(result, status)
         if recorded[0] != fingerprint:
             raise Problem(
@@ -231,10 +274,10 @@ def create_app(
         }
         check_template(fields["message_data_template"], fields["message_data"])
 
-        async def run() -> tuple[int, Any]:
+        def run() -> tuple[int, Any]:
             return service.create_session(fields)
 
-        return await idempotent(request, body, run)
+        return idempotent(request, body, run)
 
     async def list_sessions(request: Request) -> Response:
         status, subject_id = (
@@ -250,6 +293,7 @@ def create_app(
             subject_id=subject_id,
             limit=page_limit(request),
             cursor=page_cursor(request),
+            max_bytes=session_page_bytes,
         )
         return JSONResponse(page)
 
@@ -268,6 +312,7 @@ def create_app(
             since=settled_since(request),
             cursor=page_cursor(request),
             limit=page_limit(request),
+            max_bytes=settled_page_bytes,
         )
         return JSONResponse(page)
 
@@ -277,23 +322,26 @@ def create_app(
 
     async def reject_session(request: Request) -> Response:
         (session_id,) = path_ids(request)
+        refuse_form(request)
 
-        async def run() -> tuple[int, Any]:
+        def run() -> tuple[int, Any]:
             return 200, service.reject_session(session_id)
 
-        return await idempotent(request, None, run)
+        return idempotent(request, None, run)
 
     async def expire_sessions(request: Request) -> Response:
-        async def run() -> tuple[int, Any]:
+        refuse_form(request)
+
+        def run() -> tuple[int, Any]:
             return 200, service.expire_sessions()
 
-        return await idempotent(request, None, run)
+        return idempotent(request, None, run)
 
     async def send_message(request: Request) -> Response:
         (session_id,) = path_ids(request)
         body = await json_body(request, "SendMessageRequest")
 
-        async def run() -> tuple[int, Any]:
+        def run() -> tuple[int, Any]:
             return service.send_message(
                 session_id,
                 body["channel_id"],
@@ -303,7 +351,7 @@ def create_app(
                 request.scope.get("trace_context"),
             )
 
-        return await idempotent(request, body, run)
+        return idempotent(request, body, run)
 
     async def get_message(request: Request) -> Response:
         session_id, message_id = path_ids(request)
@@ -313,10 +361,10 @@ def create_app(
         session_id, message_id = path_ids(request)
         body = await json_body(request, "SubmitResponseRequest")
 
-        async def run() -> tuple[int, Any]:
+        def run() -> tuple[int, Any]:
             return 200, service.submit_response(session_id, message_id, body["response"])
 
-        return await idempotent(request, body, run)
+        return idempotent(request, body, run)
 
     async def answer_from_inbox(request: Request) -> Response:
         """The inbox's answer: checked against the session's template, then submitted."""
@@ -357,6 +405,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.router.redirect_slashes = False
+    app.add_middleware(BrowserGuardMiddleware, allowed_hosts=allowed_hosts)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(TracingMiddleware, tracing=tracing or ServerTracing())
     return app

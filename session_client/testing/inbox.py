@@ -9,7 +9,6 @@ loopback clients only unless ``remote`` is set; its data needs the API token whe
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 import webbrowser
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .guard import is_loopback_address
 from .store import SessionStore
 
 __all__ = ["INBOX_PATH", "draft_answer", "inbox_routes", "inbox_state", "open_inbox"]
@@ -32,6 +32,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 INBOX_PATH = "/_inbox/"
 #: The page lists at most this many sessions (those awaiting an answer first).
 SESSION_LIMIT = 100
+#: ... and at most this many of the newest events NATS could not take (the dead letters).
+DEAD_LETTER_LIMIT = 20
 
 _ASSETS = {
     "index.html": "text/html; charset=utf-8",
@@ -97,7 +99,11 @@ def inbox_state(store: SessionStore, epoch: str, since: str | None) -> dict[str,
     sessions = store.inbox_sessions(SESSION_LIMIT)
     for session in sessions:
         session["answer_draft"] = draft_answer(session["message_data_template"])
-    return {"version": version, "sessions": sessions}
+    return {
+        "version": version,
+        "sessions": sessions,
+        "dead_letters": store.dead_letters(DEAD_LETTER_LIMIT),
+    }
 
 
 def _is_loopback(client: Address | None, hostname: str | None) -> bool:
@@ -105,18 +111,9 @@ def _is_loopback(client: Address | None, hostname: str | None) -> bool:
     developer's browser could otherwise read the inbox through a DNS name rebound to 127.0.0.1."""
     if client is None or hostname is None:
         return False
-    return _loopback_address(client.host) and (
-        hostname == "localhost" or _loopback_address(hostname)
+    return is_loopback_address(client.host) and (
+        hostname == "localhost" or is_loopback_address(hostname)
     )
-
-
-def _loopback_address(text: str) -> bool:
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return bool((mapped or address).is_loopback)
 
 
 def _read(name: str) -> bytes:
@@ -133,7 +130,8 @@ def inbox_routes(
     remote: bool = False,
 ) -> list[Route]:
     """The inbox's routes. ``guard`` wraps data endpoints (bearer token, problem responses);
-    ``answer`` submits ``{"response": {...}}`` for the message of the path."""
+    ``answer`` submits ``{"response": {...}}`` (``application/json`` only, like every body of
+    the API) for the message of the path."""
     files = {name: _read(name) for name in _ASSETS}
     epoch = uuid.uuid4().hex[:8]
 
@@ -141,15 +139,6 @@ def inbox_routes(
         async def checked(request: Request) -> Response:
             if not remote and not _is_loopback(request.client, request.url.hostname):
                 raise HTTPException(404)  # elsewhere the inbox does not exist
-            return await handler(request)
-
-        return checked
-
-    def json_only(handler: Handler) -> Handler:
-        # A cross-site form cannot send application/json without a CORS preflight we never allow.
-        async def checked(request: Request) -> Response:
-            if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-                raise HTTPException(415, "send the answer as application/json")
             return await handler(request)
 
         return checked
@@ -171,7 +160,7 @@ def inbox_routes(
         Route(INBOX_PATH, local(get_file), methods=["GET"]),
         Route(INBOX_PATH + "static/{name}", local(get_file), methods=["GET"]),
         Route(INBOX_PATH + "api/state", local(guard(get_state)), methods=["GET"]),
-        Route(answer_path, local(json_only(guard(answer))), methods=["POST"]),
+        Route(answer_path, local(guard(answer)), methods=["POST"]),
     ]
 
 

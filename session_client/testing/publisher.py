@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import math
+import re
 from itertools import groupby
 from typing import Any
 
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 #: Errors meaning "this NATS server has no JetStream (now)", not "the request was bad".
 _JETSTREAM_UNAVAILABLE = (ServiceUnavailableError, NoRespondersError, NatsTimeoutError)
+#: A subject a message can be published on: tokens without whitespace or wildcards.
+_PUBLISHABLE_SUBJECT = re.compile(r"[^\s.*>]+(?:\.[^\s.*>]+)*")
+#: What the headers of a message may add to its size (``Nats-Msg-Id``, trace context).
+_HEADER_ROOM = 1024
 
 
 class EventPublisher:
@@ -44,7 +49,9 @@ class EventPublisher:
     publishes the outbox in order: through JetStream where a stream covers the subject (the row
     goes once acknowledged; ``Nats-Msg-Id`` deduplicates), through core NATS otherwise (the row
     goes once a flush completed). What fails stays and is retried on reconnection and every
-    ``retry_interval`` seconds. Failures are logged, never raised.
+    ``retry_interval`` seconds. Failures are logged, never raised. An entry that can never be
+    published (a subject NATS refuses, or more than the server's ``max_payload``) moves to the
+    store's dead letters, logged as an error, so that it never holds up the entries after it.
 
     ``per_session_subjects=False`` publishes on the subject-wide subject instead, as servers
     of contract 1.0 did: to test clients against such servers.
@@ -178,6 +185,7 @@ class EventPublisher:
 
     async def _deliver_batch(self, nc: NATS, entries: list[OutboxEntry]) -> bool:
         """Publish ``entries`` in order, run by run of the same route; False at a failure."""
+        entries = [entry for entry in entries if not self._dead_lettered(nc, entry)]
         routes = [await self._route(nc, entry) for entry in entries]
         if None in routes:
             return False
@@ -195,6 +203,26 @@ class EventPublisher:
             self.store.delete_outbox(delivered)
             if len(delivered) < len(group):
                 return False
+        return True
+
+    def _dead_lettered(self, nc: NATS, entry: OutboxEntry) -> bool:
+        """Whether ``entry`` can never be published, and so went to the dead letters."""
+        subject = self._subject(entry)
+        size = len(entry.payload.encode()) + _HEADER_ROOM
+        if not _PUBLISHABLE_SUBJECT.fullmatch(subject):
+            reason = f"{subject!r} is not a subject NATS accepts"
+        elif size > nc.max_payload:
+            reason = f"{size} bytes with headers exceed the NATS server's max_payload of "
+            reason += str(nc.max_payload)
+        else:
+            return False
+        self.store.dead_letter(entry.seq, reason)
+        logger.error(
+            "dead letter: %s for %s cannot be published (%s); the outbox goes on without it",
+            entry.msg_id,
+            entry.subject_id,
+            reason,
+        )
         return True
 
     async def _route(self, nc: NATS, entry: OutboxEntry) -> bool | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -32,7 +33,8 @@ class ReferenceServer:
     ``tracer_provider`` records its spans (default: the global OpenTelemetry one, if any);
     ``per_session_subjects=False`` publishes like a server of contract 1.0 (see
     :class:`EventPublisher`). The dev inbox (:attr:`inbox_url`) answers loopback clients only,
-    unless ``inbox_remote``.
+    unless ``inbox_remote``. Requests must name a loopback host, ``host`` or one of
+    ``allowed_hosts`` (``"*"``: any): a web page of a DNS name rebound to 127.0.0.1 gets 421.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class ReferenceServer:
         inbox_remote: bool = False,
         tracer_provider: Any = None,
         per_session_subjects: bool = True,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
         self.host = host
         tracing = ServerTracing(tracer_provider)
@@ -70,7 +73,11 @@ class ReferenceServer:
         )
         self.service = SessionService(self.store, publisher, human)
         self.app = create_app(
-            self.service, api_token=api_token, inbox_remote=inbox_remote, tracing=tracing
+            self.service,
+            api_token=api_token,
+            inbox_remote=inbox_remote,
+            tracing=tracing,
+            allowed_hosts=[host, *allowed_hosts],  # its own address, as in self.url
         )
         self.faults = FaultInjectionMiddleware(self.app, faults) if faults is not None else None
         self._create_stream = create_stream

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -30,7 +31,9 @@ class LocalStack:
     reference server's spans (default: the global OpenTelemetry one, if any);
     ``per_session_subjects=False`` publishes answers on the subject-wide subject, as servers of
     contract 1.0 did. The dev inbox page (:attr:`inbox_url`) lets a developer answer as the
-    human; it answers loopback clients only unless ``inbox_remote=True``.
+    human; it answers loopback clients only unless ``inbox_remote=True``. The API answers
+    requests naming a loopback host or ``host`` in ``Host``, plus ``allowed_hosts`` (``"*"``:
+    any), and no web page of another origin can change its state.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class LocalStack:
         inbox_remote: bool = False,
         tracer_provider: Any = None,
         per_session_subjects: bool = True,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
         self.human = human or SimulatedHuman(auto_respond, delay=respond_delay)
         self.nats_server = NatsServer(host=host, port=nats_port) if nats_url is None else None
@@ -70,6 +74,7 @@ class LocalStack:
             "inbox_remote": inbox_remote,
             "tracer_provider": tracer_provider,
             "per_session_subjects": per_session_subjects,
+            "allowed_hosts": allowed_hosts,
         }
         self.server: ReferenceServer | None = None
 

@@ -7,11 +7,13 @@ import json
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+
+from .contracts import json_bytes
 
 __all__ = ["Conflict", "NotFound", "OutboxEntry", "SessionStore", "parse_rfc3339", "utc_now"]
 
@@ -54,6 +56,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload TEXT NOT NULL,
     msg_id TEXT NOT NULL,
     trace_context TEXT
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY,
+    subject_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    dead_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT NOT NULL,
@@ -186,6 +196,27 @@ class OutboxEntry:
     trace_context: dict[str, str] | None = None
 
 
+def _fill_page(
+    rows: Iterable[sqlite3.Row],
+    render: Callable[[sqlite3.Row], dict[str, Any]],
+    limit: int,
+    max_bytes: int,
+) -> tuple[list[sqlite3.Row], list[dict[str, Any]], bool]:
+    """The first rows of ``rows`` (read lazily), rendered, while they are at most ``limit`` and
+    their items' JSON at most ``max_bytes`` (never fewer than one), and whether more follow."""
+    kept: list[sqlite3.Row] = []
+    items: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        item = render(row)
+        size += json_bytes(item) + 1  # and its comma
+        if len(items) == limit or (items and size > max_bytes):
+            return kept, items, True
+        kept.append(row)
+        items.append(item)
+    return kept, items, False
+
+
 def _encode_cursor(seq: int) -> str:
     # Any string the contract's PageCursor pattern admits decodes, so no valid cursor is refused.
     return format(seq, "x")
@@ -269,9 +300,16 @@ class SessionStore:
         return self.get_session(fields["session_id"])
 
     def list_sessions(
-        self, *, status: str | None, subject_id: str | None, limit: int, cursor: str | None
+        self,
+        *,
+        status: str | None,
+        subject_id: str | None,
+        limit: int,
+        cursor: str | None,
+        max_bytes: int,
     ) -> dict[str, Any]:
-        """One page of sessions in creation order after the (validated) ``cursor``."""
+        """One page of sessions in creation order after the (validated) ``cursor``: at most
+        ``limit`` of them, and at most ``max_bytes`` of JSON (but at least one)."""
         clauses = ["seq > ?"]
         params: list[int | str] = [_decode_cursor(cursor) if cursor else 0]
         if status is not None:
@@ -280,14 +318,17 @@ class SessionStore:
         if subject_id is not None:
             clauses.append("subject_id = ?")
             params.append(subject_id)
-        rows = self._db.execute(
-            f"SELECT * FROM sessions WHERE {' AND '.join(clauses)} ORDER BY seq LIMIT ?",
-            (*params, limit + 1),
-        ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, items, more = _fill_page(
+            self._db.execute(
+                f"SELECT * FROM sessions WHERE {' AND '.join(clauses)} ORDER BY seq LIMIT ?",
+                (*params, limit + 1),
+            ),
+            _session_row,
+            limit,
+            max_bytes,
+        )
         return {
-            "items": [_session_row(row) for row in rows],
+            "items": items,
             "next_cursor": _encode_cursor(rows[-1]["seq"]) if more else None,
         }
 
@@ -440,9 +481,10 @@ class SessionStore:
         return int(row[0])
 
     def list_settled(
-        self, subject_id: str, *, since: str | None, cursor: str | None, limit: int
+        self, subject_id: str, *, since: str | None, cursor: str | None, limit: int, max_bytes: int
     ) -> dict[str, Any]:
-        """One page of ``subject_id``'s settled messages in settle order (``SettledMessagePage``).
+        """One page of ``subject_id``'s settled messages in settle order (``SettledMessagePage``):
+        at most ``limit`` of them, and at most ``max_bytes`` of JSON (but at least one).
 
         ``cursor`` (a previous ``next_cursor``) wins over ``since`` (a time from
         :func:`parse_rfc3339`); with neither, the page starts at the first settled message.
@@ -454,15 +496,20 @@ class SessionStore:
             where, params = "settled_seq IS NOT NULL AND settled_at >= ?", [since]
         else:
             where, params = "settled_seq IS NOT NULL", []
-        rows = self._db.execute(
-            f"SELECT * FROM messages WHERE subject_id = ? AND {where} ORDER BY settled_seq LIMIT ?",
-            (subject_id, *params, limit + 1),
-        ).fetchall()
-        page = rows[:limit]
+        page, items, more = _fill_page(
+            self._db.execute(
+                f"SELECT * FROM messages WHERE subject_id = ? AND {where} ORDER BY settled_seq"
+                " LIMIT ?",
+                (subject_id, *params, limit + 1),
+            ),
+            _message_row,
+            limit,
+            max_bytes,
+        )
         return {
-            "items": [_message_row(row) for row in page],
+            "items": items,
             "next_cursor": self._settled_cursor(page, cursor),
-            "has_more": len(rows) > limit,
+            "has_more": more,
         }
 
     def _settled_cursor(self, page: list[sqlite3.Row], cursor: str | None) -> str:
@@ -520,6 +567,26 @@ class SessionStore:
     def delete_outbox(self, seqs: list[int]) -> None:
         """Forget entries NATS has taken."""
         self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq in seqs])
+
+    def dead_letter(self, seq: int, reason: str) -> None:
+        """Move the outbox entry ``seq``, which can never be published, to the dead letters
+        (kept with ``reason``), so that the entries after it go on."""
+        with self.atomic():
+            self._db.execute(
+                "INSERT INTO dead_letters (seq, subject_id, payload, msg_id, reason, dead_at)"
+                " SELECT seq, subject_id, payload, msg_id, ?, ? FROM outbox WHERE seq = ?",
+                (reason, utc_now(), seq),
+            )
+            self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+    def dead_letters(self, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` dead letters (without their payloads), newest first."""
+        rows = self._db.execute(
+            "SELECT msg_id, subject_id, reason, dead_at FROM dead_letters ORDER BY seq DESC"
+            " LIMIT ?",
+            (limit,),
+        )
+        return [dict(row) for row in rows]
 
     def outbox_size(self) -> int:
         """How many entries wait to be published."""

@@ -84,9 +84,10 @@ def test_the_answer_is_checked_against_the_template_then_published(
 
 
 def test_a_name_other_than_loopback_finds_no_inbox(silent_stack: LocalStack) -> None:
-    # A web page could rebind its own DNS name to 127.0.0.1 to read the inbox: refused.
+    # A web page could rebind its own DNS name to 127.0.0.1 to read the inbox: refused (the
+    # whole API refuses such a name, see test_local_stack_guard.py).
     port = silent_stack.api_url.rsplit(":", 1)[1]
-    for host, status in (("evil.example", 404), ("localhost", 200), ("127.0.0.1", 200)):
+    for host, status in (("evil.example", 421), ("localhost", 200), ("127.0.0.1", 200)):
         for path in ("/_inbox/", STATE):
             response = httpx.get(silent_stack.api_url + path, headers={"Host": f"{host}:{port}"})
             assert response.status_code == status, (host, path)
@@ -95,7 +96,12 @@ def test_a_name_other_than_loopback_finds_no_inbox(silent_stack: LocalStack) -> 
 @pytest.mark.parametrize("remote", [False, True])
 async def test_other_machines_see_the_inbox_only_when_allowed(remote: bool) -> None:
     store = SessionStore()
-    app = create_app(SessionService(store), api_token="surface-token", inbox_remote=remote)
+    app = create_app(
+        SessionService(store),
+        api_token="surface-token",
+        inbox_remote=remote,
+        allowed_hosts=["192.0.2.1"],
+    )
     elsewhere = httpx.ASGITransport(app, client=("192.0.2.7", 50000))
     async with httpx.AsyncClient(transport=elsewhere, base_url="http://192.0.2.1") as browser:
         assert (await browser.get("/health")).status_code == 200

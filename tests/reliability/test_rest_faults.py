@@ -68,14 +68,9 @@ async def test_every_operation_survives_rest_faults_without_duplicates(
             except Exception as exc:
                 failures[f"expire_sessions: {type(exc).__name__}"] += 1
         messages = stack.server.store.count_messages()
-        sessions = len(
-            stack.server.store.list_sessions(status=None, subject_id=None, limit=1000, cursor=None)[
-                "items"
-            ]
-        )
-        rejected = stack.server.store.list_sessions(
-            status="FAILED", subject_id=None, limit=1000, cursor=None
-        )["items"]
+        everything = {"subject_id": None, "limit": 1000, "cursor": None, "max_bytes": 1 << 30}
+        sessions = len(stack.server.store.list_sessions(status=None, **everything)["items"])
+        rejected = stack.server.store.list_sessions(status="FAILED", **everything)["items"]
         injected = dict(stack.server.faults.injected)
     expected_operations = count * 5 + 1
     figures(

@@ -100,7 +100,7 @@ async def test_a_per_call_http_timeout_bounds_that_call_only() -> None:
 
     transport = httpx.MockTransport(slow)
     async with AsyncSessionClient(API, max_retries=0, http_transport=transport) as client:
-        with pytest.raises(APITimeoutError, match="within 0.2 s"):
+        with pytest.raises(APITimeoutError, match=r"within 0\.2 s"):
             await client.get_session("s1", http_timeout=0.2)
         assert (await client.get_session("s1"))["session_id"] == "s1"  # the client's 30 s
 

@@ -26,9 +26,11 @@ class CreateSessionRequest:
     letter or digit.
      """
     message_data: CreateSessionRequestMessageData | Unset = UNSET
-    """ Initial message data for the session. """
+    """ Initial message data for the session: at most 256 KiB as compact UTF-8 JSON (`413`).
+     """
     message_data_template: CreateSessionRequestMessageDataTemplate | Unset = UNSET
     """ A JSON Schema that `message_data` must satisfy. The default, `{}`, accepts any payload.
+    At most 64 KiB as compact UTF-8 JSON (`413`).
      """
     expiry_date: int | None | Unset = UNSET
     """ Unix time (seconds) after which `expireSessions` expires the session. """

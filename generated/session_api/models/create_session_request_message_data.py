@@ -11,7 +11,7 @@ T = TypeVar("T", bound="CreateSessionRequestMessageData")
 
 @_attrs_define
 class CreateSessionRequestMessageData:
-    """Initial message data for the session."""
+    """Initial message data for the session: at most 256 KiB as compact UTF-8 JSON (`413`)."""
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

@@ -11,7 +11,10 @@ T = TypeVar("T", bound="CreateSessionRequestMessageDataTemplate")
 
 @_attrs_define
 class CreateSessionRequestMessageDataTemplate:
-    """A JSON Schema that `message_data` must satisfy. The default, `{}`, accepts any payload."""
+    """A JSON Schema that `message_data` must satisfy. The default, `{}`, accepts any payload.
+    At most 64 KiB as compact UTF-8 JSON (`413`).
+
+    """
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

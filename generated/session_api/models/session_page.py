@@ -15,6 +15,11 @@ T = TypeVar("T", bound="SessionPage")
 
 @_attrs_define
 class SessionPage:
+    """At most `limit` sessions and at most 4 MiB of compact UTF-8 JSON: a page that would be
+    larger ends early, with a `next_cursor`.
+
+    """
+
     items: list[Session]
     next_cursor: None | str
     """ Pass as `cursor` to get the next page; `null` on the last page. """

@@ -15,6 +15,11 @@ T = TypeVar("T", bound="SettledMessagePage")
 
 @_attrs_define
 class SettledMessagePage:
+    """At most `limit` messages and at most 4 MiB of compact UTF-8 JSON: a page that would be
+    larger ends early, with `has_more` true.
+
+    """
+
     items: list[Message]
     next_cursor: str
     """ An opaque cursor returned as `next_cursor`; do not build or interpret it. """

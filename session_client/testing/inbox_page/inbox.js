@@ -107,6 +107,7 @@
         const state = await response.json();
         version = state.version;
         render(state.sessions);
+        renderDeadLetters(state.dead_letters || []);
       }
       setLive(response.ok);
     } catch {
@@ -153,6 +154,12 @@
         if (selection && "setSelectionRange" in again) again.setSelectionRange(...selection);
       }
     }
+  }
+
+  function renderDeadLetters(deadLetters) {
+    byId("dead-list").replaceChildren(...deadLetters.map((dead) => el("li", { className: "error" },
+      el("code", { text: dead.msg_id }), ` for ${dead.subject_id} at ${when(dead.dead_at)}: ${dead.reason}`)));
+    byId("dead-letters").hidden = deadLetters.length === 0;
   }
 
   function facts(pairs) {

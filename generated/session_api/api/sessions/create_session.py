@@ -63,6 +63,16 @@ def parse(status_code: int, data: Any) -> Problem | Session | None:
 
         return response_409
 
+    if status_code == 413:
+        response_413 = Problem.from_dict(data)
+
+        return response_413
+
+    if status_code == 415:
+        response_415 = Problem.from_dict(data)
+
+        return response_415
+
     if status_code == 422:
         response_422 = Problem.from_dict(data)
 
