@@ -27,6 +27,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestTooLargeError",
     "ResponseTimeoutError",
     "SessionClientError",
     "SessionClosedError",
@@ -88,6 +89,10 @@ class ConflictError(APIError):
     """409: a conflicting state (session not active, different body for an existing id, ...)."""
 
 
+class RequestTooLargeError(APIError):
+    """413: the request (a ``message_data``, template or answer) is over the API's size."""
+
+
 class UnprocessableEntityError(APIError):
     """422: the server rejected the data (e.g. ``message_data`` fails its template)."""
 
@@ -106,6 +111,7 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    413: RequestTooLargeError,
     422: UnprocessableEntityError,
     429: RateLimitError,
 }

@@ -92,13 +92,24 @@ def check_cursor(value: object) -> str:
     return text
 
 
+#: The contract's ``x-max-json-bytes``: compact UTF-8 JSON at most this long (else a 413).
+MAX_JSON_BYTES = {
+    "message_data": 256 * 1024,
+    "message_data_template": 64 * 1024,
+    "response": 256 * 1024,
+}
+
+
 def check_json_object(name: str, value: object) -> dict[str, Any]:
-    """A JSON-serialisable mapping with str keys, returned as a plain dict."""
+    """A JSON-serialisable mapping with str keys, within the contract's size for ``name``,
+    returned as a plain dict."""
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
     try:
         # allow_nan=False: NaN and Infinity are not JSON and the server would refuse them.
-        json.dumps(value, allow_nan=False, ensure_ascii=False).encode()
+        size = len(
+            json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
+        )
     except UnicodeEncodeError as exc:
         raise ValueError(f"{name} contains a lone surrogate ({exc.reason})") from None
     except RecursionError:
@@ -107,6 +118,9 @@ def check_json_object(name: str, value: object) -> dict[str, Any]:
         raise TypeError(f"{name} is not JSON-serialisable: {exc}") from exc
     if not all(isinstance(key, str) for key in value):
         raise TypeError(f"{name} must have str keys")
+    limit = MAX_JSON_BYTES.get(name)
+    if limit is not None and size > limit:
+        raise ValueError(f"{name} is {size} bytes of JSON, over the API's {limit}")
     return dict(value)
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from session_client import AsyncSessionClient
-from session_client.limits import MAX_RESPONSE_BYTES
+from session_client._rest import MAX_RESPONSE_BYTES
 from session_client.testing import LocalStack
 
 from .conftest import unique

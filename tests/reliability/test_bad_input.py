@@ -120,7 +120,7 @@ def check_call(
     """Run ``call`` on a fresh client; only documented outcomes, no I/O for bad arguments."""
     transport = CountingTransport()
     client = SessionClient(
-        stack.api_url, [stack.nats_url], max_retries=0, timeout=5, http_transport=transport
+        stack.api_url, [stack.nats_url], max_retries=0, http_timeout=5, http_transport=transport
     )
     started = time.monotonic()
     outcome = "violation"  # unless proven otherwise below

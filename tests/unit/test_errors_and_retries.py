@@ -23,6 +23,7 @@ from session_client import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTooLargeError,
     UnprocessableEntityError,
 )
 from session_client._rest import _retries
@@ -73,6 +74,7 @@ def client(**kwargs: Any) -> AsyncSessionClient:
         (403, PermissionDeniedError),
         (404, NotFoundError),
         (409, ConflictError),
+        (413, RequestTooLargeError),
         (422, UnprocessableEntityError),
         (429, RateLimitError),
         (500, InternalServerError),

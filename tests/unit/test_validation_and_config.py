@@ -43,6 +43,12 @@ BAD_CALLS: list[tuple[str, dict[str, Any], type[Exception]]] = [
     ("create_session", {"session_id": "s", "message_data": []}, TypeError),
     ("create_session", {"session_id": "s", "message_data": ""}, TypeError),
     ("create_session", {"session_id": "s", "message_data": 0}, TypeError),
+    ("create_session", {"session_id": "s", "message_data": {"x": "a" * 262_137}}, ValueError),
+    (
+        "create_session",
+        {"session_id": "s", "message_data_template": {"x": "a" * 65_529}},
+        ValueError,
+    ),
     ("create_session", {"session_id": "s\ud800"}, ValueError),
     ("send_message", {"session_id": "s", "channel_id": "c", "message": "a\ud800"}, ValueError),
     (
