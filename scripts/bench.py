@@ -485,8 +485,8 @@ def recording_client(spec: Spec, sent: dict[str, int]) -> Any:
 
     class Recording(AsyncSessionClient):
         # Every send of both methods goes through ``_send``.
-        async def _send(self, session_id: str, body: dict[str, Any]) -> Message:
-            record = await super()._send(session_id, body)
+        async def _send(self, session_id: str, body: dict[str, Any], options: Any) -> Message:
+            record = await super()._send(session_id, body, options)
             sent[record["message_id"]] = int(record["message"])
             return record
 

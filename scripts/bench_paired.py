@@ -83,11 +83,11 @@ def _no_generated_call(run: Run) -> None:
     from session_client import async_client
     from session_client._session_api.types import ApiRequest
 
-    async def send(self: Any, session_id: str, body: dict[str, Any]) -> Any:
+    async def send(self: Any, session_id: str, body: dict[str, Any], options: Any) -> Any:
         headers = {"Idempotency-Key": os.urandom(16).hex(), "Content-Type": "application/json"}
         content = json.dumps(body).encode()
         request = ApiRequest("POST", f"/sessions/{session_id}/messages", headers, content)
-        return await self._rest.call(request, lambda status, data: data)
+        return await self._rest.call(request, lambda status, data: data, options)
 
     async_client.AsyncSessionClient._send = send  # type: ignore[method-assign]
 
@@ -100,7 +100,7 @@ def _floor_post(run: Run) -> None:
 
     floors: dict[int, KeptSubscriptionFloor] = {}
 
-    async def send(self: Any, session_id: str, body: dict[str, Any]) -> Any:
+    async def send(self: Any, session_id: str, body: dict[str, Any], options: Any) -> Any:
         floor = floors.get(id(self))
         if floor is None:
             floor = floors[id(self)] = FLOORS[bench.FLOOR_OF[run.variant]](run.api_url, "")
