@@ -5,8 +5,6 @@ At run time the methods return the plain dicts the server sent, so members a new
 reach the caller unchanged; these types let ``mypy`` catch a misspelt key.
 """
 
-from __future__ import annotations
-
 from typing import Any, Generic, Literal, NotRequired, TypedDict, TypeVar
 
 __all__ = [
