@@ -1,9 +1,10 @@
 """``make inbox-screenshot`` (``python -m scripts.inbox_screenshot`` from the repository root):
 the README's picture of the dev inbox, taken from a real run.
 
-Starts the local stack with a silent simulated human, lets an application ask three questions,
-answers one and rejects another on the page in headless Chromium (Debian's, as the browser
-tests use), and saves a screenshot of the page as it then is.
+Starts the local stack with a silent simulated human, lets an application ask three questions
+(two with a response schema, which the page renders as a form), answers one and rejects another
+on the page in headless Chromium (Debian's, as the browser tests use), and saves a screenshot of
+the page as it then is.
 """
 
 from __future__ import annotations
@@ -18,18 +19,24 @@ from session_client.testing import LocalStack, SimulatedHuman
 from tests.browser.chromium import launch
 
 OUTPUT = Path(__file__).resolve().parents[1] / "inbox.png"
-REFUND_TEMPLATE = {
+#: The answers the application asks for (approve-with-edits: the proposal's fields, defaulted).
+REFUND_SCHEMA = {
     "type": "object",
+    "required": ["approved", "amount"],
     "properties": {
-        "approved": {"type": "boolean", "default": True},
-        "amount": {"type": "number", "minimum": 0},
+        "approved": {"type": "boolean"},
+        "amount": {"type": "number", "minimum": 0, "default": 42.5},
         "note": {"type": "string"},
     },
 }
-
-DEPLOY_TEMPLATE = {
+DEPLOY_SCHEMA = {
     "type": "object",
-    "properties": {"approved": {"type": "boolean"}, "comment": {"type": "string"}},
+    "required": ["approved", "rollout"],
+    "properties": {
+        "approved": {"type": "boolean"},
+        "rollout": {"enum": ["canary", "everywhere"], "default": "canary"},
+        "comment": {"type": "string", "default": ""},
+    },
 }
 
 
@@ -37,17 +44,19 @@ def ask(client: SessionClient) -> None:
     """What an application would do: sessions and messages waiting for a human."""
     client.create_session("cleanup-7", {"bucket": "logs-2023"}, subject_id="ops")
     client.send_message("cleanup-7", "ops-chat", "Delete 1.2 TB of old logs?")
-    client.create_session(
-        "refund-9", {"order": 9, "amount": 42.5}, REFUND_TEMPLATE, subject_id="billing"
+    client.create_session("refund-9", {"order": 9, "amount": 42.5}, subject_id="billing")
+    client.send_message(
+        "refund-9", "email", "Refund order 9 (42.50 EUR)?", response_schema=REFUND_SCHEMA
     )
-    client.send_message("refund-9", "email", "Refund order 9 (42.50 EUR)?")
     client.create_session(
+        "deploy-v42", {"service": "checkout", "version": "v42"}, subject_id="deploys"
+    )
+    client.send_message(
         "deploy-v42",
-        {"service": "checkout", "version": "v42"},
-        DEPLOY_TEMPLATE,
-        subject_id="deploys",
+        "ops-chat",
+        "Deploy checkout v42 to production?",
+        response_schema=DEPLOY_SCHEMA,
     )
-    client.send_message("deploy-v42", "ops-chat", "Deploy checkout v42 to production?")
 
 
 def main() -> int:
@@ -61,9 +70,8 @@ def main() -> int:
         page.goto(stack.inbox_url)
         ask(client)
         refund = page.locator('section[data-session="refund-9"]')
-        refund.get_by_label("Answer (a JSON object; Ctrl+Enter sends)").fill(
-            '{"approved": true, "amount": 42.5, "note": "customer kept the box"}'
-        )
+        refund.get_by_role("button", name="Approve").click()
+        refund.get_by_label("note").fill("customer kept the box")
         refund.get_by_role("button", name="Send answer").click()
         expect(refund.locator("li .badge")).to_have_text("ANSWERED")
         page.get_by_role("button", name="Reject session cleanup-7").click()

@@ -7,7 +7,7 @@ import copy as _copy
 import os
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, TypeVar, cast, overload
 
 from . import _fork
 from ._calls import CallTracker, tracked
@@ -16,6 +16,7 @@ from ._rest import MAX_RESPONSE_BYTES, RestClient
 from ._rest import choose_backend as _choose_backend
 from ._telemetry import Telemetry
 from ._wait import ResponseWaiter
+from .answer_schemas import ModelClass, answer_schema
 from .config import (
     CallOptions,
     HttpOptions,
@@ -29,7 +30,15 @@ from .config import (
 )
 from .errors import APIResponseValidationError, ResponseTimeoutError
 from .subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, validate_subject_template
-from .types import ExpireResult, Message, ResponsePayload, Session, SessionPage
+from .types import (
+    ExpireResult,
+    Message,
+    MessagePage,
+    ModelResponsePayload,
+    ResponsePayload,
+    Session,
+    SessionPage,
+)
 from .validation import (
     check_cursor,
     check_expiry_date,
@@ -38,12 +47,15 @@ from .validation import (
     check_limit,
     check_max_response_bytes,
     check_message,
+    check_responded_by,
     check_status,
     check_subject_id,
     check_timeout,
 )
 
 __all__ = ["AsyncSessionClient"]
+
+M = TypeVar("M", bound=ModelClass)
 
 # The generated ``session_api`` modules (attrs, dateutil, ~25 ms) are imported by the methods
 # that use them, on first use, so ``import session_client`` stays cheap.
@@ -298,6 +310,56 @@ class AsyncSessionClient:
                 return
 
     @tracked
+    async def list_messages(
+        self,
+        session_id: str,
+        limit: int = 100,
+        cursor: str | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> MessagePage:
+        """Return one page ``{"items": [...], "next_cursor": ...}`` of the session's record: its
+        messages, oldest first, each with its ``state``, ``response_schema``, ``response``,
+        ``responded_by`` and times. Pass ``next_cursor`` back as ``cursor`` for the next page.
+        """
+        query: dict[str, Any] = {"limit": check_limit(limit)}
+        if cursor is not None:
+            query["cursor"] = check_cursor(cursor)
+        from ._session_api.api.messages import list_messages as route
+
+        request = route.request(check_identifier("session_id", session_id), **query)
+        page: MessagePage = await self._rest.call(
+            request, route.parse, self._options_of(extra_headers, http_timeout)
+        )
+        return page
+
+    async def iter_messages(
+        self,
+        session_id: str,
+        *,
+        page_size: int = 100,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> AsyncIterator[Message]:
+        """Every message of the session, oldest first, fetched a page of ``page_size`` at a
+        time as the loop goes: ``async for message in client.iter_messages(sid): ...``."""
+        cursor = None
+        while True:
+            page = await self.list_messages(
+                session_id,
+                page_size,
+                cursor,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
+            )
+            for message in page["items"]:
+                yield message
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    @tracked
     async def send_message(
         self,
         session_id: str,
@@ -306,6 +368,7 @@ class AsyncSessionClient:
         *,
         subject_id: str | None = None,
         message_id: str | None = None,
+        response_schema: Mapping[str, Any] | type[ModelClass] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
     ) -> Message:
@@ -314,6 +377,9 @@ class AsyncSessionClient:
         The answer is published for ``subject_id`` (default: the session's). ``message_id``
         names the message (default: a new unique id): sending the same id and arguments again
         returns the same message, in its current state, instead of sending another.
+        ``response_schema`` (a JSON Schema dict, or a pydantic model class) says what the answer
+        must look like: the server refuses answers that do not match it. A schema that is not
+        valid raises ``ValueError`` before anything is sent.
         """
         check_identifier("session_id", session_id)
         body: dict[str, Any] = {
@@ -323,6 +389,8 @@ class AsyncSessionClient:
         }
         if subject_id is not None:
             body["subject_id"] = check_subject_id(subject_id)
+        if response_schema is not None:
+            body["response_schema"] = answer_schema(response_schema).json_schema
         return await self._send(session_id, body, self._options_of(extra_headers, http_timeout))
 
     async def _send(self, session_id: str, body: dict[str, Any], options: CallOptions) -> Message:
@@ -365,16 +433,26 @@ class AsyncSessionClient:
         message_id: str,
         response: dict[str, Any],
         *,
+        responded_by: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
     ) -> Message:
-        """Submit a human's answer (for channel integrations); the server publishes it."""
+        """Submit a human's answer (for channel integrations); the server publishes it.
+
+        ``responded_by`` names who answered; it is kept with the answer and published with it.
+        An answer that does not match the message's ``response_schema`` raises
+        :class:`UnprocessableEntityError` (its ``problem["errors"]`` list each violation by JSON
+        Pointer) and the message stays open, so the human can answer again.
+        """
         from ._session_api.api.messages import submit_response as route
 
+        body: dict[str, Any] = {"response": check_json_object("response", response)}
+        if responded_by is not None:
+            body["responded_by"] = check_responded_by(responded_by)
         request = route.request(
             check_identifier("session_id", session_id),
             check_identifier("message_id", message_id),
-            body={"response": check_json_object("response", response)},
+            body=body,
             idempotency_key=_idempotency_key(),
         )
         record: Message = await self._rest.call(
@@ -420,6 +498,38 @@ class AsyncSessionClient:
 
     # -- waiting for answers ----------------------------------------------------------------
 
+    @overload
+    async def send_and_wait_for_response(
+        self,
+        /,
+        session_id: str,
+        channel_id: str,
+        message: str,
+        subject_id: str,
+        timeout: int | float = 60,
+        *,
+        message_id: str | None = None,
+        response_schema: type[M],
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> ModelResponsePayload[M]: ...
+
+    @overload
+    async def send_and_wait_for_response(
+        self,
+        /,
+        session_id: str,
+        channel_id: str,
+        message: str,
+        subject_id: str,
+        timeout: int | float = 60,
+        *,
+        message_id: str | None = None,
+        response_schema: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> ResponsePayload: ...
+
     @tracked
     async def send_and_wait_for_response(
         self,
@@ -430,9 +540,10 @@ class AsyncSessionClient:
         timeout: int | float = 60,
         *,
         message_id: str | None = None,
+        response_schema: Mapping[str, Any] | type[ModelClass] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
-    ) -> ResponsePayload:
+    ) -> ResponsePayload | ModelResponsePayload[Any]:
         """Send ``message`` and wait for the human's answer on NATS.
 
         Returns the response payload (``session_id``, ``message_id``, ``channel_id``,
@@ -443,6 +554,11 @@ class AsyncSessionClient:
         id and arguments - after a crash, say - sends nothing new: it waits for (or returns) the
         answer to the message sent the first time.
 
+        ``response_schema`` (a JSON Schema dict, or a pydantic model class) says what the answer
+        must look like: it is sent with the message, the server accepts only answers that match,
+        and the answer is checked again on arrival. With a model class, the returned
+        ``"response"`` is an instance of the model.
+
         Raises:
             ResponseTimeoutError: nothing arrived within ``timeout`` seconds (the session is
                 left open; its ``message_id`` resumes the wait).
@@ -450,12 +566,16 @@ class AsyncSessionClient:
             NatsUnavailableError: NATS cannot be reached, or refused this client's credentials
                 (:class:`NatsAuthenticationError`), or was not ready within ``timeout``;
                 raised before anything is sent, within a few seconds.
+            InvalidAnswerError: the answer does not match ``response_schema`` (a forged one, or
+                one from a server that does not check answers).
             APIError, APIConnectionError: the send or wait failed.
         """
         check_identifier("session_id", session_id)
         check_identifier("channel_id", channel_id)
         check_message(message)
         check_subject_id(subject_id)
+        # Checked before any I/O; a call without one does no more work than before.
+        schema = None if response_schema is None else answer_schema(response_schema)
         message_id = message_id_or_new(message_id)
         options = self._options_of(extra_headers, http_timeout)
         seconds = check_timeout(timeout)
@@ -469,21 +589,54 @@ class AsyncSessionClient:
                 try:
                     # The body and the record are not kept: 10,000 pending waits would keep
                     # 10,000 of each. A repeat after a crash may find the answer in the record.
-                    body = {
+                    body: dict[str, Any] = {
                         "channel_id": channel_id,
                         "message": message,
                         "subject_id": subject_id,
                         "message_id": message_id,
                     }
+                    if schema is not None:
+                        body["response_schema"] = schema.json_schema
                     self._waiter.settle_from_record(
                         wait, await self._send(session_id, body, options)
                     )
                     del body
-                    return cast(ResponsePayload, await wait.future)
+                    payload = await wait.future
+                    return cast(
+                        ResponsePayload, payload if schema is None else schema.apply(payload)
+                    )
                 finally:
                     await self._waiter.release(wait, self._unsettled(scope))
         except TimeoutError as exc:
             raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
+
+    @overload
+    async def wait_for_response(
+        self,
+        /,
+        session_id: str,
+        subject_id: str,
+        message_id: str | None = None,
+        timeout: int | float = 60,
+        *,
+        response_schema: type[M],
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> ModelResponsePayload[M]: ...
+
+    @overload
+    async def wait_for_response(
+        self,
+        /,
+        session_id: str,
+        subject_id: str,
+        message_id: str | None = None,
+        timeout: int | float = 60,
+        *,
+        response_schema: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> ResponsePayload: ...
 
     @tracked
     async def wait_for_response(
@@ -493,19 +646,23 @@ class AsyncSessionClient:
         message_id: str | None = None,
         timeout: int | float = 60,
         *,
+        response_schema: Mapping[str, Any] | type[ModelClass] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
-    ) -> ResponsePayload:
+    ) -> ResponsePayload | ModelResponsePayload[Any]:
         """Wait for the answer to ``message_id`` (or any message of the session), e.g. to
         resume after a :class:`ResponseTimeoutError` or a restart.
 
         Asks the REST API first, so an answer published while nobody listened is still
-        returned. Raises like :meth:`send_and_wait_for_response`.
+        returned. ``response_schema`` checks the answer (and with a model class makes its
+        ``"response"`` an instance) as in :meth:`send_and_wait_for_response`. Raises like it.
         """
         check_identifier("session_id", session_id)
         check_subject_id(subject_id)
         if message_id is not None:
             check_identifier("message_id", message_id)
+        # Checked before any I/O; a call without one does no more work than before.
+        schema = None if response_schema is None else answer_schema(response_schema)
         options = self._options_of(extra_headers, http_timeout)
         seconds = check_timeout(timeout)
         deadline = asyncio.get_running_loop().time() + seconds
@@ -515,7 +672,10 @@ class AsyncSessionClient:
             async with asyncio.timeout_at(deadline) as scope:
                 try:
                     await self._waiter.check(wait, options)
-                    return cast(ResponsePayload, await wait.future)
+                    payload = await wait.future
+                    return cast(
+                        ResponsePayload, payload if schema is None else schema.apply(payload)
+                    )
                 finally:
                     await self._waiter.release(wait, self._unsettled(scope))
         except TimeoutError as exc:

@@ -22,6 +22,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "InternalServerError",
+    "InvalidAnswerError",
     "NatsAuthenticationError",
     "NatsUnavailableError",
     "NotFoundError",
@@ -206,6 +207,28 @@ class ResponseTimeoutError(SessionClientError, TimeoutError):
             f"no response for session {session_id!r}"
             + (f" message {message_id!r}" if message_id else "")
             + f" on {self.subject!r} within {timeout:g} s"
+        )
+
+
+class InvalidAnswerError(SessionClientError):
+    """An answer arrived that does not match the wait's ``response_schema``: forged by someone
+    who may publish on the subject, or from a server that does not check answers (one older
+    than typed answers). It is never returned as if valid.
+
+    ``payload`` is the answer as it came (``ResponsePayload``); ``errors`` lists each violation
+    as ``{"path": JSON Pointer into the answer, "message": ...}``.
+    """
+
+    def __init__(self, payload: dict[str, Any], errors: list[dict[str, str]]) -> None:
+        self.payload = payload
+        self.errors = errors
+        self.session_id: str = payload.get("session_id", "")
+        self.message_id: str = payload.get("message_id", "")
+        listed = "; ".join(f"{error['path'] or '/'}: {error['message']}" for error in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(
+            f"the answer to message {self.message_id!r} of session {self.session_id!r} does "
+            f"not match its response_schema: {listed}{more}"
         )
 
 

@@ -10,20 +10,30 @@ import threading
 from collections import deque
 from collections.abc import Coroutine, Iterator, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, overload
 
 from . import _fork
 from ._rest import MAX_RESPONSE_BYTES
 from ._telemetry import carry_context, context_for_task
+from .answer_schemas import ModelClass
 from .async_client import AsyncSessionClient
 from .config import warn_timeout_renamed
 from .errors import ClientClosedError
 from .subjects import DEFAULT_SUBJECT_TEMPLATE
-from .types import ExpireResult, Message, ResponsePayload, Session, SessionPage
+from .types import (
+    ExpireResult,
+    Message,
+    MessagePage,
+    ModelResponsePayload,
+    ResponsePayload,
+    Session,
+    SessionPage,
+)
 
 __all__ = ["SessionClient"]
 
 T = TypeVar("T")
+M = TypeVar("M", bound=ModelClass)
 
 logger = logging.getLogger("session_client")
 
@@ -390,6 +400,47 @@ class SessionClient:
             if cursor is None:
                 return
 
+    def list_messages(
+        self,
+        session_id: str,
+        limit: int = 100,
+        cursor: str | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> MessagePage:
+        """Return one page of the session's record; see
+        :meth:`AsyncSessionClient.list_messages`."""
+        return self._run(
+            self._async.list_messages(
+                session_id, limit, cursor, extra_headers=extra_headers, http_timeout=http_timeout
+            )
+        )
+
+    def iter_messages(
+        self,
+        session_id: str,
+        *,
+        page_size: int = 100,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> Iterator[Message]:
+        """Every message of the session, oldest first, a page at a time; see
+        :meth:`AsyncSessionClient.iter_messages`."""
+        cursor = None
+        while True:
+            page = self.list_messages(
+                session_id,
+                page_size,
+                cursor,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
+            )
+            yield from page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
     def send_message(
         self,
         session_id: str,
@@ -398,13 +449,14 @@ class SessionClient:
         *,
         subject_id: str | None = None,
         message_id: str | None = None,
+        response_schema: Mapping[str, Any] | type[ModelClass] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
     ) -> Message:
         """Send a message to the human communication channel; return the API's record.
 
         See :meth:`AsyncSessionClient.send_message` (``message_id`` makes a repeat send nothing
-        new)."""
+        new; ``response_schema`` says what the answer must look like)."""
         return self._run(
             self._async.send_message(
                 session_id,
@@ -412,6 +464,7 @@ class SessionClient:
                 message,
                 subject_id=subject_id,
                 message_id=message_id,
+                response_schema=response_schema,
                 extra_headers=extra_headers,
                 http_timeout=http_timeout,
             )
@@ -438,15 +491,18 @@ class SessionClient:
         message_id: str,
         response: dict[str, Any],
         *,
+        responded_by: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
     ) -> Message:
-        """Submit a human's answer (for channel integrations)."""
+        """Submit a human's answer (for channel integrations); see
+        :meth:`AsyncSessionClient.submit_response`."""
         return self._run(
             self._async.submit_response(
                 session_id,
                 message_id,
                 response,
+                responded_by=responded_by,
                 extra_headers=extra_headers,
                 http_timeout=http_timeout,
             )
@@ -477,6 +533,7 @@ class SessionClient:
             )
         )
 
+    @overload
     def send_and_wait_for_response(
         self,
         session_id: str,
@@ -486,26 +543,87 @@ class SessionClient:
         timeout: int | float = 60,
         *,
         message_id: str | None = None,
+        response_schema: type[M],
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
-    ) -> ResponsePayload:
+    ) -> ModelResponsePayload[M]: ...
+
+    @overload
+    def send_and_wait_for_response(
+        self,
+        session_id: str,
+        channel_id: str,
+        message: str,
+        subject_id: str,
+        timeout: int | float = 60,
+        *,
+        message_id: str | None = None,
+        response_schema: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> ResponsePayload: ...
+
+    def send_and_wait_for_response(
+        self,
+        session_id: str,
+        channel_id: str,
+        message: str,
+        subject_id: str,
+        timeout: int | float = 60,
+        *,
+        message_id: str | None = None,
+        response_schema: Mapping[str, Any] | type[ModelClass] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> ResponsePayload | ModelResponsePayload[Any]:
         """Send a message and block until the answer arrives on NATS or ``timeout`` passes.
 
-        See :meth:`AsyncSessionClient.send_and_wait_for_response` for what it returns/raises
-        and for ``message_id``.
+        See :meth:`AsyncSessionClient.send_and_wait_for_response` for what it returns/raises,
+        ``message_id`` and ``response_schema``.
         """
-        return self._run(
-            self._async.send_and_wait_for_response(
-                session_id,
-                channel_id,
-                message,
-                subject_id,
-                timeout,
-                message_id=message_id,
-                extra_headers=extra_headers,
-                http_timeout=http_timeout,
-            )
+        # The two overloads' results join into one TypedDict for mypy; it is one of them.
+        return cast(
+            ResponsePayload,
+            self._run(
+                self._async.send_and_wait_for_response(
+                    session_id,
+                    channel_id,
+                    message,
+                    subject_id,
+                    timeout,
+                    message_id=message_id,
+                    response_schema=response_schema,
+                    extra_headers=extra_headers,
+                    http_timeout=http_timeout,
+                )
+            ),
         )
+
+    @overload
+    def wait_for_response(
+        self,
+        session_id: str,
+        subject_id: str,
+        message_id: str | None = None,
+        timeout: int | float = 60,
+        *,
+        response_schema: type[M],
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> ModelResponsePayload[M]: ...
+
+    @overload
+    def wait_for_response(
+        self,
+        session_id: str,
+        subject_id: str,
+        message_id: str | None = None,
+        timeout: int | float = 60,
+        *,
+        response_schema: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> ResponsePayload: ...
 
     def wait_for_response(
         self,
@@ -514,19 +632,24 @@ class SessionClient:
         message_id: str | None = None,
         timeout: int | float = 60,
         *,
+        response_schema: Mapping[str, Any] | type[ModelClass] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
-    ) -> ResponsePayload:
+    ) -> ResponsePayload | ModelResponsePayload[Any]:
         """Resume waiting for an answer; see :meth:`AsyncSessionClient.wait_for_response`."""
-        return self._run(
-            self._async.wait_for_response(
-                session_id,
-                subject_id,
-                message_id,
-                timeout,
-                extra_headers=extra_headers,
-                http_timeout=http_timeout,
-            )
+        return cast(
+            ResponsePayload,
+            self._run(
+                self._async.wait_for_response(
+                    session_id,
+                    subject_id,
+                    message_id,
+                    timeout,
+                    response_schema=response_schema,
+                    extra_headers=extra_headers,
+                    http_timeout=http_timeout,
+                )
+            ),
         )
 
     def close(self) -> None:

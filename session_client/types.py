@@ -5,14 +5,14 @@ At run time the methods return the plain dicts the server sent, so members a new
 reach the caller unchanged; these types let ``mypy`` catch a misspelt key.
 """
 
-from __future__ import annotations
-
-from typing import Any, Literal, TypedDict
+from typing import Any, Generic, Literal, NotRequired, TypedDict, TypeVar
 
 __all__ = [
     "ExpireResult",
     "Message",
+    "MessagePage",
     "MessageState",
+    "ModelResponsePayload",
     "ResponsePayload",
     "Session",
     "SessionPage",
@@ -53,9 +53,19 @@ class Message(TypedDict):
     message: str
     subject_id: str | None
     state: MessageState
+    # Absent from servers older than typed answers (issue 27).
+    response_schema: NotRequired[dict[str, Any] | None]
     response: dict[str, Any] | None
+    responded_by: NotRequired[str | None]
     responded_at: str | None
     created_at: str
+
+
+class MessagePage(TypedDict):
+    """One page of ``list_messages``: a session's record, oldest first."""
+
+    items: list[Message]
+    next_cursor: str | None
 
 
 class SettledMessagePage(TypedDict):
@@ -81,4 +91,21 @@ class ResponsePayload(TypedDict):
     channel_id: str
     subject_id: str
     response: dict[str, Any]
+    responded_by: NotRequired[str]
+    responded_at: str
+
+
+ModelT = TypeVar("ModelT")
+
+
+class ModelResponsePayload(TypedDict, Generic[ModelT]):
+    """What the waits return with ``response_schema=`` a pydantic model class: the
+    ``ResponsePayload`` whose ``response`` is an instance of the model."""
+
+    session_id: str
+    message_id: str
+    channel_id: str
+    subject_id: str
+    response: ModelT
+    responded_by: NotRequired[str]
     responded_at: str

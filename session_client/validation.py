@@ -19,6 +19,7 @@ __all__ = [
     "check_limit",
     "check_max_response_bytes",
     "check_message",
+    "check_responded_by",
     "check_status",
     "check_subject_id",
     "check_timeout",
@@ -73,6 +74,15 @@ def check_message(value: object) -> str:
     return text
 
 
+def check_responded_by(value: object) -> str:
+    """Who answered (``RespondedBy``): a non-empty str of at most 256 characters."""
+    text = _require_str("responded_by", value)
+    if not 1 <= len(text) <= 256:
+        raise ValueError(f"responded_by must be 1 to 256 characters, got {len(text)}")
+    _require_unicode("responded_by", text)
+    return text
+
+
 def _require_unicode(name: str, text: str) -> None:
     """Refuse lone surrogates: valid in a Python str, not in UTF-8 (or JSON a server keeps)."""
     try:
@@ -96,6 +106,7 @@ def check_cursor(value: object) -> str:
 MAX_JSON_BYTES = {
     "message_data": 256 * 1024,
     "message_data_template": 64 * 1024,
+    "response_schema": 64 * 1024,
     "response": 256 * 1024,
 }
 

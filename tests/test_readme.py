@@ -103,7 +103,7 @@ def test_pytest_blocks(pytester: pytest.Pytester) -> None:
     (configuration,) = blocks_of("toml")
     pytester.makepyprojecttoml(configuration.code)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=240)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     output = result.stdout.str() + result.stderr.str()
     assert '"asyncio_default_fixture_loop_scope" is unset' not in output
 
@@ -133,3 +133,28 @@ def test_shell_blocks(session_stack: LocalStack) -> None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         assert process.returncode == 0, f"README.md, block at line {block.line}:\n{output}"
+
+
+def test_the_pydantic_example_is_mypy_strict_clean(tmp_path: Path) -> None:
+    (block,) = [block for block in blocks_of("python") if "(BaseModel)" in block.code]
+    (tmp_path / "example.py").write_text(
+        block.code + 'reveal_type(answer["response"])\n', encoding="utf-8"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "example.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The answer's response is typed as the model, not as a dict.
+    assert 'Revealed type is "example.RefundDecision"' in result.stdout

@@ -22,6 +22,8 @@ CLOSED_STATUSES = frozenset({"FAILED", "EXPIRED"})
 _ANSWER_MEMBERS = frozenset(
     {"session_id", "message_id", "channel_id", "subject_id", "response", "responded_at"}
 )
+#: ``responded_by`` (contract 2.1.0) is optional: present only when the answer named someone.
+_ANSWER_OPTIONAL = frozenset({"responded_by"})
 _ANSWER_STRINGS = ("session_id", "message_id", "channel_id", "subject_id", "responded_at")
 _STATUS_MEMBERS = frozenset({"event", "session_id", "status", "at"})
 _DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
@@ -59,12 +61,21 @@ def _is_date_time(value: object) -> bool:
     return True
 
 
+def _is_responded_by(value: object) -> bool:
+    """``RespondedBy``: a string of 1 to 256 characters."""
+    return isinstance(value, str) and 1 <= len(value) <= 256
+
+
 def answer_from(
     payload: dict[str, Any], headers: Mapping[str, str] | None = None, via: str = "nats"
 ) -> Answer | None:
     """``payload`` as an :class:`Answer` if it is a valid ``ResponsePayload``, else None."""
     if payload.keys() != _ANSWER_MEMBERS:
-        return None
+        extra = payload.keys() - _ANSWER_MEMBERS
+        if not extra <= _ANSWER_OPTIONAL or not payload.keys() >= _ANSWER_MEMBERS:
+            return None
+        if not _is_responded_by(payload["responded_by"]):
+            return None
     if not all(isinstance(payload[name], str) for name in _ANSWER_STRINGS):
         return None
     if not isinstance(payload["response"], dict) or not _is_date_time(payload["responded_at"]):

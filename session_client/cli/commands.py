@@ -21,6 +21,7 @@ __all__ = [
     "expire",
     "get",
     "list_",
+    "messages",
     "reject",
     "respond",
     "send",
@@ -98,7 +99,13 @@ async def send(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
         options.message,
         subject_id=options.subject_id,
         message_id=options.message_id,
+        response_schema=options.response_schema,
     )
+
+
+async def messages(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
+    """``messages``: the session's record, every message in the order it was sent (a list)."""
+    return [message async for message in client.iter_messages(options.session_id)]
 
 
 def _listened_subject(client: AsyncSessionClient, options: argparse.Namespace) -> str:
@@ -112,7 +119,11 @@ async def wait(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
     """``wait``: the answer payload."""
     async with waiting_indicator(_listened_subject(client, options), options.timeout, sys.stderr):
         return await client.wait_for_response(
-            options.session_id, options.subject_id, options.message_id, options.timeout
+            options.session_id,
+            options.subject_id,
+            options.message_id,
+            options.timeout,
+            response_schema=options.response_schema,
         )
 
 
@@ -126,12 +137,18 @@ async def send_and_wait(client: AsyncSessionClient, options: argparse.Namespace)
             options.subject_id,
             options.timeout,
             message_id=options.message_id,
+            response_schema=options.response_schema,
         )
 
 
 async def respond(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
     """``respond``: the answered message."""
-    return await client.submit_response(options.session_id, options.message_id, options.response)
+    return await client.submit_response(
+        options.session_id,
+        options.message_id,
+        options.response,
+        responded_by=options.responded_by,
+    )
 
 
 async def reject(client: AsyncSessionClient, options: argparse.Namespace) -> Any:

@@ -13,7 +13,7 @@ from . import commands
 from .exit_codes import ExitCode, exit_codes_help
 from .output import PROG
 
-__all__ = ["build_parser", "json_object", "parse_args"]
+__all__ = ["build_parser", "json_object", "json_object_or_file", "parse_args"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,6 +52,26 @@ def json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object")
     return value
+
+
+def json_object_or_file(text: str) -> dict[str, Any]:
+    """An argument type: a JSON object given as text (starting with ``{``) or as a file path."""
+    if text.lstrip().startswith("{"):
+        return json_object(text)
+    try:
+        with open(text, encoding="utf-8") as file:
+            return json_object(file.read())
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {text!r}: {exc.strerror}") from exc
+
+
+def _add_schema_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--response-schema",
+        type=json_object_or_file,
+        metavar="FILE|JSON",
+        help="a JSON Schema the answer must match (a file, or the JSON itself)",
+    )
 
 
 def _token_file(path: str) -> str:
@@ -170,10 +190,12 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     _add_positionals(send, "session_id", "channel_id", "message")
     send.add_argument("--subject-id", help="publish the answer for this subject")
     send.add_argument("--message-id", help=_MESSAGE_ID_HELP)
+    _add_schema_option(send)
 
     wait = add("wait", commands.wait, "wait for the answer to a message already sent")
     _add_positionals(wait, "session_id", "subject_id")
     wait.add_argument("--message-id", help="the message to wait for (default: any)")
+    _add_schema_option(wait)
     _add_wait_options(wait)
 
     send_and_wait = add(
@@ -181,6 +203,7 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     )
     _add_positionals(send_and_wait, "session_id", "channel_id", "message", "subject_id")
     send_and_wait.add_argument("--message-id", help=_MESSAGE_ID_HELP)
+    _add_schema_option(send_and_wait)
     _add_wait_options(send_and_wait)
 
     respond = add("respond", commands.respond, "submit a human's answer to a message")
@@ -189,8 +212,12 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
         "response",
         type=json_object,
         metavar="RESPONSE_JSON",
-        help="the human's answer, a JSON object (checked against the session's template)",
+        help="the human's answer, a JSON object (checked against the message's response schema)",
     )
+    respond.add_argument("--responded-by", metavar="WHO", help="who answered (kept and published)")
+
+    messages = add("messages", commands.messages, "print a session's record: every message")
+    messages.add_argument("session_id", help=_SESSION_ID_HELP)
 
     reject = add("reject", commands.reject, "reject a session (status FAILED)")
     reject.add_argument("session_id", help=_SESSION_ID_HELP)

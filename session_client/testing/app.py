@@ -16,12 +16,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..answer_schemas import schema_problem
 from ._tracing import ServerTracing, TracingMiddleware
 from .contracts import ContractValidator, json_bytes
 from .guard import BrowserGuardMiddleware
 from .inbox import inbox_routes
 from .problems import Problem, problem_response
-from .service import SessionService
+from .service import InvalidAnswer, SessionService
 from .store import Conflict, NotFound, parse_rfc3339
 
 __all__ = ["create_app"]
@@ -147,6 +148,7 @@ def create_app(
     contract = ContractValidator()
 
     session_page_bytes = contract.max_json_bytes("SessionPage") - _PAGE_ENVELOPE_BYTES
+    message_page_bytes = contract.max_json_bytes("MessagePage") - _PAGE_ENVELOPE_BYTES
     settled_page_bytes = contract.max_json_bytes("SettledMessagePage") - _PAGE_ENVELOPE_BYTES
 
     def check(schema: str, value: object, location: str) -> None:
@@ -228,6 +230,18 @@ def create_app(
                 )
             except Conflict as exc:
                 return problem_response(Problem(409, exc.kind, "Conflict", exc.detail), request_id)
+            except InvalidAnswer as exc:
+                # Pointers into the request body, as every 422 of the API gives them.
+                errors = [
+                    {
+                        "location": "body",
+                        "path": f"/response{error['path']}",
+                        "message": error["message"],
+                    }
+                    for error in exc.errors
+                ]
+                refused = Problem(422, "invalid-answer", "Unprocessable Content", str(exc), errors)
+                return problem_response(refused, request_id)
 
         return wrapped
 
@@ -337,9 +351,26 @@ def create_app(
 
         return idempotent(request, None, run)
 
+    async def list_messages(request: Request) -> Response:
+        (session_id,) = path_ids(request)
+        page = service.store.list_messages(
+            session_id,
+            limit=page_limit(request),
+            cursor=page_cursor(request),
+            max_bytes=message_page_bytes,
+        )
+        return JSONResponse(page)
+
     async def send_message(request: Request) -> Response:
         (session_id,) = path_ids(request)
         body = await json_body(request, "SendMessageRequest")
+        response_schema = body.get("response_schema")
+        if response_schema is not None:
+            problem = schema_problem(response_schema)
+            if problem is not None:
+                raise Problem(
+                    422, "validation-error", "Unprocessable Content", f"response_schema {problem}"
+                )
 
         def run() -> tuple[int, Any]:
             return service.send_message(
@@ -349,6 +380,7 @@ def create_app(
                 body.get("subject_id"),
                 body.get("message_id"),
                 request.scope.get("trace_context"),
+                response_schema,
             )
 
         return idempotent(request, body, run)
@@ -362,16 +394,17 @@ def create_app(
         body = await json_body(request, "SubmitResponseRequest")
 
         def run() -> tuple[int, Any]:
-            return 200, service.submit_response(session_id, message_id, body["response"])
+            return 200, service.submit_response(
+                session_id, message_id, body["response"], body.get("responded_by")
+            )
 
         return idempotent(request, body, run)
 
     async def answer_from_inbox(request: Request) -> Response:
-        """The inbox's answer: checked against the session's template, then submitted."""
+        """The inbox's answer, submitted as ``submitResponse`` does (checked against the
+        message's ``response_schema``, if it has one)."""
         session_id, message_id = path_ids(request)
         body = await json_body(request, "SubmitResponseRequest")
-        template = service.store.get_session(session_id)["message_data_template"]
-        check_template(template, body["response"], "response")
         return JSONResponse(service.submit_response(session_id, message_id, body["response"]))
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -392,7 +425,11 @@ def create_app(
         Route("/messages/settled", endpoint(list_settled_messages), methods=["GET"]),
         Route("/sessions/{session_id}", endpoint(get_session), methods=["GET"]),
         Route("/sessions/{session_id}/reject", endpoint(reject_session), methods=["POST"]),
-        Route("/sessions/{session_id}/messages", endpoint(send_message), methods=["POST"]),
+        Route(
+            "/sessions/{session_id}/messages",
+            by_method(GET=endpoint(list_messages), POST=endpoint(send_message)),
+            methods=["GET", "POST"],
+        ),
         Route(
             "/sessions/{session_id}/messages/{message_id}", endpoint(get_message), methods=["GET"]
         ),
@@ -411,11 +448,9 @@ def create_app(
     return app
 
 
-def check_template(
-    template: dict[str, Any], data: dict[str, Any], field: str = "message_data"
-) -> None:
-    """Validate ``data`` (the request's ``field``) against the JSON Schema ``template``; both
-    problems are 422s."""
+def check_template(template: dict[str, Any], data: dict[str, Any]) -> None:
+    """Validate ``message_data`` against the JSON Schema ``template``; both problems are
+    422s."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
@@ -432,7 +467,7 @@ def check_template(
         errors = [
             {
                 "location": "body",
-                "path": f"/{field}" + "".join(f"/{p}" for p in error.absolute_path),
+                "path": "/message_data" + "".join(f"/{p}" for p in error.absolute_path),
                 "message": error.message,
             }
             for error in Draft202012Validator(template).iter_errors(data)
@@ -449,6 +484,6 @@ def check_template(
             422,
             "validation-error",
             "Unprocessable Content",
-            f"{field} does not match message_data_template",
+            "message_data does not match message_data_template",
             errors,
         )

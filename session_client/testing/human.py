@@ -8,6 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..answer_schemas import answer_errors
+from .sketch import sketch_answer
+
 __all__ = ["Answer", "Reject", "Silence", "SimulatedHuman"]
 
 #: A callback decides per message: an answer object, or ``None`` to stay silent.
@@ -16,10 +19,11 @@ AnswerCallback = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 
 @dataclass(frozen=True)
 class Answer:
-    """Answer the message with ``response`` after ``delay`` seconds."""
+    """Answer the message with ``response`` after ``delay`` seconds, as ``responded_by``."""
 
     response: dict[str, Any]
     delay: float = 0.0
+    responded_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,12 @@ class SimulatedHuman:
     The default behaviour applies to every message; ``*_next`` controls queue one-shot
     behaviours that take precedence for the next messages, in order. Controls may be called from
     any thread while the server runs.
+
+    A message with a ``response_schema`` gets the default answer if it matches the schema, else
+    one sketched from the schema (its ``default``s, enums, the simplest values of its types):
+    valid unless a test says otherwise. A one-shot or callback answer is given as it is; one the
+    server refuses is recorded in ``refused`` and the human is asked again (the next one-shot,
+    else the default), as a channel shows a human the errors and asks again.
     """
 
     def __init__(
@@ -58,7 +68,9 @@ class SimulatedHuman:
         self._callback: AnswerCallback | None = None
         self._default: Decision = Answer({"approved": True})
         self.received: list[dict[str, Any]] = []
-        """Every message delivered to this human, in order."""
+        """Every message delivered to this human, in order (again after a refused answer)."""
+        self.refused: list[dict[str, Any]] = []
+        """The answers the server refused as invalid: ``{"message_id", "errors"}`` each."""
         if silent:
             self.stay_silent()
         elif callback is not None:
@@ -74,13 +86,18 @@ class SimulatedHuman:
             self._callback, self._default = self._initial
             self._next.clear()
             self.received.clear()
+            self.refused.clear()
 
     # -- controls ---------------------------------------------------------------------------
 
-    def answer_with(self, response: dict[str, Any], *, delay: float = 0.0) -> None:
-        """From now on, answer every message with ``response`` after ``delay`` seconds."""
+    def answer_with(
+        self, response: dict[str, Any], *, delay: float = 0.0, responded_by: str | None = None
+    ) -> None:
+        """From now on, answer every message with ``response`` after ``delay`` seconds (a
+        message with a ``response_schema`` that ``response`` does not match: one sketched from
+        the schema)."""
         with self._lock:
-            self._callback, self._default = None, Answer(dict(response), delay)
+            self._callback, self._default = None, Answer(dict(response), delay, responded_by)
 
     def answer_using(self, callback: AnswerCallback, *, delay: float = 0.0) -> None:
         """From now on, answer with ``callback(message)`` (``None`` means stay silent)."""
@@ -97,9 +114,12 @@ class SimulatedHuman:
         with self._lock:
             self._callback, self._default = None, Reject(delay)
 
-    def answer_next(self, response: dict[str, Any], *, delay: float = 0.0) -> None:
-        """Answer the next message (only) with ``response``."""
-        self._queue(Answer(dict(response), delay))
+    def answer_next(
+        self, response: dict[str, Any], *, delay: float = 0.0, responded_by: str | None = None
+    ) -> None:
+        """Answer the next message (only) with ``response``, as it is: an answer that does not
+        match the message's ``response_schema`` is refused, and the human is asked again."""
+        self._queue(Answer(dict(response), delay, responded_by))
 
     def stay_silent_next(self) -> None:
         """Leave the next message (only) unanswered."""
@@ -130,7 +150,21 @@ class SimulatedHuman:
             if self._next:
                 return self._next.popleft()
             default, callback = self._default, self._callback
-        if callback is None or not isinstance(default, Answer):
+        if not isinstance(default, Answer):
             return default
+        if callback is None:
+            return _fitted(default, message.get("response_schema"))
         response = callback(message)
         return Silence() if response is None else Answer(response, default.delay)
+
+    def note_refused(self, message: dict[str, Any], errors: list[dict[str, str]]) -> None:
+        """Record that the server refused this human's answer to ``message`` (``errors``)."""
+        with self._lock:
+            self.refused.append({"message_id": message["message_id"], "errors": errors})
+
+
+def _fitted(answer: Answer, schema: dict[str, Any] | None) -> Answer:
+    """``answer``, or, if it does not match ``schema``, one sketched from the schema."""
+    if schema is None or not answer_errors(schema, answer.response):
+        return answer
+    return Answer(sketch_answer(schema), answer.delay, answer.responded_by)

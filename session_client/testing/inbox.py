@@ -2,9 +2,10 @@
 
 A dev-only surface under ``/_inbox/``, not part of ``openapi.yaml``: the page (plain HTML, CSS
 and JavaScript shipped in ``inbox_page/``), a state feed it polls, and an answer endpoint that
-checks the answer against the session's ``message_data_template`` before ``submitResponse``
-does the rest. Rejecting and expiring go through the contract's own endpoints. The inbox answers
-loopback clients only unless ``remote`` is set; its data needs the API token when one is set.
+submits as ``submitResponse`` does (a message's ``response_schema`` checks the answer; the page
+renders a form from it). Rejecting and expiring go through the contract's own endpoints. The
+inbox answers loopback clients only unless ``remote`` is set; its data needs the API token when
+one is set.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.routing import Route
 from .guard import is_loopback_address
 from .store import SessionStore
 
-__all__ = ["INBOX_PATH", "draft_answer", "inbox_routes", "inbox_state", "open_inbox"]
+__all__ = ["INBOX_PATH", "inbox_routes", "inbox_state", "open_inbox"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -49,43 +50,6 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-_EMPTY_VALUES: dict[str, Any] = {
-    "string": "",
-    "integer": 0,
-    "number": 0,
-    "boolean": False,
-    "array": [],
-}
-
-
-def _sketch(schema: Any) -> Any:
-    """A value in the shape of ``schema``: its default, const, first example or enum member, or
-    an empty value of its type (objects with each of their properties sketched)."""
-    if not isinstance(schema, dict):
-        return None
-    for key in ("default", "const"):
-        if key in schema:
-            return schema[key]
-    for key in ("examples", "enum"):
-        values = schema.get(key)
-        if isinstance(values, list) and values:
-            return values[0]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((name for name in kind if name != "null"), None)
-    properties = schema.get("properties")
-    if isinstance(properties, dict):
-        return {name: _sketch(sub) for name, sub in properties.items()}
-    if kind == "object":
-        return {}
-    return _EMPTY_VALUES.get(kind) if isinstance(kind, str) else None
-
-
-def draft_answer(template: dict[str, Any]) -> dict[str, Any]:
-    """The answer the page's editor starts with: sketched from ``template`` when it is a JSON
-    Schema of an object, else ``{}``."""
-    draft = _sketch(template)
-    return draft if isinstance(draft, dict) else {}
 
 
 def inbox_state(store: SessionStore, epoch: str, since: str | None) -> dict[str, Any] | None:
@@ -96,12 +60,9 @@ def inbox_state(store: SessionStore, epoch: str, since: str | None) -> dict[str,
     version = f"{epoch}.{store.change_count()}"
     if since == version:
         return None
-    sessions = store.inbox_sessions(SESSION_LIMIT)
-    for session in sessions:
-        session["answer_draft"] = draft_answer(session["message_data_template"])
     return {
         "version": version,
-        "sessions": sessions,
+        "sessions": store.inbox_sessions(SESSION_LIMIT),
         "dead_letters": store.dead_letters(DEAD_LETTER_LIMIT),
     }
 

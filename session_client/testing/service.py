@@ -7,15 +7,31 @@ import logging
 import time
 from typing import Any
 
+from ..answer_schemas import answer_errors
 from .human import Answer, Reject, SimulatedHuman
 from .publisher import EventPublisher
 from .store import Conflict, SessionStore
 
-__all__ = ["SessionService"]
+__all__ = ["InvalidAnswer", "SessionService"]
 
 logger = logging.getLogger(__name__)
 
 _SESSION_FIELDS = ("message_data", "message_data_template", "expiry_date", "subject_id")
+
+
+#: How often the simulated human is asked again after an answer the server refused.
+_REASKS = 3
+
+
+class InvalidAnswer(Exception):
+    """The answer does not match its message's ``response_schema``: nothing was stored.
+
+    ``errors`` lists each violation as ``{"path": JSON Pointer into the answer, "message"}``.
+    """
+
+    def __init__(self, message_id: str, errors: list[dict[str, str]]) -> None:
+        super().__init__(f"the answer to {message_id!r} does not match its response_schema")
+        self.errors = errors
 
 
 def _require_same_message(
@@ -24,6 +40,7 @@ def _require_same_message(
     channel_id: str,
     message: str,
     subject_id: str | None,
+    response_schema: dict[str, Any] | None,
 ) -> None:
     """Raise :class:`Conflict` unless ``existing`` is what this request would have created."""
     if existing["session_id"] != session_id:
@@ -31,11 +48,12 @@ def _require_same_message(
             "message-id-conflict",
             f"message {existing['message_id']!r} belongs to another session",
         )
-    if (existing["channel_id"], existing["message"], existing["subject_id"]) != (
-        channel_id,
-        message,
-        subject_id,
-    ):
+    if (
+        existing["channel_id"],
+        existing["message"],
+        existing["subject_id"],
+        existing["response_schema"],
+    ) != (channel_id, message, subject_id, response_schema):
         raise Conflict(
             "message-id-conflict",
             f"message {existing['message_id']!r} already exists with a different body",
@@ -83,9 +101,11 @@ class SessionService:
         subject_id: str | None,
         message_id: str | None = None,
         trace_context: dict[str, str] | None = None,
+        response_schema: dict[str, Any] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Record the message (with the ``trace_context`` of its request, to publish its answer
-        in) and deliver it to the channel (the simulated human): ``202``.
+        in, and the ``response_schema`` its answer must match) and deliver it to the channel
+        (the simulated human): ``202``.
 
         A repeated client-chosen ``message_id`` with the same body returns the message as it is
         now (``200``), whatever the session's status, and delivers nothing again.
@@ -95,24 +115,45 @@ class SessionService:
         if message_id is not None:
             existing = self.store.find_message(message_id)
             if existing is not None:
-                _require_same_message(existing, session_id, channel_id, message, effective_subject)
+                _require_same_message(
+                    existing, session_id, channel_id, message, effective_subject, response_schema
+                )
                 return 200, existing
         self.require_active(session_id)
         stored = self.store.insert_message(
-            session_id, channel_id, message, effective_subject, message_id, trace_context
+            session_id,
+            channel_id,
+            message,
+            effective_subject,
+            message_id,
+            trace_context,
+            response_schema,
         )
         if self.human is not None:
             self._spawn(self._deliver(stored))
         return 202, stored
 
     def submit_response(
-        self, session_id: str, message_id: str, response: dict[str, Any]
+        self,
+        session_id: str,
+        message_id: str,
+        response: dict[str, Any],
+        responded_by: str | None = None,
     ) -> dict[str, Any]:
-        """Store the human's answer and queue it for NATS, in one transaction."""
-        self.store.get_message(session_id, message_id)  # 404 before 409
+        """Store the human's answer and queue it for NATS, in one transaction.
+
+        An answer that does not match the message's ``response_schema`` raises
+        :class:`InvalidAnswer` and leaves the message ``SENT``: only valid answers are published.
+        """
+        message = self.store.get_message(session_id, message_id)  # 404 before 409
         self.require_active(session_id)
+        schema = message["response_schema"]
+        if schema is not None and message["state"] == "SENT":
+            errors = answer_errors(schema, response)
+            if errors:
+                raise InvalidAnswer(message_id, errors)
         with self.store.atomic():
-            answered = self.store.answer_message(session_id, message_id, response)
+            answered = self.store.answer_message(session_id, message_id, response, responded_by)
             if self.publisher is not None:
                 self.publisher.enqueue_answer(answered)
         return answered
@@ -142,21 +183,31 @@ class SessionService:
                 self.publisher.enqueue_status(session_id, status, subjects)
 
     async def _deliver(self, message: dict[str, Any]) -> None:
+        """The simulated human acts on ``message``; an answer the server refuses as invalid is
+        shown to them, and they are asked again (as a channel would), a few times at most."""
         assert self.human is not None
-        decision = self.human.decide(message)
-        if not isinstance(decision, Answer | Reject):
-            return
-        if decision.delay > 0:
-            await asyncio.sleep(decision.delay)
-        try:
-            if isinstance(decision, Answer):
-                self.submit_response(
-                    message["session_id"], message["message_id"], decision.response
-                )
-            else:
-                self.reject_session(message["session_id"])
-        except Exception as exc:  # the session may have closed meanwhile: a human is late
-            logger.info("simulated human could not act on %s: %s", message["message_id"], exc)
+        for _ in range(1 + _REASKS):
+            decision = self.human.decide(message)
+            if not isinstance(decision, Answer | Reject):
+                return
+            if decision.delay > 0:
+                await asyncio.sleep(decision.delay)
+            try:
+                if isinstance(decision, Answer):
+                    self.submit_response(
+                        message["session_id"],
+                        message["message_id"],
+                        decision.response,
+                        decision.responded_by,
+                    )
+                else:
+                    self.reject_session(message["session_id"])
+                return
+            except InvalidAnswer as exc:
+                self.human.note_refused(message, exc.errors)
+            except Exception as exc:  # the session may have closed meanwhile: a human is late
+                logger.info("simulated human could not act on %s: %s", message["message_id"], exc)
+                return
 
     def _spawn(self, coroutine: Any) -> None:
         # Keep a reference so the task is not garbage-collected mid-flight.

@@ -83,6 +83,8 @@ _ADDED_COLUMNS = (
     ("messages", "settled_at", "TEXT"),
     ("messages", "trace_context", "TEXT"),
     ("outbox", "trace_context", "TEXT"),
+    ("messages", "response_schema", "TEXT"),
+    ("messages", "responded_by", "TEXT"),
 )
 
 _RFC3339 = re.compile(
@@ -174,14 +176,16 @@ def _message_row(row: sqlite3.Row) -> dict[str, Any]:
         "message": row["message"],
         "subject_id": row["subject_id"],
         "state": row["state"],
+        "response_schema": _loaded(row["response_schema"]),
         "response": json.loads(row["response"]) if row["response"] is not None else None,
+        "responded_by": row["responded_by"],
         "responded_at": row["responded_at"],
         "created_at": row["created_at"],
     }
 
 
-def _loaded(trace_context: str | None) -> dict[str, str] | None:
-    return json.loads(trace_context) if trace_context is not None else None
+def _loaded(text: str | None) -> Any:
+    return json.loads(text) if text is not None else None
 
 
 @dataclass(frozen=True)
@@ -412,13 +416,14 @@ class SessionStore:
         subject_id: str | None,
         message_id: str | None = None,
         trace_context: dict[str, str] | None = None,
+        response_schema: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Record a new ``SENT`` message, named ``message_id`` or by the server, kept with the
-        ``trace_context`` it was sent in."""
+        ``trace_context`` it was sent in and the ``response_schema`` its answer must match."""
         message_id = message_id or f"msg_{uuid.uuid4().hex}"
         self._db.execute(
             "INSERT INTO messages (message_id, session_id, channel_id, message, subject_id, state,"
-            " created_at, trace_context) VALUES (?, ?, ?, ?, ?, 'SENT', ?, ?)",
+            " created_at, trace_context, response_schema) VALUES (?, ?, ?, ?, ?, 'SENT', ?, ?, ?)",
             (
                 message_id,
                 session_id,
@@ -427,6 +432,7 @@ class SessionStore:
                 subject_id,
                 utc_now(),
                 json.dumps(trace_context) if trace_context else None,
+                json.dumps(response_schema) if response_schema is not None else None,
             ),
         )
         return self.get_message(session_id, message_id)
@@ -456,9 +462,14 @@ class SessionStore:
         return _message_row(row)
 
     def answer_message(
-        self, session_id: str, message_id: str, response: dict[str, Any]
+        self,
+        session_id: str,
+        message_id: str,
+        response: dict[str, Any],
+        responded_by: str | None = None,
     ) -> dict[str, Any]:
-        """Store the answer of a ``SENT`` message; raises :class:`Conflict` otherwise."""
+        """Store the answer of a ``SENT`` message (and who gave it); raises :class:`Conflict`
+        otherwise."""
         message = self.get_message(session_id, message_id)
         if message["state"] != "SENT":
             raise Conflict(
@@ -467,11 +478,40 @@ class SessionStore:
         now = utc_now()
         with self.atomic():
             self._db.execute(
-                "UPDATE messages SET state = 'ANSWERED', response = ?, responded_at = ?,"
-                " settled_seq = ?, settled_at = ? WHERE message_id = ?",
-                (json.dumps(response), now, self._next_settled_seq(), now, message_id),
+                "UPDATE messages SET state = 'ANSWERED', response = ?, responded_by = ?,"
+                " responded_at = ?, settled_seq = ?, settled_at = ? WHERE message_id = ?",
+                (
+                    json.dumps(response),
+                    responded_by,
+                    now,
+                    self._next_settled_seq(),
+                    now,
+                    message_id,
+                ),
             )
         return self.get_message(session_id, message_id)
+
+    def list_messages(
+        self, session_id: str, *, limit: int, cursor: str | None, max_bytes: int
+    ) -> dict[str, Any]:
+        """One page of the session's messages in the order they were sent (``MessagePage``),
+        after the (validated) ``cursor``: at most ``limit`` of them, and at most ``max_bytes``
+        of JSON (but at least one). Raises :class:`NotFound` for an unknown session."""
+        self.get_session(session_id)
+        rows, items, more = _fill_page(
+            self._db.execute(
+                "SELECT rowid AS seq, * FROM messages WHERE session_id = ? AND rowid > ?"
+                " ORDER BY rowid LIMIT ?",
+                (session_id, _decode_cursor(cursor) if cursor else 0, limit + 1),
+            ),
+            _message_row,
+            limit,
+            max_bytes,
+        )
+        return {
+            "items": items,
+            "next_cursor": _encode_cursor(rows[-1]["seq"]) if more else None,
+        }
 
     def _next_settled_seq(self) -> int:
         # A counter row, not MAX(settled_seq)+1: numbers stay unique and increasing for ever.

@@ -21,9 +21,11 @@ RESULTS = [
     (types.Session, OPENAPI["Session"]),
     (types.SessionPage, OPENAPI["SessionPage"]),
     (types.Message, OPENAPI["Message"]),
+    (types.MessagePage, OPENAPI["MessagePage"]),
     (types.SettledMessagePage, OPENAPI["SettledMessagePage"]),
     (types.ExpireResult, OPENAPI["ExpireResult"]),
     (types.ResponsePayload, ASYNCAPI["ResponsePayload"]),
+    (types.ModelResponsePayload, ASYNCAPI["ResponsePayload"]),
 ]
 
 

@@ -27,6 +27,7 @@ FIXED_OPERATIONS = {
     ("post", "/sessions"): "createSession",
     ("get", "/sessions/{session_id}"): "getSession",
     ("get", "/sessions"): "listSessions",
+    ("get", "/sessions/{session_id}/messages"): "listMessages",
     ("post", "/sessions/{session_id}/messages"): "sendMessage",
     ("get", "/sessions/{session_id}/messages/{message_id}"): "getMessage",
     ("post", "/sessions/{session_id}/messages/{message_id}/response"): "submitResponse",

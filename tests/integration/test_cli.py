@@ -456,3 +456,39 @@ def test_a_404_from_a_base_url_that_is_not_the_api_says_so(
         assert result.returncode == ExitCode.ERROR
         assert_one_error_line(result.stderr, "error", url, "does not look like the session API")
         assert "does not exist" not in result.stderr
+
+
+def test_send_and_wait_with_a_response_schema_and_the_record(
+    stack: LocalStack, human: SimulatedHuman, tmp_path: Path
+) -> None:
+    schema = {
+        "type": "object",
+        "required": ["approved", "amount"],
+        "properties": {"approved": {"type": "boolean"}, "amount": {"type": "number", "default": 9}},
+    }
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(schema))
+    assert run(stack, "create", "cli-typed", "--subject-id", "cli").returncode == 0
+    for given in (str(schema_file), json.dumps(schema)):
+        done = run(stack, "send-and-wait", "cli-typed", "c", "Refund?", "cli", "--timeout", "10",
+                   "--response-schema", given)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["response"] == {"approved": True, "amount": 9}
+    refused = run(stack, "send", "cli-typed", "c", "m", "--response-schema", '{"type": "string"}')
+    assert refused.returncode == ExitCode.USAGE and "response_schema" in refused.stderr
+
+    human.stay_silent()
+    sent = json.loads(run(stack, "send", "cli-typed", "c", "Yes?", "--response-schema",
+                          str(schema_file)).stdout)  # fmt: skip
+    answer = '{"approved": true, "amount": 3}'
+    assert run(stack, "respond", "cli-typed", sent["message_id"], answer,
+               "--responded-by", "carol").returncode == 0  # fmt: skip
+    record = run(stack, "messages", "cli-typed")
+    assert record.returncode == 0, record.stderr
+    messages = json.loads(record.stdout)
+    assert [m["state"] for m in messages] == ["ANSWERED", "ANSWERED", "ANSWERED"]
+    assert all(m["response_schema"] == schema for m in messages)
+    assert (messages[-1]["response"], messages[-1]["responded_by"]) == (
+        {"approved": True, "amount": 3},
+        "carol",
+    )

@@ -39,28 +39,33 @@ def test_the_state_feed_answers_only_when_something_changed(
     version = first.json()["version"]
     assert httpx.get(silent_stack.api_url + STATE, params={"since": version}).status_code == 204
 
-    template = {"type": "object", "properties": {"approved": {"type": "boolean"}}}
+    template = {"type": "object", "properties": {"service": {"type": "string"}}}
+    schema = {"type": "object", "properties": {"approved": {"type": "boolean"}}}
     silent_client.create_session("surface-idle", subject_id="surface")
     silent_client.create_session("surface-asks", {}, template, subject_id="surface")
-    silent_client.send_message("surface-asks", "chat", "Well?")
+    silent_client.send_message("surface-asks", "chat", "Well?", response_schema=schema)
     changed = httpx.get(silent_stack.api_url + STATE, params={"since": version})
     assert changed.status_code == 200
     sessions = changed.json()["sessions"]
     asking = sessions[0]  # awaiting an answer: first, although not the newest
     assert asking["session_id"] == "surface-asks"
     assert [message["message"] for message in asking["messages"]] == ["Well?"]
-    assert asking["answer_draft"] == {"approved": False}
+    # The page renders its form from the message's schema; the data template is no draft.
+    assert asking["messages"][0]["response_schema"] == schema
+    assert "answer_draft" not in asking
     assert "surface-idle" in [session["session_id"] for session in sessions]
 
 
-def test_the_answer_is_checked_against_the_template_then_published(
+def test_the_answer_is_checked_against_the_response_schema_then_published(
     silent_stack: LocalStack, silent_client: SessionClient
 ) -> None:
-    template = {"type": "object", "required": ["approved"], "additionalProperties": True}
+    # The session's data template describes the data, not the answer: it checks no answer.
+    template = {"type": "object", "required": ["service"]}
+    schema = {"type": "object", "required": ["approved"], "additionalProperties": True}
     silent_client.create_session(
-        "surface-answer", {"approved": None}, template, subject_id="surface"
+        "surface-answer", {"service": "db"}, template, subject_id="surface"
     )
-    sent = silent_client.send_message("surface-answer", "chat", "Yes?")
+    sent = silent_client.send_message("surface-answer", "chat", "Yes?", response_schema=schema)
     url = f"{silent_stack.api_url}/_inbox/api/sessions/surface-answer/messages/{sent['message_id']}"
     url += "/answer"
 

@@ -10,10 +10,13 @@ from .health import Health
 from .health_status import HealthStatus
 from .json_object import JsonObject
 from .message import Message
+from .message_page import MessagePage
+from .message_response_schema_type_0 import MessageResponseSchemaType0
 from .message_response_type_0 import MessageResponseType0
 from .message_state import MessageState
 from .problem import Problem
 from .problem_errors_item import ProblemErrorsItem
+from .response_schema import ResponseSchema
 from .send_message_request import SendMessageRequest
 from .session import Session
 from .session_page import SessionPage
@@ -30,10 +33,13 @@ __all__ = (
     "HealthStatus",
     "JsonObject",
     "Message",
+    "MessagePage",
+    "MessageResponseSchemaType0",
     "MessageResponseType0",
     "MessageState",
     "Problem",
     "ProblemErrorsItem",
+    "ResponseSchema",
     "SendMessageRequest",
     "Session",
     "SessionPage",

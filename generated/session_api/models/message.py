@@ -8,8 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.message_state import MessageState, check_message_state
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.message_response_schema_type_0 import MessageResponseSchemaType0
     from ..models.message_response_type_0 import MessageResponseType0
 
 
@@ -38,12 +40,21 @@ class Message:
     because their session was rejected or expired.
      """
     response: MessageResponseType0 | None
-    """ The human's answer, once `ANSWERED`. """
+    """ The human's answer, once `ANSWERED`; it matches `response_schema`. """
     responded_at: datetime.datetime | None
     created_at: datetime.datetime
+    response_schema: MessageResponseSchemaType0 | None | Unset = UNSET
+    """ The JSON Schema the answer must match (`sendMessage`), or `null` for any object.
+    Absent from servers older than typed answers.
+     """
+    responded_by: None | str | Unset = UNSET
+    """ Who answered, as `submitResponse` named them, or `null`. Absent from servers older
+    than typed answers.
+     """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.message_response_schema_type_0 import MessageResponseSchemaType0
         from ..models.message_response_type_0 import MessageResponseType0
 
         message_id = self.message_id
@@ -73,6 +84,20 @@ class Message:
 
         created_at = self.created_at.isoformat()
 
+        response_schema: dict[str, Any] | None | Unset
+        if isinstance(self.response_schema, Unset):
+            response_schema = UNSET
+        elif isinstance(self.response_schema, MessageResponseSchemaType0):
+            response_schema = self.response_schema.to_dict()
+        else:
+            response_schema = self.response_schema
+
+        responded_by: None | str | Unset
+        if isinstance(self.responded_by, Unset):
+            responded_by = UNSET
+        else:
+            responded_by = self.responded_by
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -88,11 +113,16 @@ class Message:
                 "created_at": created_at,
             }
         )
+        if response_schema is not UNSET:
+            field_dict["response_schema"] = response_schema
+        if responded_by is not UNSET:
+            field_dict["responded_by"] = responded_by
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.message_response_schema_type_0 import MessageResponseSchemaType0
         from ..models.message_response_type_0 import MessageResponseType0
 
         d = dict(src_dict)
@@ -145,6 +175,34 @@ class Message:
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
+        def _parse_response_schema(
+            data: object,
+        ) -> MessageResponseSchemaType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_schema_type_0 = MessageResponseSchemaType0.from_dict(data)
+
+                return response_schema_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MessageResponseSchemaType0 | None | Unset, data)
+
+        response_schema = _parse_response_schema(d.pop("response_schema", UNSET))
+
+        def _parse_responded_by(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        responded_by = _parse_responded_by(d.pop("responded_by", UNSET))
+
         message = cls(
             message_id=message_id,
             session_id=session_id,
@@ -155,6 +213,8 @@ class Message:
             response=response,
             responded_at=responded_at,
             created_at=created_at,
+            response_schema=response_schema,
+            responded_by=responded_by,
         )
 
         message.additional_properties = d

@@ -11,7 +11,7 @@ T = TypeVar("T", bound="MessageResponseType0")
 
 @_attrs_define
 class MessageResponseType0:
-    """The human's answer, once `ANSWERED`."""
+    """The human's answer, once `ANSWERED`; it matches `response_schema`."""
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

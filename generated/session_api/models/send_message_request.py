@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.response_schema import ResponseSchema
+
 
 T = TypeVar("T", bound="SendMessageRequest")
 
@@ -25,6 +29,10 @@ class SendMessageRequest:
      """
     subject_id: None | str | Unset = UNSET
     """ The subject to publish the answer for; defaults to the session's. """
+    response_schema: ResponseSchema | Unset = UNSET
+    """ A JSON Schema (draft 2020-12) that the answer must match; it must accept objects only
+    (no `type`, or `type: object`). At most 64 KiB as compact UTF-8 JSON (`413`).
+     """
 
     def to_dict(self) -> dict[str, Any]:
         channel_id = self.channel_id
@@ -39,6 +47,10 @@ class SendMessageRequest:
         else:
             subject_id = self.subject_id
 
+        response_schema: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.response_schema, Unset):
+            response_schema = self.response_schema.to_dict()
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -51,11 +63,15 @@ class SendMessageRequest:
             field_dict["message_id"] = message_id
         if subject_id is not UNSET:
             field_dict["subject_id"] = subject_id
+        if response_schema is not UNSET:
+            field_dict["response_schema"] = response_schema
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.response_schema import ResponseSchema
+
         d = dict(src_dict)
         channel_id = d.pop("channel_id")
 
@@ -72,11 +88,19 @@ class SendMessageRequest:
 
         subject_id = _parse_subject_id(d.pop("subject_id", UNSET))
 
+        _response_schema = d.pop("response_schema", UNSET)
+        response_schema: ResponseSchema | Unset
+        if isinstance(_response_schema, Unset):
+            response_schema = UNSET
+        else:
+            response_schema = ResponseSchema.from_dict(_response_schema)
+
         send_message_request = cls(
             channel_id=channel_id,
             message=message,
             message_id=message_id,
             subject_id=subject_id,
+            response_schema=response_schema,
         )
 
         return send_message_request

@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.json_object import JsonObject
 
@@ -16,9 +18,13 @@ T = TypeVar("T", bound="SubmitResponseRequest")
 class SubmitResponseRequest:
     response: JsonObject
     """ Any JSON object. """
+    responded_by: str | Unset = UNSET
+    """ Who answered (a user name, an e-mail address, a channel's user id). """
 
     def to_dict(self) -> dict[str, Any]:
         response = self.response.to_dict()
+
+        responded_by = self.responded_by
 
         field_dict: dict[str, Any] = {}
 
@@ -27,6 +33,8 @@ class SubmitResponseRequest:
                 "response": response,
             }
         )
+        if responded_by is not UNSET:
+            field_dict["responded_by"] = responded_by
 
         return field_dict
 
@@ -37,8 +45,11 @@ class SubmitResponseRequest:
         d = dict(src_dict)
         response = JsonObject.from_dict(d.pop("response"))
 
+        responded_by = d.pop("responded_by", UNSET)
+
         submit_response_request = cls(
             response=response,
+            responded_by=responded_by,
         )
 
         return submit_response_request

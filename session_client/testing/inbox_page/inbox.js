@@ -12,8 +12,8 @@
   let version = "";
   let live = null;
   const cards = new Map(); // session_id -> {signature, element}
-  const drafts = new Map(); // message_id -> what the developer typed
-  const errors = new Map(); // message_id -> the inline error shown under its editor
+  const drafts = new Map(); // message_id (+ a field's JSON Pointer) -> what the developer typed
+  const errors = new Map(); // message_id (+ a field's JSON Pointer) -> its inline error
   const sending = new Set(); // message ids with an answer in flight
 
   function el(tag, attrs, ...children) {
@@ -48,15 +48,23 @@
     return fetch(path, init);
   }
 
-  async function problemText(response) {
+  async function readProblem(response) {
     try {
-      const problem = await response.json();
-      const lines = [problem.detail || problem.title || `HTTP ${response.status}`];
-      for (const error of problem.errors || []) lines.push(`${error.path}: ${error.message}`);
-      return lines.join("\n");
+      return await response.json();
     } catch {
-      return `HTTP ${response.status}`;
+      return { title: `HTTP ${response.status}` };
     }
+  }
+
+  function problemLines(problem, errors) {
+    const lines = [problem.detail || problem.title || "The answer was refused."];
+    for (const error of errors) lines.push(`${error.path}: ${error.message}`);
+    return lines.join("\n");
+  }
+
+  async function problemText(response) {
+    const problem = await readProblem(response);
+    return problemLines(problem, problem.errors || []);
   }
 
   function setLive(ok) {
@@ -219,8 +227,204 @@
       message.response ? el("pre", {
         "aria-labelledby": `response-${message.message_id}`, text: pretty(message.response),
       }) : null,
-      open ? answerForm(session, message) : null);
+      open ? (message.response_schema ? schemaForm(session, message) : answerForm(session, message))
+        : null);
   }
+
+  // -- a form rendered from the message's response_schema ---------------------------------------
+
+  function kindOf(schema) {
+    if (!schema || typeof schema !== "object") return null;
+    if (Array.isArray(schema.enum)) return "enum";
+    if ("const" in schema) return "const";
+    let kind = schema.type;
+    if (Array.isArray(kind)) kind = kind.find((name) => name !== "null");
+    if (!kind && schema.properties) kind = "object";
+    return kind || null;
+  }
+
+  // A field: {node, value()} where value() is the answer's part, undefined if left empty, or
+  // throws an Error naming what is wrong. Its state lives in `drafts` (key: id + pointer), so
+  // it survives the page's live updates; it starts from the schema's default.
+  function field(id, pointer, name, schema, required) {
+    const key = id + pointer;
+    const kind = kindOf(schema);
+    const start = () => (drafts.has(key) ? drafts.get(key) : schema.default);
+    const fieldId = `field-${id}${pointer}`;
+    const errorId = `error-${id}${pointer}`;
+    const title = (schema.title || name) + (required ? " *" : "");
+    const hint = schema.description ? el("span", { className: "hint", text: schema.description }) : null;
+    const errorNode = el("p", { id: errorId, className: "error", "data-pointer": pointer,
+      text: errors.get(key) || "" });
+    if (kind === "object") {
+      const needed = new Set(schema.required || []);
+      const parts = Object.entries(schema.properties || {}).map(([child, sub]) =>
+        [child, field(id, `${pointer}/${child.replace(/~/g, "~0").replace(/\//g, "~1")}`, child,
+          sub || {}, needed.has(child))]);
+      const fields = parts.map(([, part]) => part.node);
+      const node = pointer ? el("fieldset", { className: "group" },
+        el("legend", { text: title }), hint, ...fields, errorNode) : el("div", {}, ...fields);
+      return { node, value() {
+        const value = {};
+        for (const [child, part] of parts) {
+          const got = part.value();
+          if (got !== undefined) value[child] = got;
+        }
+        return value;
+      } };
+    }
+    if (kind === "const") return { node: el("span"), value: () => schema.const };
+    if (kind === "boolean" || kind === "enum") {
+      const choices = kind === "boolean" ? [["Approve", true], ["Decline", false]]
+        : schema.enum.map((value) => [typeof value === "string" ? value : JSON.stringify(value), value]);
+      const labelId = `label-${id}${pointer}`;
+      const buttons = choices.map(([label, value], index) => el("button", {
+        type: "button",
+        className: kind === "boolean" ? `choice ${label.toLowerCase()}` : "choice",
+        "data-key": `choice:${key}:${index}`,
+        "aria-pressed": JSON.stringify(start()) === JSON.stringify(value) ? "true" : "false",
+        "aria-describedby": errorId,
+        onclick: (event) => {
+          drafts.set(key, value);
+          for (const button of buttons) button.setAttribute("aria-pressed", "false");
+          event.currentTarget.setAttribute("aria-pressed", "true");
+        },
+      }, label));
+      return {
+        node: el("div", { className: "field" },
+          el("span", { id: labelId, className: "label", text: title }), hint,
+          el("div", { className: "choices", role: "group", "aria-labelledby": labelId }, ...buttons),
+          errorNode),
+        value: start,
+      };
+    }
+    const number = kind === "number" || kind === "integer";
+    const text = kind === "string" || number;
+    const input = el(text ? "input" : "textarea", {
+      id: fieldId,
+      type: text ? (number ? "number" : "text") : false,
+      step: kind === "number" ? "any" : false,
+      rows: text ? false : 3,
+      spellcheck: "false",
+      "data-key": `field:${key}`,
+      "aria-describedby": errorId,
+      "aria-invalid": errors.has(key) ? "true" : false,
+    });
+    if (drafts.has(key)) input.value = drafts.get(key);
+    else if (schema.default !== undefined) {
+      input.value = text ? String(schema.default) : pretty(schema.default);
+    }
+    input.addEventListener("input", () => drafts.set(key, input.value));
+    return {
+      node: el("div", { className: "field" },
+        el("label", { for: fieldId, text: text ? title : `${title} (JSON)` }), hint, input, errorNode),
+      value() {
+        const raw = input.value;
+        if (raw.trim() === "") return kind === "string" && required ? "" : undefined;
+        if (kind === "string") return raw;
+        if (number) return Number(raw);
+        try {
+          return JSON.parse(raw);
+        } catch (error) {
+          throw new Error(`${pointer}: not valid JSON: ${error.message}`);
+        }
+      },
+    };
+  }
+
+  function schemaForm(session, message) {
+    const id = message.message_id;
+    const root = field(id, "", "answer", message.response_schema, true);
+    const rawId = `raw-${id}`;
+    const raw = el("textarea", { id: rawId, rows: 4, spellcheck: "false", "data-key": `raw:${id}`,
+      "aria-describedby": `error-${id}` });
+    raw.value = drafts.has(`raw:${id}`) ? drafts.get(`raw:${id}`) : "";
+    raw.addEventListener("input", () => drafts.set(`raw:${id}`, raw.value));
+    const fallback = el("details", { className: "raw", open: drafts.has(`raw:${id}`) },
+      el("summary", { "data-key": `summary:${id}`, text: "Answer as raw JSON instead" }),
+      el("label", { for: rawId, text: "Answer (a JSON object; sent instead of the form)" }), raw);
+    fallback.addEventListener("toggle", () => {
+      if (fallback.open && !raw.value) {
+        try {
+          raw.value = pretty(root.value());
+        } catch {
+          raw.value = "{}";
+        }
+      }
+      if (fallback.open) drafts.set(`raw:${id}`, raw.value);
+      else drafts.delete(`raw:${id}`);
+    });
+    const form = el("form", {
+      className: "answer typed",
+      novalidate: true,
+      "aria-label": `Answer to: ${message.message}`,
+      onsubmit: (event) => {
+        event.preventDefault();
+        let parsed;
+        if (fallback.open) parsed = parseAnswer(raw.value);
+        else {
+          try {
+            parsed = { value: root.value() };
+          } catch (error) {
+            parsed = { error: error.message };
+          }
+        }
+        if (parsed.error) showError(id, parsed.error);
+        else submit(session.session_id, id, parsed.value);
+      },
+    },
+      root.node,
+      el("p", { id: `error-${id}`, className: "error", role: "alert", text: errors.get(id) || "" }),
+      el("div", { className: "actions" },
+        el("button", { type: "submit", className: "primary", "data-key": `send:${id}` }, "Send answer")),
+      fallback);
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    return form;
+  }
+
+  // The server's errors beside the fields they name (JSON Pointers into the body: /response/...);
+  // a missing required property is shown at its field. What names no field stays on top.
+  function showFieldErrors(messageId, problem) {
+    for (const key of [...errors.keys()]) {
+      if (key.startsWith(`${messageId}/`)) errors.delete(key);
+    }
+    const rest = [];
+    for (const error of problem.errors || []) {
+      let pointer = String(error.path || "").replace(/^\/response/, "");
+      const missing = /^'(.+)' is a required property$/.exec(error.message || "");
+      if (missing) pointer += `/${missing[1].replace(/~/g, "~0").replace(/\//g, "~1")}`;
+      const shown = pointer && document.getElementById(`error-${messageId}${pointer}`);
+      if (!shown) {
+        rest.push(error);
+        continue;
+      }
+      const key = messageId + pointer;
+      errors.set(key, errors.has(key) ? `${errors.get(key)}\n${error.message}` : error.message);
+      shown.textContent = errors.get(key);
+      const input = byId(`field-${messageId}${pointer}`);
+      if (input) input.setAttribute("aria-invalid", "true");
+    }
+    return problemLines(problem, rest);
+  }
+
+  function clearFieldErrors(messageId) {
+    for (const key of [...errors.keys()]) {
+      if (!key.startsWith(`${messageId}/`)) continue;
+      errors.delete(key);
+      const pointer = key.slice(messageId.length);
+      const shown = document.getElementById(`error-${messageId}${pointer}`);
+      if (shown) shown.textContent = "";
+      const input = byId(`field-${messageId}${pointer}`);
+      if (input) input.setAttribute("aria-invalid", "false");
+    }
+  }
+
+  // -- the raw JSON editor (messages without a schema) -----------------------------------------
 
   function answerForm(session, message) {
     const id = message.message_id;
@@ -235,7 +439,9 @@
       "aria-describedby": errorId,
       "aria-invalid": errors.has(id) ? "true" : false,
     });
-    editor.value = drafts.has(id) ? drafts.get(id) : pretty(session.answer_draft);
+    // No draft from the session's data template: that describes the data, not the answer.
+    editor.value = drafts.has(id) ? drafts.get(id) : "";
+    editor.placeholder = '{"approved": true}';
     editor.addEventListener("input", () => drafts.set(id, editor.value));
     const form = el("form", {
       className: "answer",
@@ -297,16 +503,21 @@
     if (sending.has(messageId)) return;
     sending.add(messageId);
     showError(messageId, "");
+    clearFieldErrors(messageId);
     try {
       const path = `/_inbox/api/sessions/${enc(sessionId)}/messages/${enc(messageId)}/answer`;
       const reply = await api("POST", path, { response });
       if (reply.ok) {
-        drafts.delete(messageId);
+        for (const key of [...drafts.keys()]) {
+          if (key === messageId || key.startsWith(`${messageId}/`) || key === `raw:${messageId}`) {
+            drafts.delete(key);
+          }
+        }
         notice(`Answered ${messageId} in ${sessionId}.`);
       } else if (reply.status === 401) {
         lock();
       } else {
-        showError(messageId, await problemText(reply));
+        showError(messageId, showFieldErrors(messageId, await readProblem(reply)));
       }
     } catch (error) {
       showError(messageId, `The local stack did not answer: ${error.message}`);

@@ -31,6 +31,12 @@ def request(
     `message_id` with a different body, or in another session, is a `409`. Without
     `message_id` the server makes one (`202`).
 
+    **Typed answers.** `response_schema` (a JSON Schema, 2020-12) says what the answer must
+    look like; it is stored with the message, shown to the human's channel and returned by
+    `getMessage`. `submitResponse` refuses an answer that does not match it (`422`), so every
+    published answer matches. A schema that is not a valid JSON Schema of an object is a
+    `422` here.
+
     Returns the request, for ``parse`` to read the body of its response.
     """
     headers: dict[str, Any] = {}

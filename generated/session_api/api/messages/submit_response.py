@@ -23,6 +23,12 @@ def request(
     `asyncapi.yaml`). A message is answered at most once: a second answer, or an answer for a
     session that is no longer `ACTIVE`, is a `409`.
 
+    An answer that does not match the message's `response_schema` is a `422` whose `errors`
+    list each violation, its `path` a JSON Pointer into the request body (`/response/amount`);
+    nothing is stored or published and the message stays `SENT`, so the human can answer
+    again. `responded_by` (optional) names who answered; it is kept with the answer and
+    published with it.
+
     Returns the request, for ``parse`` to read the body of its response.
     """
     headers: dict[str, Any] = {}

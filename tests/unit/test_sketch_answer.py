@@ -1,4 +1,4 @@
-"""What the inbox's answer editor starts with, from a session's ``message_data_template``."""
+"""The simulated human's answer to a message with a ``response_schema``: sketched from it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from session_client.testing.inbox import draft_answer
+from session_client.answer_schemas import answer_errors
+from session_client.testing.sketch import sketch_answer
 
 
 @pytest.mark.parametrize(
@@ -34,7 +35,7 @@ from session_client.testing.inbox import draft_answer
                 },
             },
             {
-                "approved": False,
+                "approved": True,
                 "reason": "fine",
                 "amount": 0,
                 "count": 0,
@@ -48,5 +49,22 @@ from session_client.testing.inbox import draft_answer
         ),
     ],
 )
-def test_the_draft_follows_the_template(template: dict[str, Any], draft: dict[str, Any]) -> None:
-    assert draft_answer(template) == draft
+def test_the_answer_follows_the_schema(template: dict[str, Any], draft: dict[str, Any]) -> None:
+    assert sketch_answer(template) == draft
+
+
+def test_the_sketch_keeps_to_the_schemas_lower_bounds() -> None:
+    schema = {
+        "type": "object",
+        "required": ["name", "amount", "tags", "ok"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "minLength": 3},
+            "amount": {"type": "number", "exclusiveMinimum": 0},
+            "tags": {"type": "array", "items": {"enum": ["a", "b"]}, "minItems": 2},
+            "ok": {"type": "boolean"},
+        },
+    }
+    answer = sketch_answer(schema)
+    assert answer == {"name": "xxx", "amount": 1, "tags": ["a", "a"], "ok": True}
+    assert answer_errors(schema, answer) == []
