@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ._version import __version__ as __version__
+from .consumed import Answered, ConsumedItem, SessionEnded
 from .errors import (
     APIConnectionError,
     APIError,
@@ -68,11 +69,13 @@ __all__ = [
     "APIResponseTooLargeError",
     "APIResponseValidationError",
     "APITimeoutError",
+    "Answered",
     "AsyncSessionClient",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
+    "ConsumedItem",
     "InternalServerError",
     "NatsAuthenticationError",
     "NatsUnavailableError",
@@ -83,6 +86,7 @@ __all__ = [
     "SessionClient",
     "SessionClientError",
     "SessionClosedError",
+    "SessionEnded",
     "SessionExpiredError",
     "SessionRejectedError",
     "UnprocessableEntityError",
