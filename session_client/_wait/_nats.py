@@ -73,6 +73,8 @@ _PING = b"PING\r\n"
 # A replay fetches at most this many messages per request, and gives a request this long.
 _REPLAY_BATCH = 256
 _REPLAY_TIMEOUT = 5.0
+# How long a member pauses before fetching again after JetStream answered with an error status.
+_FETCH_RETRY = 0.5
 # How many failed attempts per server the first connect makes before it gives up, each bounded by
 # nats-py's connect_timeout: a server too busy to greet at once gets two more tries (issue 17),
 # one that accepts but never greets fails after about 3 * connect_timeout (7 s with the client's
@@ -322,6 +324,7 @@ class DurablePull:
         ``timeout`` (also while the connection is down: nats-py reconnects meanwhile).
         Raises :class:`NatsUnavailableError` if the connection is closed for good."""
         from nats.errors import ConnectionClosedError
+        from nats.errors import Error as NatsError
         from nats.errors import TimeoutError as NatsTimeoutError
 
         try:
@@ -330,6 +333,12 @@ class DurablePull:
             return []
         except ConnectionClosedError as exc:
             raise NatsUnavailableError("the NATS connection was closed") from exc
+        except NatsError as exc:
+            # A status instead of messages: a restarting server ("Server Shutdown", no
+            # responders while JetStream starts). Ask again shortly.
+            logger.info("fetching from %s failed: %r; asking again", self._subscription, exc)
+            await asyncio.sleep(_FETCH_RETRY)
+            return []
         return messages
 
     async def close(self) -> None:
