@@ -113,17 +113,17 @@ class Member:
             if delivery is None:
                 await self._fetch()
                 continue
-            msg = delivery.msg
-            item = await self._item(msg)
+            item = await self._item(delivery.msg)
             if item is not None:
-                delivery.record = self._telemetry.consumed(
-                    self._subject,
-                    self._group,
-                    item.key,
-                    item.deliveries,
-                    time.time() - msg.metadata.timestamp.timestamp(),
-                    msg.headers,
-                )
+                if self._telemetry.on() is not None:
+                    delivery.record = self._telemetry.consumed(
+                        self._subject,
+                        self._group,
+                        item.key,
+                        item.deliveries,
+                        time.time() - delivery.msg.metadata.timestamp.timestamp(),
+                        delivery.msg.headers,
+                    )
                 return item
         return None
 
