@@ -1621,7 +1621,18 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda text: [int(c) for c in text.split(",")],
         help="only round trips and profiles at these concurrencies (comma-separated)",
     )
+    parser.add_argument(
+        "--consumers-only",
+        action="store_true",
+        help="only the consumer groups (responses() against a hand-written JetStream pull "
+        "consumer, 1/2/4 worker processes): prints their section",
+    )
     options = parser.parse_args(argv)
+    if options.consumers_only:
+        from bench_consumers import measure as measure_consumers
+
+        print("\n".join(measure_consumers(500 if options.smoke else 5000)))
+        return 0
     if set(options.variants or ()) - set(VARIANTS):
         parser.error(f"unknown variants: {set(options.variants) - set(VARIANTS)}")
     if options.smoke:

@@ -445,3 +445,39 @@ FLOORS: dict[str, type[KeptSubscriptionFloor]] = {
     "floor-httpx": HttpxFloor,
     "floor-httpx2": Httpx2Floor,
 }
+
+
+async def jetstream_pull_floor(
+    nats_url: str, subject: str, group: str, batch: int, io_seconds: float, idle: float
+) -> tuple[int, float, float, float, float]:
+    """The consumer-group floor: a hand-written nats-py JetStream pull consumer of the durable
+    ``group`` on ``subject`` - fetch ``batch``, parse each answer, (wait ``io_seconds``), ack
+    - until nothing came for ``idle`` s. Returns what ``bench_consumers`` measures: handled,
+    CPU and wall time at the first and at the last item."""
+    import time
+
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=10_000)
+    pull = await js.pull_subscribe(subject, durable=group, config=config)
+    handled, first, last = 0, (0.0, 0.0), (0.0, 0.0)
+    while True:
+        try:
+            messages = await pull.fetch(batch, timeout=idle)
+        except nats.errors.TimeoutError:
+            break
+        for msg in messages:
+            answer = json.loads(msg.data)
+            if handled == 0:
+                first = (time.process_time(), time.time())
+            if io_seconds:
+                await asyncio.sleep(io_seconds)
+            assert answer["message_id"]
+            await msg.ack()
+            handled += 1
+            last = (time.process_time(), time.time())
+    await nc.close()
+    return handled, *first, *last

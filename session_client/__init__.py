@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ._logging import configure_logging
 from ._version import __version__ as __version__
+from .consumed import Answered, ConsumedItem, SessionEnded
 from .errors import (
     APIConnectionError,
     APIError,
@@ -69,11 +70,13 @@ __all__ = [
     "APIResponseTooLargeError",
     "APIResponseValidationError",
     "APITimeoutError",
+    "Answered",
     "AsyncSessionClient",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
+    "ConsumedItem",
     "InternalServerError",
     "InvalidAnswerError",
     "NatsAuthenticationError",
@@ -86,6 +89,7 @@ __all__ = [
     "SessionClient",
     "SessionClientError",
     "SessionClosedError",
+    "SessionEnded",
     "SessionExpiredError",
     "SessionRejectedError",
     "UnprocessableEntityError",

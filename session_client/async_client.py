@@ -16,6 +16,7 @@ from ._rest import MAX_RESPONSE_BYTES, RestClient
 from ._rest import choose_backend as _choose_backend
 from ._telemetry import Telemetry
 from ._wait import ResponseWaiter
+from ._wait._consumer import Member, Responses
 from .answer_schemas import ModelClass, answer_schema
 from .config import (
     CallOptions,
@@ -28,8 +29,13 @@ from .config import (
     resolve_nats_servers,
     resolve_verify,
 )
-from .errors import APIResponseValidationError, ResponseTimeoutError
-from .subjects import DEFAULT_SUBJECT_TEMPLATE, response_subject, validate_subject_template
+from .errors import APIResponseValidationError, ClientClosedError, ResponseTimeoutError
+from .subjects import (
+    DEFAULT_SUBJECT_TEMPLATE,
+    response_subject,
+    subject_wide,
+    validate_subject_template,
+)
 from .types import (
     ExpireResult,
     Message,
@@ -42,9 +48,11 @@ from .types import (
 from .validation import (
     check_cursor,
     check_expiry_date,
+    check_group,
     check_identifier,
     check_json_object,
     check_limit,
+    check_max_in_flight,
     check_max_response_bytes,
     check_message,
     check_responded_by,
@@ -144,6 +152,8 @@ class AsyncSessionClient:
         self._connections = connections
         self._rest, self._waiter = connections()
         self._calls = CallTracker(self._rebind)
+        #: The members of consumer groups whose loops run (:meth:`responses`).
+        self._members: set[Member] = set()
         self._call_options = CallOptions()
 
     def with_options(
@@ -681,6 +691,71 @@ class AsyncSessionClient:
         except TimeoutError as exc:
             raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
 
+    # -- consumer groups --------------------------------------------------------------------
+
+    def responses(
+        self,
+        subject_id: str,
+        *,
+        group: str,
+        ack_wait: int | float = 30,
+        max_in_flight: int = 32,
+    ) -> Responses:
+        """The answers published for ``subject_id``, and its sessions' ends, shared as work by
+        every process consuming them as ``group``: an async iterator of :class:`Answered` and
+        :class:`SessionEnded` items, each handed to one member of the group.
+
+        Backed by the JetStream durable consumer named ``group`` (made on first use, from
+        the oldest item the stream keeps): what arrived while no member ran is handed out
+        when one starts. An item is acknowledged when the loop asks for the next one, or when
+        an ``async with`` block around the loop ends normally; one left unacknowledged (the
+        process died, the handler raised) is handed out again after ``ack_wait`` seconds.
+        Delivery is at least once: key what the handler does on ``item.key`` (the
+        ``message_id`` of an answer). A member holds at most ``max_in_flight`` items.
+
+        The loop ends when the client closes or the iterator's ``aclose()`` is called.
+        Nothing connects until the loop asks for its first item; that raises
+        :class:`NatsUnavailableError` if NATS cannot be reached or no stream covers the
+        subject, ``ValueError`` if ``group`` already consumes another subject.
+
+        Example::
+
+            async with client.responses("refunds", group="refund-workers") as items:
+                async for item in items:
+                    if isinstance(item, Answered):
+                        await apply_once(item.key, item.response)
+        """
+        check_subject_id(subject_id)
+        check_group(group)
+        seconds = check_timeout(ack_wait, "ack_wait")
+        limit = check_max_in_flight(max_in_flight)
+        subject = subject_wide(response_subject(self.subject_template, subject_id))
+
+        async def join() -> Member:
+            if self._calls.closed:
+                raise ClientClosedError()
+            self._calls.bind()
+            waiter = self._waiter
+            member = Member(
+                waiter.link,
+                waiter.rest,
+                self._telemetry,
+                subject,
+                group,
+                ack_wait=seconds,
+                max_in_flight=limit,
+            )
+            self._members.add(member)
+            member.on_closed = self._members.discard
+            try:
+                await member.open()
+            except BaseException:
+                await member.close(ack_current=False)
+                raise
+            return member
+
+        return Responses(join)
+
     def _unsettled(self, scope: asyncio.Timeout) -> str:
         """How a wait ended if nothing settled it (for its span)."""
         return "timeout" if scope.expired() else "closed" if self._calls.closed else "cancelled"
@@ -695,6 +770,8 @@ class AsyncSessionClient:
         """
         self._calls.bind()
         await self._calls.close()
+        for member in list(self._members):
+            await member.close(ack_current=False)
         await self._waiter.close()
         await self._rest.aclose()
 

@@ -8,16 +8,18 @@ import copy as _copy
 import logging
 import threading
 from collections import deque
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast, overload
 
 from . import _fork
 from ._rest import MAX_RESPONSE_BYTES
 from ._telemetry import carry_context, context_for_task
+from ._wait._consumer import Responses
 from .answer_schemas import ModelClass
 from .async_client import AsyncSessionClient
 from .config import warn_timeout_renamed
+from .consumed import ConsumedItem
 from .errors import ClientClosedError
 from .subjects import DEFAULT_SUBJECT_TEMPLATE
 from .types import (
@@ -221,6 +223,54 @@ class _LoopThread:
         # The loop thread does not exist here, and its loop and self-pipe are the parent's.
         _fork.keep_inherited(self._loop, self._thread, self._submitted)
         self._reset()
+
+
+async def _next_or_none(responses: Responses) -> ConsumedItem | None:
+    """The next item, or None once the loop ended (a coroutine may not raise Stop*Iteration
+    into a task's result)."""
+    try:
+        return await responses.__anext__()
+    except StopAsyncIteration:
+        return None
+
+
+class SyncResponses:
+    """:class:`~session_client._wait._consumer.Responses` for the blocking client: a plain
+    iterator of :class:`~session_client.Answered` and :class:`~session_client.SessionEnded`
+    (``SessionClient.responses`` makes it). Each item is acknowledged when the loop asks for
+    the next one; in a ``with`` block, the last one when the block ends normally."""
+
+    def __init__(self, run: Callable[[Coroutine[Any, Any, Any]], Any], responses: Responses):
+        self._run = run
+        self._responses = responses
+
+    def __iter__(self) -> SyncResponses:
+        return self
+
+    def __next__(self) -> ConsumedItem:
+        item: ConsumedItem | None = self._run(_next_or_none(self._responses))
+        if item is None:
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        """End the loop; the item being handled is acknowledged."""
+        self._end(ack_current=True)
+
+    def _end(self, *, ack_current: bool) -> None:
+        with contextlib.suppress(ClientClosedError):  # the client's close ended it already
+            self._run(self._responses._end(ack_current=ack_current))
+
+    def __enter__(self) -> SyncResponses:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._end(ack_current=exc_type is None)
 
 
 class SessionClient:
@@ -649,6 +699,24 @@ class SessionClient:
                     extra_headers=extra_headers,
                     http_timeout=http_timeout,
                 )
+            ),
+        )
+
+    def responses(
+        self,
+        subject_id: str,
+        *,
+        group: str,
+        ack_wait: int | float = 30,
+        max_in_flight: int = 32,
+    ) -> SyncResponses:
+        """The answers and session ends of ``subject_id``, shared as work by ``group``: a
+        plain iterator; see :meth:`AsyncSessionClient.responses`. ``close()`` from another
+        thread ends the loop."""
+        return SyncResponses(
+            self._run,
+            self._async.responses(
+                subject_id, group=group, ack_wait=ack_wait, max_in_flight=max_in_flight
             ),
         )
 

@@ -162,6 +162,23 @@ def check_timeout(value: object, name: str = "timeout") -> float:
     return seconds
 
 
+_GROUP_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def check_group(value: object) -> str:
+    """A consumer group's name: it names a JetStream durable consumer, so 1 to 64 of
+    ``A-Z a-z 0-9 _ -`` (no dots, wildcards or whitespace)."""
+    group = _require_str("group", value)
+    if _GROUP_RE.fullmatch(group) is None:
+        raise ValueError(f"group must be 1 to 64 of A-Z a-z 0-9 _ -, got {group!r:.80}")
+    return group
+
+
+def check_max_in_flight(value: object) -> int:
+    """How many items one member may hold: 1 to 10,000."""
+    return _check_int("max_in_flight", value, 1, 10_000)
+
+
 def check_limit(value: object) -> int:
     """A page size from 1 to 1000."""
     return _check_int("limit", value, 1, 1000)

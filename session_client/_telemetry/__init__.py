@@ -31,10 +31,11 @@ from ..errors import (
 
 if TYPE_CHECKING:
     from .._wait._routing import Wait
-    from ._otel import Instruments, WaitRecord
+    from ._otel import ConsumeRecord, Instruments, WaitRecord
 
 __all__ = [
     "NO_SPAN",
+    "ConsumeRecord",
     "Telemetry",
     "TraceIds",
     "carry_context",
@@ -152,6 +153,25 @@ class Telemetry:
         )
         if record is not None:
             record.end(wait, ended, rechecks)
+
+    # -- durable consumers ------------------------------------------------------------------
+
+    def consumed(
+        self,
+        subject: str,
+        group: str,
+        key: str,
+        deliveries: int,
+        lag: float,
+        headers: Mapping[str, str] | None,
+    ) -> ConsumeRecord | None:
+        """An item of ``group`` (its idempotency ``key``, handed out for the ``deliveries``-th
+        time, ``lag`` seconds after the stream stored it) goes to the handler; the record's
+        ``end`` says when it was acknowledged or left. None while OpenTelemetry is off."""
+        instruments = self.on()
+        if instruments is None:
+            return None
+        return instruments.consumed(subject, group, key, deliveries, lag, headers)
 
     def rechecked(self, reason: str) -> None:
         """The REST API was asked for a subject's settled messages, for ``reason``."""

@@ -24,7 +24,13 @@ from ..config import redact_url
 if TYPE_CHECKING:
     from .._wait._routing import Wait
 
-__all__ = ["Instruments", "WaitRecord", "configured_tracer_provider", "instruments"]
+__all__ = [
+    "ConsumeRecord",
+    "Instruments",
+    "WaitRecord",
+    "configured_tracer_provider",
+    "instruments",
+]
 
 SCOPE = "session_client"
 # The wait histogram spans what a wait may take: an instant answer to a day's wait for a human.
@@ -110,6 +116,23 @@ class Instruments:
             "session_client.http.attempts",
             unit="{attempt}",
             description="HTTP request attempts, retries included, by status class.",
+        )
+        self.consume_lag = meter.create_histogram(
+            "session_client.consume.lag",
+            unit="s",
+            description="From the stream storing an answer or session end to its hand-out.",
+            explicit_bucket_boundaries_advisory=_WAIT_BUCKETS,
+        )
+        self.redeliveries = meter.create_counter(
+            "session_client.consume.redeliveries",
+            unit="{item}",
+            description="Items handed out again: a member before did not acknowledge them.",
+        )
+        self.ack_latency = meter.create_histogram(
+            "session_client.consume.ack_latency",
+            unit="s",
+            description="From an item's delivery to this member to its acknowledgement.",
+            explicit_bucket_boundaries_advisory=_WAIT_BUCKETS,
         )
 
     def call_span(
@@ -207,6 +230,60 @@ class Instruments:
         )
         self.pending.add(1)
         return WaitRecord(self, span, started_ns, rechecks)
+
+    def consumed(
+        self,
+        subject: str,
+        group: str,
+        key: str,
+        deliveries: int,
+        lag: float,
+        headers: Mapping[str, str] | None,
+    ) -> ConsumeRecord:
+        """The span of one consumed item, from its hand-out to :meth:`ConsumeRecord.end`."""
+        attributes: dict[str, Any] = {
+            "messaging.system": "nats",
+            "messaging.operation.type": "process",
+            "messaging.operation.name": "consume",
+            "messaging.destination.name": subject,
+            "messaging.consumer.group.name": group,
+            "messaging.message.id": key,
+            "session_client.consume.deliveries": deliveries,
+        }
+        span = self.tracer.start_span(
+            "session_client.consume", kind=SpanKind.CONSUMER, attributes=attributes
+        )
+        if headers and span.is_recording():
+            _link_answer(span, headers)
+        metric = {"messaging.consumer.group.name": group}
+        self.consume_lag.record(max(lag, 0.0), metric)
+        if deliveries > 1:
+            self.redeliveries.add(1, metric)
+        return ConsumeRecord(self, span, group)
+
+
+class ConsumeRecord:
+    """One consumed item's span, until it is acknowledged or left."""
+
+    __slots__ = ("_group", "_instruments", "_span")
+
+    def __init__(self, instruments: Instruments, span: trace.Span, group: str) -> None:
+        self._instruments = instruments
+        self._span = span
+        self._group = group
+
+    def end(self, *, acked: bool, held: float) -> None:
+        """End the span: the item was acknowledged ``held`` seconds after its delivery, or
+        left to be redelivered."""
+        span = self._span
+        span.set_attribute("session_client.consume.outcome", "acked" if acked else "unacked")
+        if acked:
+            self._instruments.ack_latency.record(
+                held, {"messaging.consumer.group.name": self._group}
+            )
+        else:
+            span.set_status(Status(StatusCode.ERROR, "unacked"))
+        span.end()
 
 
 class WaitRecord:

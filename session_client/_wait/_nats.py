@@ -18,7 +18,8 @@ the nats-py version, instead of silently losing answers:
 - **The subscriptions a connection holds** (``_subs``, :func:`open_subscriptions`): nats-py has
   no public list of them, and a leak check must count what nats-py itself keeps.
 
-Stream replay uses only the public JetStream API.
+Stream replay and the durable consumers (:class:`DurablePull`) use only the public JetStream
+API.
 """
 
 from __future__ import annotations
@@ -48,7 +49,15 @@ if TYPE_CHECKING:  # nats (~30 ms to import) is imported on the first connect
     from nats.aio.msg import Msg
     from nats.aio.subscription import Subscription
 
-__all__ = ["FirstConnect", "NatsLink", "OnMessage", "open_subscriptions", "where"]
+__all__ = [
+    "DurablePull",
+    "FirstConnect",
+    "GroupMismatchError",
+    "NatsLink",
+    "OnMessage",
+    "open_subscriptions",
+    "where",
+]
 
 T = TypeVar("T")
 
@@ -64,6 +73,8 @@ _PING = b"PING\r\n"
 # A replay fetches at most this many messages per request, and gives a request this long.
 _REPLAY_BATCH = 256
 _REPLAY_TIMEOUT = 5.0
+# How long a member pauses before fetching again after JetStream answered with an error status.
+_FETCH_RETRY = 0.5
 # How many failed attempts per server the first connect makes before it gives up, each bounded by
 # nats-py's connect_timeout: a server too busy to greet at once gets two more tries (issue 17),
 # one that accepts but never greets fails after about 3 * connect_timeout (7 s with the client's
@@ -292,6 +303,48 @@ async def _keeping_cancels(call: Awaitable[T], keep: Callable[[T], None]) -> T:
     if _cancel_requests() > requested:
         raise asyncio.CancelledError
     return result
+
+
+class GroupMismatchError(ValueError):
+    """A durable consumer of that name exists, for other subjects."""
+
+
+class DurablePull:
+    """One member's pull subscription to a JetStream durable consumer: what it fetches is
+    its own until acknowledged (``msg.ack()``) or redelivered after the consumer's
+    ``ack_wait``. The consumer itself outlives the subscription: it is the group's."""
+
+    __slots__ = ("_subscription",)
+
+    def __init__(self, subscription: Any) -> None:
+        self._subscription = subscription
+
+    async def fetch(self, batch: int, timeout: float) -> list[Msg]:
+        """Up to ``batch`` messages, as soon as there is one; [] if none came within
+        ``timeout`` (also while the connection is down: nats-py reconnects meanwhile).
+        Raises :class:`NatsUnavailableError` if the connection is closed for good."""
+        from nats.errors import ConnectionClosedError
+        from nats.errors import Error as NatsError
+        from nats.errors import TimeoutError as NatsTimeoutError
+
+        try:
+            messages: list[Msg] = await self._subscription.fetch(batch, timeout=timeout)
+        except (NatsTimeoutError, TimeoutError):
+            return []
+        except ConnectionClosedError as exc:
+            raise NatsUnavailableError("the NATS connection was closed") from exc
+        except NatsError as exc:
+            # A status instead of messages: a restarting server ("Server Shutdown", no
+            # responders while JetStream starts). Ask again shortly.
+            logger.info("fetching from %s failed: %r; asking again", self._subscription, exc)
+            await asyncio.sleep(_FETCH_RETRY)
+            return []
+        return messages
+
+    async def close(self) -> None:
+        """End this member's subscription; the consumer stays for the group."""
+        with contextlib.suppress(Exception):
+            await _keeping_cancels(self._subscription.unsubscribe(), lambda _: None)
 
 
 class NatsLink:
@@ -528,6 +581,51 @@ class NatsLink:
         finally:
             await self._drop_consumer(nc, stream, pull, consumer)
         return True
+
+    async def durable(
+        self, subject: str, group: str, *, ack_wait: float, max_ack_pending: int
+    ) -> DurablePull | None:
+        """Join the JetStream durable pull consumer ``group`` of the stream covering
+        ``subject`` (every message on it, oldest first, each acknowledged explicitly), made
+        now if it does not exist; None if no stream covers ``subject``. Raises
+        :class:`GroupMismatchError` if ``group`` consumes another subject."""
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        nc = await self.connect()
+        try:
+            stream = await self._stream_of(nc, subject)
+        except Exception as exc:
+            raise NatsUnavailableError(f"cannot look up the stream of {subject}: {exc!r}") from exc
+        if stream is None:
+            return None
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=ack_wait,
+            max_ack_pending=max_ack_pending,
+            max_deliver=-1,
+        )
+        try:
+            pull = await nc.jetstream().pull_subscribe(
+                subject, durable=group, stream=stream, config=config
+            )
+        except Exception as exc:
+            raise NatsUnavailableError(
+                f"cannot join the consumer group {group!r}: {exc!r}"
+            ) from exc
+        try:
+            info = await pull.consumer_info()
+            consumed = info.config.filter_subject
+            if consumed != subject:
+                raise GroupMismatchError(
+                    f"the group {group!r} already consumes {consumed!r} (stream {stream}), not "
+                    f"{subject!r}: a group consumes one subject; choose another group name"
+                )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pull.unsubscribe()
+            raise
+        return DurablePull(pull)
 
     async def _replay_consumer(
         self, nc: NATS, stream: str, subject: str, start: float

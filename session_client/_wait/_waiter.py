@@ -31,15 +31,13 @@ from ..errors import (
     ClientClosedError,
     NatsUnavailableError,
     SessionClosedError,
-    SessionExpiredError,
-    SessionRejectedError,
     UnprocessableEntityError,
 )
-from ..payloads import answer_payload
 from ..subjects import session_subject, subject_wide
 from ._linger import Linger
 from ._nats import NatsLink, OnMessage, where
 from ._payloads import Answer, parse_payload
+from ._records import closed_session_error, record_outcome
 from ._routing import RoutingTable, Wait
 from ._schedule import Round, Schedule, jittered, server_clock_offset
 
@@ -54,14 +52,6 @@ __all__ = ["ResponseWaiter", "Wait"]
 
 logger = logging.getLogger("session_client.waits")
 
-_CLOSED_MESSAGE_ERRORS: dict[str, type[SessionClosedError]] = {
-    "CANCELLED": SessionRejectedError,
-    "EXPIRED": SessionExpiredError,
-}
-_CLOSED_SESSION_ERRORS: dict[str, type[SessionClosedError]] = {
-    "FAILED": SessionRejectedError,
-    "EXPIRED": SessionExpiredError,
-}
 #: REST calls that recovery may have in flight at once: a small share of the HTTP pool, so
 #: that calls made during a recovery are not starved by it.
 RECOVERY_SLOTS = max(1, MAX_CONNECTIONS // 5)
@@ -175,6 +165,16 @@ class ResponseWaiter:
         self._lingering: Linger[str, _Listener] = Linger(LINGER_SECONDS, LINGER_LIMIT)
         self._sweep_timer: asyncio.TimerHandle | None = None
         self._ending: set[asyncio.Task[None]] = set()
+
+    @property
+    def link(self) -> NatsLink:
+        """The NATS connection the waits use; the durable consumers share it."""
+        return self._link
+
+    @property
+    def rest(self) -> RestClient:
+        """The REST client the waits confirm with."""
+        return self._rest
 
     @property
     def connection(self) -> NATS | None:
@@ -376,13 +376,11 @@ class ResponseWaiter:
 
     def settle_from_record(self, wait: Wait, message: Mapping[str, Any]) -> None:
         """Settle ``wait`` from a REST ``Message`` record of its message, if it is final."""
-        state = message["state"]
-        if state == "ANSWERED":
-            wait.resolve(
-                Answer(wait.session_id, message["message_id"], answer_payload(message), "rest")
-            )
-        elif state in _CLOSED_MESSAGE_ERRORS:
-            wait.fail(_CLOSED_MESSAGE_ERRORS[state](wait.session_id, wait.message_id))
+        outcome = record_outcome(message)
+        if isinstance(outcome, Answer):
+            wait.resolve(outcome)
+        elif outcome is not None:
+            wait.fail(outcome(wait.session_id, wait.message_id))
 
     async def check(self, wait: Wait, options: CallOptions) -> None:
         """Settle ``wait`` from the REST API if its message or session is already final
@@ -433,10 +431,7 @@ class ResponseWaiter:
 
     async def _closed_error(self, session_id: str) -> type[SessionClosedError] | None:
         """The error for waits of ``session_id`` if the REST API says it is closed."""
-        from .._session_api.api.sessions import get_session
-
-        session = await self._rest.call(get_session.request(session_id), get_session.parse)
-        return _CLOSED_SESSION_ERRORS.get(session["status"])
+        return await closed_session_error(self._rest, session_id)
 
     # -- recovery rounds --------------------------------------------------------------------
 
@@ -573,18 +568,16 @@ class ResponseWaiter:
                 self._table.fail_anything(session_id, error)
 
     def _apply(self, subject: str, message: dict[str, Any]) -> None:
-        state, session_id, message_id = (
-            message["state"],
-            message["session_id"],
-            message["message_id"],
-        )
-        if state == "ANSWERED":
-            answer = Answer(session_id, message_id, answer_payload(message), "rest")
-            self._table.answer(subject, answer)
-        elif state in _CLOSED_MESSAGE_ERRORS:
-            error = _CLOSED_MESSAGE_ERRORS[state]
+        outcome = record_outcome(message)
+        if isinstance(outcome, Answer):
+            self._table.answer(subject, outcome)
+        elif outcome is not None:
+            error = outcome
             self._table.fail_message(
-                subject, session_id, message_id, lambda w: error(w.session_id, w.message_id)
+                subject,
+                message["session_id"],
+                message["message_id"],
+                lambda w: error(w.session_id, w.message_id),
             )
 
     # -- lifecycle --------------------------------------------------------------------------

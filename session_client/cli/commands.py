@@ -4,6 +4,7 @@ to print as JSON (``None``: print nothing)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -11,12 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from ..async_client import AsyncSessionClient
+from ..consumed import Answered, ConsumedItem
 from ..errors import ConflictError
 from ..subjects import response_subject, session_subject
 from .output import waiting_indicator
 
 __all__ = [
     "Handler",
+    "consume",
     "create",
     "expire",
     "get",
@@ -160,3 +163,32 @@ async def expire(client: AsyncSessionClient, options: argparse.Namespace) -> Any
     """``expire``: nothing (cron mails any output), or with ``--verbose`` the result."""
     result = await client.expire_sessions()
     return result if options.verbose else None
+
+
+def _consumed_line(item: ConsumedItem) -> dict[str, Any]:
+    """What ``consume`` prints for ``item``: an answer's payload, or a session's end as its
+    ``session.status`` event (``asyncapi.yaml``)."""
+    if isinstance(item, Answered):
+        return dict(item.payload)
+    return {"event": "session.status", "session_id": item.session_id, "status": item.status}
+
+
+async def consume(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
+    """``consume``: one JSON line per item on stdout, each acknowledged once printed (when the
+    next is asked for, or the command ends normally: ``--count`` reached); until stopped."""
+    handled = 0
+    responses = client.responses(
+        options.subject_id,
+        group=options.group,
+        ack_wait=options.ack_wait,
+        max_in_flight=options.max_in_flight,
+    )
+    async with responses as items:
+        async for item in items:
+            line = json.dumps(_consumed_line(item), separators=(",", ":"), ensure_ascii=False)
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()  # printed before it is acknowledged
+            handled += 1
+            if handled == options.count:
+                break
+    return None

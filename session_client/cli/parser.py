@@ -224,6 +224,34 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
 
     add("expire", commands.expire, "expire sessions past their expiry date (for cron)")
 
+    consume = add(
+        "consume",
+        commands.consume,
+        "print the answers of a subject as one member of a consumer group, one JSON line each, "
+        "acknowledged once printed",
+    )
+    consume.add_argument("subject_id", help=_POSITIONAL_HELP["subject_id"])
+    consume.add_argument(
+        "--group", required=True, help="the consumer group: its members share the answers"
+    )
+    consume.add_argument(
+        "--ack-wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="redeliver what a member did not acknowledge after this long (default: 30)",
+    )
+    consume.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=32,
+        metavar="N",
+        help="the most answers this member holds unacknowledged (default: 32)",
+    )
+    consume.add_argument(
+        "--count", type=int, metavar="N", help="stop after N answers (default: run until stopped)"
+    )
+
 
 def _add_dev_command(commands_: Any) -> None:
     try:

@@ -33,6 +33,9 @@ __all__ = ["EventPublisher"]
 
 logger = logging.getLogger(__name__)
 
+#: How long the stream keeps an answer or status event for its consumers (``asyncapi.yaml``,
+#: "Consumer groups"): 7 days.
+RESPONSES_RETENTION = 7 * 24 * 3600.0
 #: Errors meaning "this NATS server has no JetStream (now)", not "the request was bad".
 _JETSTREAM_UNAVAILABLE = (ServiceUnavailableError, NoRespondersError, NatsTimeoutError)
 #: A subject a message can be published on: tokens without whitespace or wildcards.
@@ -106,7 +109,10 @@ class EventPublisher:
             return
         try:
             await self._nc.jetstream().add_stream(
-                name=name, subjects=[subject], duplicate_window=120.0
+                name=name,
+                subjects=[subject],
+                duplicate_window=120.0,
+                max_age=RESPONSES_RETENTION,
             )
         except _JETSTREAM_UNAVAILABLE as exc:
             logger.warning("no JetStream stream %s (%r); publishing through core NATS", name, exc)

@@ -1,0 +1,269 @@
+"""Durable consumers: a subject's answers and session ends, shared as work by a group.
+
+``responses(subject_id, group=...)`` joins the JetStream durable pull consumer named ``group``
+(:meth:`._nats.NatsLink.durable`). Every member of the group - in this process or another -
+fetches from it, so each item goes to one member; an item a member does not acknowledge is
+redelivered to one after ``ack_wait``. A member acknowledges an item when its loop asks for
+the next one, or when the loop ends normally (``async with`` / ``with``); the items it fetched
+and never handed out are given back at once (``nak``).
+
+What arrives is checked as the waits check it (:func:`._payloads.parse_payload`), and a
+``session.status`` event is handed out only once the REST API confirms it
+(:func:`._records.closed_session_error`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, cast
+
+from ..consumed import Answered, ConsumedItem, SessionEnded
+from ..errors import NatsUnavailableError, SessionRejectedError
+from ._holding import Holding
+from ._payloads import Answer, parse_payload
+from ._records import closed_session_error
+
+if TYPE_CHECKING:
+    from nats.aio.msg import Msg
+
+    from .._rest import RestClient
+    from .._telemetry import ConsumeRecord, Telemetry
+    from ._nats import DurablePull, NatsLink
+
+__all__ = ["Member", "Responses"]
+
+logger = logging.getLogger("session_client.waits")
+
+#: How long one fetch waits for an item: an idle member asks again this often, and a member
+#: whose pull request was lost with a connection asks again at the latest after this.
+FETCH_WAIT = 2.0
+#: The most items the group as a whole may hold unacknowledged (JetStream's max_ack_pending):
+#: generous, since each member bounds its own share with ``max_in_flight``.
+GROUP_MAX_ACK_PENDING = 10_000
+
+
+class _Delivery:
+    """One item delivered to this member: its message, and its span once handed out."""
+
+    __slots__ = ("delivered_at", "msg", "record")
+
+    def __init__(self, msg: Msg) -> None:
+        self.msg = msg
+        self.delivered_at = time.monotonic()
+        self.record: ConsumeRecord | None = None
+
+
+class Member:
+    """One process's membership of a group, for one ``responses()`` loop."""
+
+    def __init__(
+        self,
+        link: NatsLink,
+        rest: RestClient,
+        telemetry: Telemetry,
+        subject: str,
+        group: str,
+        *,
+        ack_wait: float,
+        max_in_flight: int,
+    ) -> None:
+        self._link = link
+        self._rest = rest
+        self._telemetry = telemetry
+        self._subject = subject
+        self._group = group
+        self._ack_wait = ack_wait
+        self._holding: Holding[_Delivery] = Holding(max_in_flight)
+        self._pull: DurablePull | None = None
+        self._closing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self.closed = False
+        #: Called once closed (the client forgets the member).
+        self.on_closed: Callable[[Member], None] = lambda _: None
+
+    async def open(self) -> None:
+        """Join the group's consumer (made if it does not exist yet)."""
+        pull = await self._link.durable(
+            self._subject,
+            self._group,
+            ack_wait=self._ack_wait,
+            max_ack_pending=GROUP_MAX_ACK_PENDING,
+        )
+        if pull is None:
+            raise NatsUnavailableError(
+                f"no JetStream stream covers {self._subject}: consumer groups need the "
+                "server's stream (asyncapi.yaml, SESSION_RESPONSES)"
+            )
+        if self.closed:
+            await pull.close()
+            return
+        self._pull = pull
+
+    async def next(self) -> ConsumedItem | None:
+        """Acknowledge the current item, then the next one; None once closed."""
+        await self._finish(ack=True)
+        while not self.closed:
+            delivery = self._holding.hand_out()
+            if delivery is None:
+                await self._fetch()
+                continue
+            item = await self._item(delivery.msg)
+            if item is not None:
+                if self._telemetry.on() is not None:
+                    delivery.record = self._telemetry.consumed(
+                        self._subject,
+                        self._group,
+                        item.key,
+                        item.deliveries,
+                        time.time() - delivery.msg.metadata.timestamp.timestamp(),
+                        delivery.msg.headers,
+                    )
+                return item
+        return None
+
+    async def _fetch(self) -> None:
+        pull = self._pull
+        if pull is None:
+            return
+        fetching = asyncio.ensure_future(pull.fetch(self._holding.batch(), FETCH_WAIT))
+        try:
+            await asyncio.wait((fetching, self._closing), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not fetching.done():  # closed, or the caller cancelled: what comes is redelivered
+                fetching.cancel()
+                await asyncio.gather(fetching, return_exceptions=True)
+        if fetching.cancelled():
+            return
+        if self.closed:  # what came is given back; a fetch that failed with the close is moot
+            if fetching.exception() is None:
+                for msg in fetching.result():
+                    with contextlib.suppress(Exception):
+                        await msg.nak()
+            return
+        self._holding.add([_Delivery(msg) for msg in fetching.result()])
+
+    async def _item(self, msg: Msg) -> ConsumedItem | None:
+        """The item ``msg`` carries; None (the item finished) if there is none to hand out."""
+        parsed = parse_payload(msg.data, msg.headers, "consumer")
+        deliveries = msg.metadata.num_delivered
+        if isinstance(parsed, Answer):
+            return Answered(cast(Any, parsed.payload), deliveries)
+        if parsed is None:
+            logger.debug("skipping a payload on %s that asyncapi.yaml does not allow", msg.subject)
+            await self._finish(ack=True)
+            return None
+        try:
+            error = await closed_session_error(self._rest, parsed.session_id)
+        except Exception as exc:  # left unacknowledged: redelivered after ack_wait
+            logger.warning("cannot confirm the end of session %r: %r", parsed.session_id, exc)
+            await self._finish(ack=False)
+            return None
+        if error is None:
+            logger.warning("ignoring a session.status event for %r: it is open", parsed.session_id)
+            await self._finish(ack=True)
+            return None
+        return SessionEnded(
+            parsed.session_id, "FAILED" if error is SessionRejectedError else "EXPIRED", deliveries
+        )
+
+    async def _finish(self, *, ack: bool) -> None:
+        """Finish the current item: acknowledge it, or leave it to be redelivered."""
+        delivery = self._holding.finish()
+        if delivery is None:
+            return
+        if ack:
+            try:
+                await delivery.msg.ack()
+            except Exception as exc:  # redelivered after ack_wait: at least once
+                logger.warning("acknowledging on %s failed: %r", self._subject, exc)
+                ack = False
+        if delivery.record is not None:
+            delivery.record.end(acked=ack, held=time.monotonic() - delivery.delivered_at)
+
+    async def close(self, *, ack_current: bool) -> None:
+        """Leave the group: acknowledge the current item (or leave it, e.g. its handler
+        raised), give back what was never handed out, end the subscription. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        self._closing.set_result(None)
+        self.on_closed(self)
+        await self._finish(ack=ack_current)
+        for delivery in self._holding.unstarted():
+            with contextlib.suppress(Exception):
+                await delivery.msg.nak()
+        pull, self._pull = self._pull, None
+        if pull is not None:
+            await pull.close()
+
+    def abandon(self) -> None:
+        """Close soon, from any thread, leaving the current item unacknowledged: its loop was
+        dropped without ending (a ``break`` outside ``async with``)."""
+        if self.closed:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: so is the connection
+            self._loop.call_soon_threadsafe(self._close_abandoned)
+
+    def _close_abandoned(self) -> None:
+        task = asyncio.ensure_future(self.close(ack_current=False))
+        _ENDING.add(task)
+        task.add_done_callback(_ENDING.discard)
+
+
+#: Closes scheduled by :meth:`Member.abandon`, kept until done.
+_ENDING: set[asyncio.Task[None]] = set()
+
+
+class Responses:
+    """The answers and session ends of a subject, for one member of a consumer group: an
+    async iterator of :class:`~session_client.Answered` and :class:`~session_client.SessionEnded`
+    (``AsyncSessionClient.responses`` makes it).
+
+    Each item is acknowledged when the loop asks for the next one. Use it in ``async with``
+    to have the last one acknowledged when the block ends normally (``break`` included) and
+    left for redelivery when it ends with an exception; a loop ended without either leaves it
+    for redelivery after ``ack_wait``. The loop ends when the client closes or :meth:`aclose`
+    is called.
+    """
+
+    def __init__(self, join: Callable[[], Awaitable[Member]]) -> None:
+        self._join = join
+        self._member: Member | None = None
+
+    def __aiter__(self) -> Responses:
+        return self
+
+    async def __anext__(self) -> ConsumedItem:
+        member = self._member
+        if member is None:
+            member = self._member = await self._join()
+            weakref.finalize(self, member.abandon)
+        item = await member.next()
+        if item is None:
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        """End the loop; the item being handled is acknowledged."""
+        await self._end(ack_current=True)
+
+    async def _end(self, *, ack_current: bool) -> None:
+        if self._member is not None:
+            await self._member.close(ack_current=ack_current)
+
+    async def __aenter__(self) -> Responses:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._end(ack_current=exc_type is None)

@@ -1,0 +1,160 @@
+"""Scenario 15: a consumer group of 4 worker processes handles a subject's answers while one
+worker is SIGKILLed mid-stream and NATS is restarted once: every answer is handled, none is
+lost, duplicates come only from what the killed worker held, and no answer is acknowledged
+twice (counted on the wire: the acknowledgements the workers publish)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import nats
+import pytest
+
+from session_client import AsyncSessionClient
+from session_client.testing import LocalStack
+
+from .conftest import scale
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+
+WORKERS, MAX_IN_FLIGHT = 4, 8
+SUBJECT, GROUP = "fleet", "fleet-workers"
+
+
+def start_worker(stack: LocalStack, log: Path) -> subprocess.Popen[bytes]:
+    """A worker process of the group, logging what it handles to ``log``."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.reliability.consumer_worker",
+            stack.api_url,
+            stack.nats_url,
+            SUBJECT,
+            GROUP,
+            str(log),
+            f"--max-in-flight={MAX_IN_FLIGHT}",
+            "--ack-wait=5",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stderr=log.with_suffix(".err").open("wb"),
+    )
+
+
+def handled(logs: list[Path]) -> list[Counter[str]]:
+    """Per worker: how many times it handled each answer."""
+    counts = []
+    for log in logs:
+        lines = log.read_text().splitlines() if log.exists() else []
+        counts.append(
+            Counter(json.loads(line).get("handled") for line in lines if "handled" in line)
+        )
+    return counts
+
+
+async def until(condition: Callable[[], bool], within: float) -> bool:
+    """Poll ``condition`` until it holds or ``within`` seconds passed."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
+async def send_all(client: AsyncSessionClient, count: int) -> None:
+    sessions = [f"fleet-{n}" for n in range(10)]
+    for session_id in sessions:
+        await client.create_session(session_id, subject_id=SUBJECT)
+    slots = asyncio.Semaphore(32)
+
+    async def one(n: int) -> None:
+        async with slots:
+            await client.send_message(sessions[n % 10], "ops", f"q{n}", message_id=f"fleet-m{n}")
+
+    await asyncio.gather(*(one(n) for n in range(count)))
+
+
+async def test_fleet_of_workers_survives_a_sigkill_and_a_nats_restart(
+    tmp_path: Path, figures: Callable[..., None]
+) -> None:
+    count = scale(400, 5000)
+    expected = {f"fleet-m{n}" for n in range(count)}
+    acks: Counter[str] = Counter()  # acknowledgements on the wire, by stream sequence
+
+    async def observe(msg: nats.aio.msg.Msg) -> None:
+        if msg.data in (b"", b"+ACK"):
+            acks[msg.subject.split(".")[5]] += 1
+
+    with LocalStack(auto_respond={"ok": True}) as stack:
+        nats_server = stack.nats_server
+        assert nats_server is not None
+        observer = await nats.connect(stack.nats_url, max_reconnect_attempts=-1)
+        await observer.subscribe(f"$JS.ACK.SESSION_RESPONSES.{GROUP}.>", cb=observe)
+        await observer.flush()
+        logs = [tmp_path / f"worker-{n}.jsonl" for n in range(WORKERS)]
+        workers = [start_worker(stack, log) for log in logs]
+        try:
+            async with AsyncSessionClient(stack.api_url, [stack.nats_url], max_retries=5) as sender:
+                sending = asyncio.create_task(send_all(sender, count))
+
+                def total() -> int:
+                    return sum(sum(c.values()) for c in handled(logs))
+
+                assert await until(lambda: total() >= count * 0.3, 120)
+                killed = workers[0]
+                killed.send_signal(signal.SIGKILL)
+                killed.wait(10)
+                held_at_kill = handled(logs)[0]
+                assert await until(lambda: total() >= count * 0.6, 120)
+                await asyncio.to_thread(nats_server.stop)  # a restart: same port, same store
+                await asyncio.to_thread(nats_server.start)
+                await sending
+
+                def all_handled() -> bool:
+                    seen: set[str] = set()
+                    for counter in handled(logs):
+                        seen.update(counter)
+                    return expected <= seen
+
+                complete = await until(all_handled, 120)
+        finally:
+            for worker in workers[1:]:
+                worker.send_signal(signal.SIGTERM)
+            for worker in workers:
+                try:
+                    worker.wait(15)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+            await observer.close()
+    per_worker = handled(logs)
+    together: Counter[str] = Counter()
+    for counter in per_worker:
+        together.update(counter)
+    duplicated = {key for key, times in together.items() if times > 1}
+    from_the_kill = {key for key in duplicated if key in held_at_kill}
+    acked_twice = sum(1 for times in acks.values() if times > 1)
+    figures(
+        "15. Consumer group: SIGKILL + NATS restart",
+        expected=count,
+        delivered=len(expected & set(together)),
+        duplicated=len(duplicated),
+        duplicated_from_kill=len(from_the_kill),
+        acked_twice=acked_twice,
+        per_worker=[sum(c.values()) for c in per_worker],
+        conditions=f"{WORKERS} worker processes, max_in_flight={MAX_IN_FLIGHT}, ack_wait=5 s; "
+        "SIGKILL of one at 30 % handled, NATS stopped and started at 60 %",
+    )
+    assert complete, f"lost: {len(expected - set(together))}"
+    assert duplicated == from_the_kill, sorted(duplicated - from_the_kill)[:10]
+    assert len(duplicated) <= MAX_IN_FLIGHT
+    assert acked_twice == 0
