@@ -285,7 +285,7 @@ class QuorumUnreachableError(_QuorumCount, SessionClientError):
         super().__init__(
             f"the quorum of {tally.quorum} in session {session_id!r} can no longer be reached: "
             f"{len(self.answers)} accepted, {len(self.declined)} declined, "
-            f"{len(self.failed)} closed, {len(self.unanswered)} open"
+            f"{len(self.failed)} closed; open: {', '.join(self.unanswered) or 'none'}"
         )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -268,12 +267,14 @@ async def test_a_caller_killed_mid_schedule_is_resumed_by_a_new_call(
 ) -> None:
     human.ignore_channel("chat")
     sid = await session(aclient, "killed")
-    caller = subprocess.Popen([sys.executable, "-c", _CALLER, stack.api_url, stack.nats_url, sid])
+    caller = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _CALLER, stack.api_url, stack.nats_url, sid
+    )
     try:
         await asyncio.to_thread(human.wait_for_messages, 2, 20)  # the first and ~r1
     finally:
         os.kill(caller.pid, signal.SIGKILL)
-        caller.wait(10)
+        await asyncio.wait_for(caller.wait(), 10)
     assert delivered(human) == ["release-9", "release-9~r1"]
     answer = await aclient.send_and_wait_for_response(
         sid,
