@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ._logging import configure_logging
+from ._policies.default import is_defaulted
 from ._version import __version__ as __version__
 from .consumed import Answered, ConsumedItem, SessionEnded
 from .errors import (
@@ -31,6 +32,8 @@ from .errors import (
     NatsUnavailableError,
     NotFoundError,
     PermissionDeniedError,
+    QuorumTimeoutError,
+    QuorumUnreachableError,
     RateLimitError,
     RequestTooLargeError,
     ResponseTimeoutError,
@@ -83,6 +86,8 @@ __all__ = [
     "NatsUnavailableError",
     "NotFoundError",
     "PermissionDeniedError",
+    "QuorumTimeoutError",
+    "QuorumUnreachableError",
     "RateLimitError",
     "RequestTooLargeError",
     "ResponseTimeoutError",
@@ -94,4 +99,5 @@ __all__ = [
     "SessionRejectedError",
     "UnprocessableEntityError",
     "WrongEventLoopError",
+    "is_defaulted",
 ]

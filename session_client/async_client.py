@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import copy as _copy
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast, overload
 
 from . import _fork
 from ._calls import CallTracker, tracked
 from ._message_ids import message_id_or_new
+from ._policies.default import defaulted_payload
+from ._policies.ids import quorum_id
+from ._policies.policy import first_answer
+from ._policies.quorum import quorum_of
+from ._policies.schedule import plan
+from ._policies.tally import Accept
+from ._policies.target import Target
 from ._rest import MAX_RESPONSE_BYTES, RestClient
 from ._rest import choose_backend as _choose_backend
 from ._telemetry import Telemetry
@@ -29,7 +36,12 @@ from .config import (
     resolve_nats_servers,
     resolve_verify,
 )
-from .errors import APIResponseValidationError, ClientClosedError, ResponseTimeoutError
+from .errors import (
+    APIResponseValidationError,
+    ClientClosedError,
+    InvalidAnswerError,
+    ResponseTimeoutError,
+)
 from .subjects import (
     DEFAULT_SUBJECT_TEMPLATE,
     response_subject,
@@ -41,6 +53,7 @@ from .types import (
     Message,
     MessagePage,
     ModelResponsePayload,
+    QuorumResult,
     ResponsePayload,
     Session,
     SessionPage,
@@ -55,6 +68,7 @@ from .validation import (
     check_max_in_flight,
     check_max_response_bytes,
     check_message,
+    check_quorum,
     check_responded_by,
     check_status,
     check_subject_id,
@@ -520,6 +534,9 @@ class AsyncSessionClient:
         *,
         message_id: str | None = None,
         response_schema: type[M],
+        reminders: Sequence[float] = (),
+        escalate_to: Sequence[tuple[float, str]] = (),
+        on_timeout: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
     ) -> ModelResponsePayload[M]: ...
@@ -536,6 +553,9 @@ class AsyncSessionClient:
         *,
         message_id: str | None = None,
         response_schema: Mapping[str, Any] | None = None,
+        reminders: Sequence[float] = (),
+        escalate_to: Sequence[tuple[float, str]] = (),
+        on_timeout: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
     ) -> ResponsePayload: ...
@@ -551,6 +571,9 @@ class AsyncSessionClient:
         *,
         message_id: str | None = None,
         response_schema: Mapping[str, Any] | type[ModelClass] | None = None,
+        reminders: Sequence[float] = (),
+        escalate_to: Sequence[tuple[float, str]] = (),
+        on_timeout: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
     ) -> ResponsePayload | ModelResponsePayload[Any]:
@@ -568,6 +591,23 @@ class AsyncSessionClient:
         must look like: it is sent with the message, the server accepts only answers that match,
         and the answer is checked again on arrival. With a model class, the returned
         ``"response"`` is an instance of the model.
+
+        Waiting policies (each delay counts from the first message's ``created_at`` on the
+        server, so a call resumed with the same ``message_id`` keeps the schedule and sends
+        nothing twice):
+
+        - ``reminders``: seconds after which, still unanswered, the question is sent again
+          on ``channel_id``, its text starting ``"Reminder: "``, id ``{message_id}~r1``,
+          ``~r2``, ...
+        - ``escalate_to``: ``(seconds, channel_id)`` pairs: the question also goes to that
+          channel then, id ``{message_id}~e1``, ``~e2``, ...
+
+          The first answer to any of these messages is returned (its own ``message_id``
+          and ``channel_id`` tell which); the others stay open.
+        - ``on_timeout``: a JSON object: at the deadline, return the payload of the first
+          message answered with it, marked ``"defaulted": True`` (:func:`is_defaulted`),
+          instead of raising :class:`ResponseTimeoutError`. It must match
+          ``response_schema``. ``timeout`` counts from this call.
 
         Raises:
             ResponseTimeoutError: nothing arrived within ``timeout`` seconds (the session is
@@ -587,38 +627,136 @@ class AsyncSessionClient:
         # Checked before any I/O; a call without one does no more work than before.
         schema = None if response_schema is None else answer_schema(response_schema)
         message_id = message_id_or_new(message_id)
+        steps = plan(message_id, channel_id, message, reminders, escalate_to)
+        if on_timeout is not None:
+            check_json_object("on_timeout", on_timeout)
+            if schema is not None:
+                try:
+                    schema.apply({"response": on_timeout})
+                except InvalidAnswerError as exc:
+                    raise ValueError(f"on_timeout does not match response_schema: {exc}") from None
         options = self._options_of(extra_headers, http_timeout)
         seconds = check_timeout(timeout)
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
+        body: dict[str, Any] = {
+            "channel_id": channel_id,
+            "message": message,
+            "subject_id": subject_id,
+            "message_id": message_id,
+        }
+        if schema is not None:
+            body["response_schema"] = schema.json_schema
+        try:
+            if steps:
+                target = self._target(session_id, subject, subject_id, deadline, options)
+                payload = await first_answer(target, body, steps)
+            else:
+                payload = await self._answer(session_id, subject, body, deadline, options)
+        except TimeoutError as exc:
+            if on_timeout is None:
+                raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
+            payload = defaulted_payload(session_id, message_id, channel_id, subject_id, on_timeout)
+        return cast(ResponsePayload, payload if schema is None else schema.apply(payload))
+
+    async def _answer(
+        self,
+        session_id: str,
+        subject: str,
+        body: dict[str, Any],
+        deadline: float,
+        options: CallOptions,
+    ) -> dict[str, Any]:
+        """Send ``body`` and return its answer's payload (raises ``TimeoutError`` at
+        ``deadline``)."""
+        subject_id, message_id = body["subject_id"], body["message_id"]
         # Registered before the timeout scope: a deadline that passes while NATS connects is
         # NatsUnavailableError (nothing was sent), not a ResponseTimeoutError.
         wait = await self._waiter.register(subject, subject_id, session_id, message_id, deadline)
-        try:
-            async with asyncio.timeout_at(deadline) as scope:
-                try:
-                    # The body and the record are not kept: 10,000 pending waits would keep
-                    # 10,000 of each. A repeat after a crash may find the answer in the record.
-                    body: dict[str, Any] = {
-                        "channel_id": channel_id,
-                        "message": message,
-                        "subject_id": subject_id,
-                        "message_id": message_id,
-                    }
-                    if schema is not None:
-                        body["response_schema"] = schema.json_schema
-                    self._waiter.settle_from_record(
-                        wait, await self._send(session_id, body, options)
-                    )
-                    del body
-                    payload = await wait.future
-                    return cast(
-                        ResponsePayload, payload if schema is None else schema.apply(payload)
-                    )
-                finally:
-                    await self._waiter.release(wait, self._unsettled(scope))
-        except TimeoutError as exc:
-            raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
+        async with asyncio.timeout_at(deadline) as scope:
+            try:
+                # The record is not kept: 10,000 pending waits would keep 10,000 of them.
+                # A repeat after a crash may find the answer in the record.
+                self._waiter.settle_from_record(wait, await self._send(session_id, body, options))
+                return await wait.future
+            finally:
+                await self._waiter.release(wait, self._unsettled(scope))
+
+    def _target(
+        self,
+        session_id: str,
+        subject: str,
+        subject_id: str,
+        deadline: float,
+        options: CallOptions,
+    ) -> Target:
+        """What a waiting policy runs against: this client's waits and sends."""
+
+        async def send(body: dict[str, Any]) -> Message:
+            return await self._send(session_id, body, options)
+
+        return Target(
+            self._waiter, send, session_id, subject, subject_id, deadline, self._unsettled
+        )
+
+    @tracked
+    async def send_and_wait_for_quorum(
+        self,
+        session_id: str,
+        channel_ids: Sequence[str],
+        message: str,
+        subject_id: str,
+        *,
+        quorum: int,
+        timeout: int | float,
+        message_id: str | None = None,
+        accept: Accept | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> QuorumResult:
+        """Send ``message`` to each of ``channel_ids`` and wait until ``quorum`` of them are
+        answered (k-of-n approval); return ``{"answers", "extra", "declined", "unanswered"}``
+        (:class:`QuorumResult`): the first ``quorum`` answer payloads in arrival order, and
+        the ids of the messages left open (not cancelled).
+
+        ``accept`` (a function of an answer payload) says whether an answer counts: a declined
+        answer closes its message all the same. The message to the n-th channel (from 1) has
+        the id ``{message_id}~q{n}``; calling again with the same ``message_id`` and arguments
+        sends nothing twice and counts the answers already given.
+
+        Raises:
+            QuorumUnreachableError: as soon as the open messages can no longer make up the
+                quorum (answers declined, or the session ended: then its ``__cause__``).
+            QuorumTimeoutError: the quorum was not reached within ``timeout`` seconds (a
+                :class:`ResponseTimeoutError`); it reports the answers so far.
+            NatsUnavailableError, APIError, APIConnectionError: as
+                :meth:`send_and_wait_for_response` raises them.
+        """
+        check_identifier("session_id", session_id)
+        if isinstance(channel_ids, str):
+            raise TypeError("channel_ids must be a list of channel ids, not a str")
+        channels = [check_identifier("channel_id", channel) for channel in channel_ids]
+        check_message(message)
+        check_subject_id(subject_id)
+        count = check_quorum(quorum, len(channels))
+        if accept is not None and not callable(accept):
+            raise TypeError("accept must be a function of an answer payload")
+        message_id = message_id_or_new(message_id)
+        options = self._options_of(extra_headers, http_timeout)
+        seconds = check_timeout(timeout)
+        deadline = asyncio.get_running_loop().time() + seconds
+        subject = response_subject(self.subject_template, subject_id)
+        bodies = [
+            {
+                "channel_id": channel,
+                "message": message,
+                "subject_id": subject_id,
+                "message_id": quorum_id(message_id, number),
+            }
+            for number, channel in enumerate(channels, 1)
+        ]
+        target = self._target(session_id, subject, subject_id, deadline, options)
+        return cast(QuorumResult, await quorum_of(target, bodies, count, accept, seconds))
 
     @overload
     async def wait_for_response(

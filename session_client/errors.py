@@ -7,9 +7,12 @@ No raw httpx or nats exception escapes the public API; invalid arguments raise t
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .subjects import session_subject
+
+if TYPE_CHECKING:
+    from ._policies.tally import Tally
 
 __all__ = [
     "APIConnectionError",
@@ -27,6 +30,8 @@ __all__ = [
     "NatsUnavailableError",
     "NotFoundError",
     "PermissionDeniedError",
+    "QuorumTimeoutError",
+    "QuorumUnreachableError",
     "RateLimitError",
     "RequestTooLargeError",
     "ResponseTimeoutError",
@@ -253,3 +258,48 @@ class SessionExpiredError(SessionClosedError):
     """The session expired (status ``EXPIRED``) while waiting."""
 
     status = "EXPIRED"
+
+
+class _QuorumCount:
+    """What a quorum got before it ended: ``answers`` (accepted, in arrival order),
+    ``declined`` (refused by ``accept``) and ``unanswered`` (the ids of the messages still
+    open: they are not cancelled)."""
+
+    def _count(self, tally: Tally) -> None:
+        self.answers: list[dict[str, Any]] = list(tally.answers)
+        self.declined: list[dict[str, Any]] = list(tally.declined)
+        self.unanswered: list[str] = tally.unanswered
+        #: The ids of the messages that can no longer be answered (their session ended).
+        self.failed: list[str] = list(tally.failed)
+
+
+class QuorumUnreachableError(_QuorumCount, SessionClientError):
+    """The quorum can no longer be reached: too many answers were declined by ``accept``, or
+    the session ended (the error is then the ``__cause__``). See ``answers``, ``declined``,
+    ``unanswered`` and ``failed``."""
+
+    def __init__(self, session_id: str, tally: Tally) -> None:
+        self.session_id = session_id
+        self.quorum = tally.quorum
+        self._count(tally)
+        super().__init__(
+            f"the quorum of {tally.quorum} in session {session_id!r} can no longer be reached: "
+            f"{len(self.answers)} accepted, {len(self.declined)} declined, "
+            f"{len(self.failed)} closed; open: {', '.join(self.unanswered) or 'none'}"
+        )
+
+
+class QuorumTimeoutError(_QuorumCount, ResponseTimeoutError):
+    """The quorum was not reached within ``timeout`` seconds; ``message_id`` is the quorum's
+    (pass it again to resume). See ``answers``, ``declined`` and ``unanswered``."""
+
+    def __init__(
+        self,
+        session_id: str,
+        message_id: str,
+        response_subject: str,
+        timeout: float,
+        tally: Tally,
+    ) -> None:
+        super().__init__(session_id, message_id, response_subject, timeout)
+        self._count(tally)

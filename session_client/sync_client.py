@@ -8,11 +8,12 @@ import copy as _copy
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast, overload
 
 from . import _fork
+from ._policies.tally import Accept
 from ._rest import MAX_RESPONSE_BYTES
 from ._telemetry import carry_context, context_for_task
 from ._wait._consumer import Responses
@@ -27,6 +28,7 @@ from .types import (
     Message,
     MessagePage,
     ModelResponsePayload,
+    QuorumResult,
     ResponsePayload,
     Session,
     SessionPage,
@@ -594,6 +596,9 @@ class SessionClient:
         *,
         message_id: str | None = None,
         response_schema: type[M],
+        reminders: Sequence[float] = (),
+        escalate_to: Sequence[tuple[float, str]] = (),
+        on_timeout: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
     ) -> ModelResponsePayload[M]: ...
@@ -609,6 +614,9 @@ class SessionClient:
         *,
         message_id: str | None = None,
         response_schema: Mapping[str, Any] | None = None,
+        reminders: Sequence[float] = (),
+        escalate_to: Sequence[tuple[float, str]] = (),
+        on_timeout: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
     ) -> ResponsePayload: ...
@@ -623,13 +631,17 @@ class SessionClient:
         *,
         message_id: str | None = None,
         response_schema: Mapping[str, Any] | type[ModelClass] | None = None,
+        reminders: Sequence[float] = (),
+        escalate_to: Sequence[tuple[float, str]] = (),
+        on_timeout: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         http_timeout: Any = None,
     ) -> ResponsePayload | ModelResponsePayload[Any]:
         """Send a message and block until the answer arrives on NATS or ``timeout`` passes.
 
         See :meth:`AsyncSessionClient.send_and_wait_for_response` for what it returns/raises,
-        ``message_id`` and ``response_schema``.
+        ``message_id``, ``response_schema`` and the waiting policies (``reminders``,
+        ``escalate_to``, ``on_timeout``).
         """
         # The two overloads' results join into one TypedDict for mypy; it is one of them.
         return cast(
@@ -643,10 +655,45 @@ class SessionClient:
                     timeout,
                     message_id=message_id,
                     response_schema=response_schema,
+                    reminders=reminders,
+                    escalate_to=escalate_to,
+                    on_timeout=on_timeout,
                     extra_headers=extra_headers,
                     http_timeout=http_timeout,
                 )
             ),
+        )
+
+    def send_and_wait_for_quorum(
+        self,
+        session_id: str,
+        channel_ids: Sequence[str],
+        message: str,
+        subject_id: str,
+        *,
+        quorum: int,
+        timeout: int | float,
+        message_id: str | None = None,
+        accept: Accept | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        http_timeout: Any = None,
+    ) -> QuorumResult:
+        """Send to each channel and block until ``quorum`` answers are accepted; see
+        :meth:`AsyncSessionClient.send_and_wait_for_quorum` (``accept`` runs on the client's
+        event loop thread)."""
+        return self._run(
+            self._async.send_and_wait_for_quorum(
+                session_id,
+                channel_ids,
+                message,
+                subject_id,
+                quorum=quorum,
+                timeout=timeout,
+                message_id=message_id,
+                accept=accept,
+                extra_headers=extra_headers,
+                http_timeout=http_timeout,
+            )
         )
 
     @overload

@@ -13,6 +13,7 @@ __all__ = [
     "MessagePage",
     "MessageState",
     "ModelResponsePayload",
+    "QuorumResult",
     "ResponsePayload",
     "Session",
     "SessionPage",
@@ -109,3 +110,16 @@ class ModelResponsePayload(TypedDict, Generic[ModelT]):
     response: ModelT
     responded_by: NotRequired[str]
     responded_at: str
+
+
+class QuorumResult(TypedDict):
+    """What ``send_and_wait_for_quorum`` returns (the library's own, not a contract schema):
+    ``answers``, the first ``quorum`` accepted answers (``ResponsePayload``s) in arrival
+    order; ``extra``, accepted answers that arrived together with the last of those (a
+    resumed call may find several at once); ``declined``, the answers ``accept`` refused;
+    ``unanswered``, the ids of the messages still open (they are not cancelled)."""
+
+    answers: list[ResponsePayload]
+    extra: list[ResponsePayload]
+    declined: list[ResponsePayload]
+    unanswered: list[str]

@@ -19,6 +19,7 @@ __all__ = [
     "check_limit",
     "check_max_response_bytes",
     "check_message",
+    "check_quorum",
     "check_responded_by",
     "check_status",
     "check_subject_id",
@@ -177,6 +178,15 @@ def check_group(value: object) -> str:
 def check_max_in_flight(value: object) -> int:
     """How many items one member may hold: 1 to 10,000."""
     return _check_int("max_in_flight", value, 1, 10_000)
+
+
+def check_quorum(value: object, channels: int) -> int:
+    """A quorum of ``channels`` messages: an int from 1 to ``channels``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"quorum must be an int, got {type(value).__name__}")
+    if not 1 <= value <= channels:
+        raise ValueError(f"quorum must be between 1 and {channels} (the channels), got {value}")
+    return value
 
 
 def check_limit(value: object) -> int:

@@ -103,7 +103,7 @@ def test_pytest_blocks(pytester: pytest.Pytester) -> None:
     (configuration,) = blocks_of("toml")
     pytester.makepyprojecttoml(configuration.code)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=240)
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
     output = result.stdout.str() + result.stderr.str()
     assert '"asyncio_default_fixture_loop_scope" is unset' not in output
 

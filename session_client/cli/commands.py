@@ -25,6 +25,7 @@ __all__ = [
     "get",
     "list_",
     "messages",
+    "quorum",
     "reject",
     "respond",
     "send",
@@ -141,6 +142,23 @@ async def send_and_wait(client: AsyncSessionClient, options: argparse.Namespace)
             options.timeout,
             message_id=options.message_id,
             response_schema=options.response_schema,
+            reminders=options.remind,
+            escalate_to=options.escalate,
+            on_timeout=options.on_timeout,
+        )
+
+
+async def quorum(client: AsyncSessionClient, options: argparse.Namespace) -> Any:
+    """``quorum``: ``{"answers", "extra", "declined", "unanswered"}``."""
+    async with waiting_indicator(_listened_subject(client, options), options.timeout, sys.stderr):
+        return await client.send_and_wait_for_quorum(
+            options.session_id,
+            options.channel_ids,
+            options.message,
+            options.subject_id,
+            quorum=options.quorum,
+            timeout=options.timeout,
+            message_id=options.message_id,
         )
 
 

@@ -6,6 +6,7 @@ import enum
 
 from ..errors import (
     NotFoundError,
+    QuorumUnreachableError,
     ResponseTimeoutError,
     SessionClientError,
     SessionExpiredError,
@@ -25,6 +26,7 @@ class ExitCode(enum.IntEnum):
     TIMED_OUT = 4
     REJECTED = 5
     EXPIRED = 6
+    UNREACHABLE = 7
     INTERRUPTED = 130
 
 
@@ -37,12 +39,14 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.TIMED_OUT: "no answer within --timeout; the session stays open, wait can resume",
     ExitCode.REJECTED: "the session was rejected (FAILED)",
     ExitCode.EXPIRED: "the session expired",
+    ExitCode.UNREACHABLE: "quorum: too many answers declined or closed to reach the quorum",
     ExitCode.INTERRUPTED: "stopped by Ctrl-C (SIGINT), as shells report 128 + signal",
 }
 
 # Most specific first: ResponseTimeoutError is also a TimeoutError, hence an OSError.
 _ERROR_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (NotFoundError, ExitCode.NOT_FOUND),
+    (QuorumUnreachableError, ExitCode.UNREACHABLE),
     (ResponseTimeoutError, ExitCode.TIMED_OUT),
     (SessionRejectedError, ExitCode.REJECTED),
     (SessionExpiredError, ExitCode.EXPIRED),

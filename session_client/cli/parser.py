@@ -151,6 +151,46 @@ def _add_wait_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _escalation(text: str) -> tuple[float, str]:
+    """An argument type: ``SECONDS:CHANNEL``."""
+    seconds, _, channel = text.partition(":")
+    try:
+        return float(seconds), channel or _no_channel(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not SECONDS:CHANNEL: {text!r}") from exc
+
+
+def _no_channel(text: str) -> str:
+    raise argparse.ArgumentTypeError(f"no channel after the colon: {text!r}")
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    """``send-and-wait``'s waiting policies (delays from the first message's creation)."""
+    parser.add_argument(
+        "--remind",
+        type=float,
+        action="append",
+        default=[],
+        metavar="SECONDS",
+        help="unanswered this long after the first message, send the question again as a "
+        "reminder (repeatable)",
+    )
+    parser.add_argument(
+        "--escalate",
+        type=_escalation,
+        action="append",
+        default=[],
+        metavar="SECONDS:CHANNEL",
+        help="unanswered this long after the first message, also send it to CHANNEL (repeatable)",
+    )
+    parser.add_argument(
+        "--on-timeout",
+        type=json_object,
+        metavar="JSON",
+        help='at the timeout, print this answer marked "defaulted": true and exit 0',
+    )
+
+
 def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> None:
     def add(name: str, handler: commands.Handler, help_: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = commands_.add_parser(
@@ -205,6 +245,28 @@ def _add_client_commands(commands_: Any, common: argparse.ArgumentParser) -> Non
     send_and_wait.add_argument("--message-id", help=_MESSAGE_ID_HELP)
     _add_schema_option(send_and_wait)
     _add_wait_options(send_and_wait)
+    _add_policy_options(send_and_wait)
+
+    quorum = add(
+        "quorum",
+        commands.quorum,
+        "send a message to several channels and wait for QUORUM answers; print them and the "
+        "ids of the messages left open",
+    )
+    _add_positionals(quorum, "session_id", "message", "subject_id")
+    quorum.add_argument(
+        "--channel",
+        dest="channel_ids",
+        action="append",
+        required=True,
+        metavar="CHANNEL",
+        help="a channel to ask (repeatable; one message each)",
+    )
+    quorum.add_argument(
+        "--quorum", type=int, required=True, metavar="N", help="how many answers are needed"
+    )
+    quorum.add_argument("--message-id", help=_MESSAGE_ID_HELP)
+    _add_wait_options(quorum)
 
     respond = add("respond", commands.respond, "submit a human's answer to a message")
     _add_positionals(respond, "session_id", "message_id")

@@ -45,8 +45,10 @@ class SimulatedHuman:
     """Answers every delivered message: a fixed answer, a callback's, or none at all.
 
     The default behaviour applies to every message; ``*_next`` controls queue one-shot
-    behaviours that take precedence for the next messages, in order. Controls may be called from
-    any thread while the server runs.
+    behaviours that take precedence for the next messages, in order. Messages on an ignored
+    channel (:meth:`ignore_channel`) are received but never answered, before any of that, so
+    escalation to another channel can be tested. Controls may be called from any thread while
+    the server runs.
 
     A message with a ``response_schema`` gets the default answer if it matches the schema, else
     one sketched from the schema (its ``default``s, enums, the simplest values of its types):
@@ -65,6 +67,7 @@ class SimulatedHuman:
     ) -> None:
         self._lock = threading.Condition()
         self._next: deque[Decision] = deque()
+        self._ignored: set[str] = set()
         self._callback: AnswerCallback | None = None
         self._default: Decision = Answer({"approved": True})
         self.received: list[dict[str, Any]] = []
@@ -85,6 +88,7 @@ class SimulatedHuman:
         with self._lock:
             self._callback, self._default = self._initial
             self._next.clear()
+            self._ignored.clear()
             self.received.clear()
             self.refused.clear()
 
@@ -113,6 +117,17 @@ class SimulatedHuman:
         """From now on, reject the session of every message instead of answering."""
         with self._lock:
             self._callback, self._default = None, Reject(delay)
+
+    def ignore_channel(self, channel_id: str) -> None:
+        """From now on, never answer the messages sent on ``channel_id`` (until :meth:`reset`
+        or :meth:`heed_channel`)."""
+        with self._lock:
+            self._ignored.add(channel_id)
+
+    def heed_channel(self, channel_id: str) -> None:
+        """Answer the messages on ``channel_id`` again, as the other controls say."""
+        with self._lock:
+            self._ignored.discard(channel_id)
 
     def answer_next(
         self, response: dict[str, Any], *, delay: float = 0.0, responded_by: str | None = None
@@ -147,6 +162,8 @@ class SimulatedHuman:
         with self._lock:
             self.received.append(message)
             self._lock.notify_all()
+            if message.get("channel_id") in self._ignored:
+                return Silence()
             if self._next:
                 return self._next.popleft()
             default, callback = self._default, self._callback

@@ -22,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .._policies.ids import follow_up_of
 from .guard import is_loopback_address
 from .store import SessionStore
 
-__all__ = ["INBOX_PATH", "inbox_routes", "inbox_state", "open_inbox"]
+__all__ = ["INBOX_PATH", "group_follow_ups", "inbox_routes", "inbox_state", "open_inbox"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -60,11 +61,29 @@ def inbox_state(store: SessionStore, epoch: str, since: str | None) -> dict[str,
     version = f"{epoch}.{store.change_count()}"
     if since == version:
         return None
+    sessions = store.inbox_sessions(SESSION_LIMIT)
+    for session in sessions:
+        session["messages"] = group_follow_ups(session["messages"])
     return {
         "version": version,
-        "sessions": store.inbox_sessions(SESSION_LIMIT),
+        "sessions": sessions,
         "dead_letters": store.dead_letters(DEAD_LETTER_LIMIT),
     }
+
+
+def group_follow_ups(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A session's messages with each reminder and escalation of a waiting policy (ids
+    ``{message_id}~rN`` / ``~eN``) moved under its message's ``follow_ups``, marked with its
+    ``follow_up`` kind; every message gets the list (empty without any)."""
+    by_id = {message["message_id"]: {**message, "follow_ups": []} for message in messages}
+    grouped = []
+    for message in by_id.values():
+        origin = follow_up_of(message["message_id"])
+        if origin is not None and origin[0] in by_id:
+            by_id[origin[0]]["follow_ups"].append({**message, "follow_up": origin[1]})
+        else:
+            grouped.append(message)
+    return grouped
 
 
 def _is_loopback(client: Address | None, hostname: str | None) -> bool:

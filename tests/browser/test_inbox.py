@@ -367,3 +367,32 @@ def test_with_an_api_token_the_page_needs_the_token(page: Page) -> None:
         item = message_item(page, "inbox-locked", "Behind the token?")
         item.get_by_role("button", name="Approve").click()
         assert waiting.result(timeout=WAIT)["response"] == {"approved": True}
+
+
+def test_reminders_and_escalations_are_listed_under_their_message_and_answer_the_wait(
+    page: Page, silent_stack: LocalStack, silent_client: SessionClient, app: ThreadPoolExecutor
+) -> None:
+    silent_client.create_session("inbox-policy-page", subject_id="inbox")
+    open_inbox(page, silent_stack.inbox_url)
+    waiting = app.submit(
+        silent_client.send_and_wait_for_response,
+        "inbox-policy-page",
+        "chat",
+        "Release v7?",
+        "inbox",
+        WAIT,
+        message_id="release-7",
+        reminders=[0.2],
+        escalate_to=[(0.4, "manager")],
+    )
+    original = card(page, "inbox-policy-page").locator('li[data-message="release-7"]')
+    follow_ups = original.get_by_role("list", name="Reminders and escalations of release-7")
+    expect(follow_ups.locator("li.follow-up")).to_have_count(2)
+    expect(follow_ups.locator("li.reminder .message-text")).to_have_text("Reminder: Release v7?")
+    escalation = follow_ups.locator('li.escalation[data-message="release-7~e1"]')
+    expect(escalation).to_contain_text("manager")
+    escalation.get_by_label(EDITOR_LABEL).fill('{"approved": true}')
+    escalation.get_by_label(EDITOR_LABEL).press("Control+Enter")
+    answer = waiting.result(WAIT)
+    assert (answer["message_id"], answer["response"]) == ("release-7~e1", {"approved": True})
+    assert_not_reloaded(page)

@@ -115,3 +115,28 @@ async def test_other_machines_see_the_inbox_only_when_allowed(remote: bool) -> N
         token = {"Authorization": "Bearer surface-token"}
         assert (await browser.get(STATE, headers=token)).status_code == (200 if remote else 404)
     store.close()
+
+
+def test_a_policys_reminders_and_escalations_are_grouped_with_their_message(
+    silent_stack: LocalStack, silent_client: SessionClient
+) -> None:
+    silent_client.create_session("inbox-policy", subject_id="policies")
+    silent_client.send_and_wait_for_response(
+        "inbox-policy",
+        "chat",
+        "Ok?",
+        "policies",
+        0.5,
+        message_id="ask",
+        reminders=[0.1],
+        escalate_to=[(0.2, "boss")],
+        on_timeout={"approved": False},
+    )
+    state = httpx.get(silent_stack.api_url + STATE).json()
+    (session,) = [s for s in state["sessions"] if s["session_id"] == "inbox-policy"]
+    (message,) = session["messages"]
+    assert message["message_id"] == "ask"
+    assert [(f["message_id"], f["follow_up"], f["channel_id"]) for f in message["follow_ups"]] == [
+        ("ask~r1", "reminder", "chat"),
+        ("ask~e1", "escalation", "boss"),
+    ]

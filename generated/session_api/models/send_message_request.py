@@ -26,6 +26,11 @@ class SendMessageRequest:
     collision-free (session_client_lib uses `msg_` and 32 hex digits: 48 bits of milliseconds
     and 80 random bits, so ids sort by creation time), or derive it from the application's
     own state so that re-running the same step names the same message.
+
+    Waiting policies (session_client_lib) derive their messages' ids from the first one's:
+    `{id}~r{n}` is its n-th reminder (same channel, text prefixed `Reminder: `), `{id}~e{n}`
+    its n-th escalation (another channel), `{id}~q{n}` a quorum's message to its n-th
+    channel. Servers need not know this; the dev inbox groups a message's follow-ups by it.
      """
     subject_id: None | str | Unset = UNSET
     """ The subject to publish the answer for; defaults to the session's. """

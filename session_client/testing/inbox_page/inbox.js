@@ -181,7 +181,8 @@
 
   function sessionCard(session) {
     const id = session.session_id;
-    const pending = session.messages.some((message) => message.state === "SENT");
+    const pending = session.messages.some((message) => message.state === "SENT"
+      || message.follow_ups.some((followUp) => followUp.state === "SENT"));
     const heading = `session-${id}`;
     return el("section", {
       className: pending ? "session pending" : "session",
@@ -211,11 +212,17 @@
         : el("p", { className: "data-label", text: "No messages yet." }));
   }
 
+  // A waiting policy's reminders and escalations are listed under the message they follow.
   function messageItem(session, message) {
     const open = message.state === "SENT" && session.status === "ACTIVE";
-    return el("li", { className: "message", "data-message": message.message_id },
+    const followUps = message.follow_ups ?? [];
+    return el("li", {
+      className: message.follow_up ? `message follow-up ${message.follow_up}` : "message",
+      "data-message": message.message_id,
+    },
       el("p", { className: "message-text", text: message.message }),
       facts([
+        ...(message.follow_up ? [["Follows up", message.follow_up]] : []),
         ["State", badge("m", message.state)],
         ["Channel", message.channel_id],
         ["Subject", message.subject_id ?? "none"],
@@ -228,6 +235,10 @@
         "aria-labelledby": `response-${message.message_id}`, text: pretty(message.response),
       }) : null,
       open ? (message.response_schema ? schemaForm(session, message) : answerForm(session, message))
+        : null,
+      followUps.length
+        ? el("ol", { className: "follow-ups", "aria-label": `Reminders and escalations of ${
+          message.message_id}` }, ...followUps.map((followUp) => messageItem(session, followUp)))
         : null);
   }
 
