@@ -164,7 +164,9 @@ class AsyncSessionClient:
             return rest, ResponseWaiter(self.nats_servers, nats_options, rest, telemetry)
 
         self._connections = connections
-        self._rest, self._waiter = connections()
+        # A list, shared with the copies with_options makes: a new event loop or a fork
+        # replaces the connections of all of them at once.
+        self._links: list[Any] = list(connections())
         self._calls = CallTracker(self._rebind)
         #: The members of consumer groups whose loops run (:meth:`responses`).
         self._members: set[Member] = set()
@@ -186,6 +188,16 @@ class AsyncSessionClient:
         )
         return copy
 
+    @property
+    def _rest(self) -> RestClient:
+        rest: RestClient = self._links[0]
+        return rest
+
+    @property
+    def _waiter(self) -> ResponseWaiter:
+        waiter: ResponseWaiter = self._links[1]
+        return waiter
+
     def _options_of(self, extra_headers: Any, http_timeout: Any) -> CallOptions:
         """The HTTP options of one call: its own over :meth:`with_options`' over the client's."""
         return self._call_options.override(http_timeout=http_timeout, extra_headers=extra_headers)
@@ -198,7 +210,7 @@ class AsyncSessionClient:
             _fork.keep_inherited(self._rest, self._waiter)
         else:
             self._rest.abandon()
-        self._rest, self._waiter = self._connections()
+        self._links[:] = self._connections()
 
     def __repr__(self) -> str:
         return (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import ssl
 import warnings
 from collections.abc import Mapping, Sequence
@@ -169,15 +170,26 @@ def check_max_retries(max_retries: object) -> int:
 
 
 def check_headers(headers: object) -> dict[str, str]:
-    """Extra request headers: str names and values of printable ASCII (no line breaks, which
-    would inject headers of their own)."""
+    """Extra request headers, their names in lower case (so that they replace the client's):
+    names are HTTP tokens, values printable ASCII (a line break would inject a header), and
+    none of those that frame the request."""
     if not isinstance(headers, Mapping):
         raise TypeError(f"extra_headers must be a dict, got {type(headers).__name__}")
+    checked: dict[str, str] = {}
     for name, value in headers.items():
-        for text in (name, value):
-            if not isinstance(text, str) or not (text.isascii() and text.isprintable()):
-                raise ValueError(f"extra_headers: {name!r}: {value!r} is not printable ASCII")
-    return dict(headers)
+        if not isinstance(name, str) or _TOKEN.fullmatch(name) is None:
+            raise ValueError(f"extra_headers: {name!r} is not a header name")
+        if name.lower() in _FRAMING:
+            raise ValueError(f"extra_headers: {name!r} is set by the client itself")
+        if not isinstance(value, str) or not (value.isascii() and value.isprintable()):
+            raise ValueError(f"extra_headers: the value of {name!r} is not printable ASCII")
+        checked[name.lower()] = value
+    return checked
+
+
+# RFC 9110's token; the headers that frame a request, which only the HTTP library may set.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FRAMING = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 
 def resolve_http_timeout(http_timeout: Any, timeout: Any) -> Timeouts:
@@ -230,6 +242,11 @@ def tls_context(verify: Any) -> ssl.SSLContext:
 def resolve_verify(verify: Any) -> Any:
     """``verify`` checked: a bool, an ``ssl.SSLContext``, or the path of a CA file or
     directory that exists."""
+    if verify is True:
+        for variable in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+            path = os.environ.get(variable)
+            if path and not os.path.exists(path):
+                raise ValueError(f"{variable}: no CA bundle at {path!r}")
     if isinstance(verify, bool | ssl.SSLContext):
         return verify
     if not isinstance(verify, str | os.PathLike):

@@ -142,6 +142,8 @@ class HostileServer:
         self._reply = reply
         self.requests = 0
         self.request_lines: list[str] = []
+        #: Each request's header lines, as ``(name in lower case, value)``.
+        self.request_headers: list[list[tuple[str, str]]] = []
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -170,7 +172,10 @@ class HostileServer:
                 if name.strip().lower() == b"content-length":
                     await reader.readexactly(int(value))
             self.requests += 1
-            self.request_lines.append(head.split(b"\r\n", 1)[0].decode("latin-1"))
+            first, *lines = head.decode("latin-1").split("\r\n")
+            self.request_lines.append(first)
+            fields = [line.partition(":") for line in lines if line]
+            self.request_headers.append([(n.strip().lower(), v.strip()) for n, _, v in fields])
             await self._reply(writer)
             writer.close()
             await writer.wait_closed()

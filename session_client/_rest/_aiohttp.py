@@ -10,12 +10,12 @@ connection drops before the answer (RFC 9112, 9.3.1.1), before the library's ret
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 from yarl import URL
 
-from ..config import HttpOptions, tls_context
+from ..config import HttpOptions, Timeouts, tls_context
 from ._backend import MAX_CONNECTIONS, TransportError
 
 __all__ = ["AiohttpBackend"]
@@ -28,7 +28,7 @@ def _translate(exc: BaseException) -> TransportError:
     # Refused, DNS, the TLS handshake, or connect's timeout: nothing was sent.
     unsent = isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError)
     timeout = isinstance(exc, TimeoutError)
-    return TransportError(f"{type(exc).__name__}: {exc}", sent=not unsent, timeout=timeout)
+    return TransportError(exc, sent=not unsent, timeout=timeout)
 
 
 class _Reply:
@@ -53,41 +53,30 @@ class _Reply:
         (response.release if response.content.at_eof() else response.close)()
 
 
-async def _closed_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None]:
-    """Suspended until ``asyncio.run`` ends: it closes the async generators still open while
-    its loop runs (``shutdown_asyncgens``), and so the session, which cannot be closed on that
-    loop later (a client used again in a second ``asyncio.run``)."""
-    try:
-        yield
-    finally:
-        await session.close()
-
-
 class AiohttpBackend:
     """An ``aiohttp.ClientSession``, made on the first request, in the loop that runs it."""
 
     def __init__(self, options: HttpOptions) -> None:
         self._options = options
         self._session: aiohttp.ClientSession | None = None
-        self._closer: AsyncGenerator[None] | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}  # by scheme and host
+        self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}  # one per call option
         self.version = f"aiohttp {aiohttp.__version__}"
 
-    async def _open(self) -> aiohttp.ClientSession:
-        verify, timeouts = self._options.verify, self._options.timeouts
-        session = self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=tls_context(verify), limit=MAX_CONNECTIONS),
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            ssl=tls_context(self._options.verify),
+            limit=MAX_CONNECTIONS,
+            keepalive_timeout=5.0,  # httpx's
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # as httpx: for IP hosts too
             auto_decompress=False,
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=timeouts.connect, sock_read=timeouts.read
-            ),
             max_line_size=_MAX_HEADER,
             max_field_size=_MAX_HEADER,
         )
-        self._closer = _closed_with_its_loop(session)
-        await anext(self._closer)  # started: the loop now knows it
-        return session
+        return self._session
 
     def _proxy(self, url: URL) -> str | None:
         """The environment's proxy for ``url``'s origin, or None (``NO_PROXY``)."""
@@ -100,10 +89,20 @@ class AiohttpBackend:
         return self._proxies[key]
 
     async def send(
-        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeouts: Timeouts,
     ) -> _Reply:
         """Send the request; the reply's body streams from the connection."""
-        session = self._session or await self._open()
+        session = self._session or self._open()
+        timeout = self._timeouts.get(timeouts)
+        if timeout is None:
+            timeout = self._timeouts[timeouts] = aiohttp.ClientTimeout(
+                total=None, sock_connect=timeouts.connect, sock_read=timeouts.read
+            )
         target = URL(url, encoded=True)  # the route quoted its path and query
         try:
             response = await session.request(
@@ -113,6 +112,7 @@ class AiohttpBackend:
                 data=content,
                 allow_redirects=False,
                 proxy=self._proxy(target),
+                timeout=timeout,
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _translate(exc) from exc
@@ -120,10 +120,13 @@ class AiohttpBackend:
 
     async def aclose(self) -> None:
         """Close the connections."""
-        closer, self._closer, self._session = self._closer, None, None
-        if closer is not None:
-            await closer.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
     def abandon(self) -> None:
-        """Let the connections go: their loop closed them as it ended (see above)."""
-        self._closer = self._session = None
+        """Let the connections go without I/O, their loop being closed: detached, aiohttp does
+        not report the session as unclosed when it is collected."""
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            session.detach()

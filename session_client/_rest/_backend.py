@@ -8,18 +8,22 @@ backend is a small module, the only one importing its library, imported on the f
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import os
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..config import HttpOptions
+    from ..config import HttpOptions, Timeouts
 
 __all__ = ["BACKENDS", "MAX_CONNECTIONS", "Backend", "Reply", "TransportError", "choose_backend"]
 
 #: The backends; each but httpx needs the extra of its name.
 BACKENDS = ("httpx", "aiohttp", "httpx2")
+#: The oldest release of each that the backends work with (pyproject.toml's lower bounds).
+_OLDEST = {"httpx": (0, 27), "aiohttp": (3, 11), "httpx2": (2, 17)}
 #: Connections per client, all kept alive between calls: not httpx's 100, whose pool
 #: bookkeeping costs O(connections x idle connections) per request (encode/httpcore#1035).
 #: Twenty requests in flight keep the session server busy.
@@ -28,10 +32,12 @@ MAX_CONNECTIONS = 20
 
 class TransportError(Exception):
     """No complete response. ``sent``: the request may have reached the server (a failure to
-    connect means it did not); ``timeout``: time ran out."""
+    connect means it did not); ``timeout``: time ran out; ``kind``: the library's name for what
+    happened (e.g. ``ConnectError``), for telemetry."""
 
-    def __init__(self, message: str, *, sent: bool, timeout: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, exc: BaseException | str, *, sent: bool, timeout: bool = False) -> None:
+        self.kind = "TransportError" if isinstance(exc, str) else type(exc).__name__
+        super().__init__(exc if isinstance(exc, str) else f"{self.kind}: {exc or 'no detail'}")
         self.sent, self.timeout = sent, timeout
 
 
@@ -57,7 +63,12 @@ class Backend(Protocol):
     version: str
 
     async def send(
-        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeouts: Timeouts,
     ) -> Reply: ...
 
     async def aclose(self) -> None: ...
@@ -73,15 +84,29 @@ def choose_backend(name: object, transport: object) -> str:
         name, argument = os.environ.get("ORG_HTTP_BACKEND") or "httpx", "ORG_HTTP_BACKEND"
     if not isinstance(name, str) or name not in BACKENDS:
         raise ValueError(f"{argument} must be one of {', '.join(BACKENDS)}, got {name!r}")
-    if importlib.util.find_spec(name) is None:
+    found = _installed_version(name)
+    if found is None or found < _OLDEST[name]:
         extra = f"pip install 'session_client_lib[{name}]'"
-        raise ValueError(f"{argument} is {name!r}, which is not installed: {extra}")
+        oldest = ".".join(map(str, _OLDEST[name]))
+        raise ValueError(f"{argument} is {name!r}, which needs {name} {oldest} or newer: {extra}")
     if transport is not None and name == "aiohttp":
         raise ValueError("http_transport is an httpx transport: it needs an httpx backend")
     if transport is not None and not callable(getattr(transport, "handle_async_request", None)):
         kind = type(transport).__name__
         raise TypeError(f"http_transport must be an httpx.AsyncBaseTransport, got {kind}")
     return name
+
+
+def _installed_version(name: str) -> tuple[int, int] | None:
+    """The installed release of the library ``name`` (major, minor), found without importing
+    it (another package may have brought an older one than the extra asks for)."""
+    if importlib.util.find_spec(name) is None:
+        return None
+    try:
+        found = re.match(r"(\d+)\.(\d+)", importlib.metadata.version(name))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return None if found is None else (int(found[1]), int(found[2]))
 
 
 def open_backend(options: HttpOptions) -> Backend:

@@ -109,5 +109,7 @@ class BodyReader:
         """The whole decoded body."""
         if self._inflater is not None:
             self._take(self._inflater.flush())
+            if not self._inflater.eof:  # cut short: what came is not the whole body
+                raise zlib.error("the compressed body ends before its end")
         chunks = self._chunks
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)

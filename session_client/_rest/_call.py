@@ -11,7 +11,7 @@ import logging
 import platform
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._version import __version__
@@ -51,9 +51,10 @@ class RestClient:
     def __init__(self, base_url: str, options: HttpOptions, telemetry: Telemetry) -> None:
         self._base_url, self._options, self._telemetry = base_url, options, telemetry
         self._backend: Backend | None = None  # opened on the first call (its import costs)
-        self._headers = {"Accept-Encoding": ACCEPT_ENCODING}
+        self._closer: AsyncGenerator[None] | None = None
+        self._headers = {"accept-encoding": ACCEPT_ENCODING}
         if options.api_key is not None:
-            self._headers["Authorization"] = f"Bearer {options.api_key}"
+            self._headers["authorization"] = f"Bearer {options.api_key}"
         self._timeouts, self._max_bytes = options.timeouts, options.max_response_bytes
         # Calls past MAX_CONNECTIONS wait here, in order, before building anything: 10,000
         # callers would otherwise all build their requests first.
@@ -70,36 +71,35 @@ class RestClient:
         """Send ``request`` and return its success body, parsed once and accepted by the
         route's ``parse``; ``options`` override the client's for this call."""
         if self._backend is None:
-            backend = self._backend = open_backend(self._options)
-            python = ".".join(platform.python_version_tuple()[:2])
-            agent = f"session_client_lib/{__version__} (python {python}; {backend.version})"
-            self._headers["User-Agent"] = agent
-        method, path, own_headers, content = request
-        headers = {**self._headers, **own_headers, **(options.extra_headers or {})}
+            await self._open()
+        method, path, route_headers, content = request
+        # Lower-case names, so that a caller's header replaces the route's or the client's.
+        headers = {**self._headers, **{name.lower(): v for name, v in route_headers.items()}}
+        if options.extra_headers:
+            headers.update(options.extra_headers)  # lower case already (config.check_headers)
         timeouts = options.timeouts or self._timeouts
         max_retries = (
             self._options.max_retries if options.max_retries is None else options.max_retries
         )
         operation, url = f"{method} {path.partition('?')[0]}", self._base_url + path
-        repeatable = _retries.is_repeatable(method, own_headers)
+        repeatable = _retries.is_repeatable(method, headers)
+        failure: TransportError | None = None
         await self._take_slot(timeouts)
         held, attempt = True, 0
         try:
             while True:
-                instruments, response = self._telemetry.on(), None
+                instruments, response, failure = self._telemetry.on(), None, None
                 try:
                     if instruments is None:
-                        response = await self._exchange(operation, url, headers, content, timeouts)
+                        response = await self._exchange(method, url, headers, content, timeouts)
                     else:  # the attempt in a span, which adds its traceparent to the headers
                         response = await instruments.attempt(
-                            lambda traced: self._exchange(
-                                operation, url, traced, content, timeouts
-                            ),
+                            lambda traced: self._exchange(method, url, traced, content, timeouts),
                             *(method, url, attempt, dict(headers)),
                         )
                 except TransportError as exc:
                     failure = exc
-                sent = failure.sent if response is None else True
+                sent = True if failure is None else failure.sent
                 status = None if response is None else response.status
                 if not _retries.should_retry(
                     attempt, max_retries, repeatable, status=status, sent=sent
@@ -122,11 +122,12 @@ class RestClient:
             if held:
                 self._slots.release()
         if response is None:
-            where = redact_url(self._base_url)
+            assert failure is not None
+            where, cause = redact_url(self._base_url), failure.__cause__ or failure
             if failure.timeout:
                 message = f"the API at {where} did not answer in time: {failure}"
-                raise APITimeoutError(message) from failure
-            raise APIConnectionError(f"cannot reach the API at {where}: {failure}") from failure
+                raise APITimeoutError(message) from cause
+            raise APIConnectionError(f"cannot reach the API at {where}: {failure}") from cause
         return self._result(response, operation, parse)
 
     async def _take_slot(self, timeouts: Timeouts) -> None:
@@ -142,7 +143,7 @@ class RestClient:
 
     async def _exchange(
         self,
-        operation: str,
+        method: str,
         url: str,
         headers: Mapping[str, str],
         content: bytes | None,
@@ -150,10 +151,11 @@ class RestClient:
     ) -> _Response:
         """One attempt: send, and read the whole body within the deadline and the size cap."""
         assert self._backend is not None
+        operation = f"{method} {url.removeprefix(self._base_url).partition('?')[0]}"
         bound = asyncio.timeout(timeouts.deadline)
         try:
             async with bound:
-                reply = await self._backend.send(operation.split()[0], url, headers, content)
+                reply = await self._backend.send(method, url, headers, content, timeouts)
                 try:
                     reader = BodyReader(
                         reply.header("content-encoding"),
@@ -183,6 +185,8 @@ class RestClient:
             raise api_error(status, response.body, response.header("x-request-id"), operation)
         try:
             data = json.loads(response.body)
+            if not isinstance(data, dict):  # the models take a list of pairs as a dict too
+                raise TypeError(f"a JSON {type(data).__name__}, not an object")
             parsed = parse(status, data)
         except (ValueError, KeyError, TypeError) as exc:
             message = f"{operation}: malformed API response: {exc!r}"
@@ -194,12 +198,33 @@ class RestClient:
             self.date = (date, time.time())
         return data
 
+    async def _open(self) -> None:
+        backend = self._backend = open_backend(self._options)
+        python = ".".join(platform.python_version_tuple()[:2])
+        agent = f"session_client_lib/{__version__} (python {python}; {backend.version})"
+        self._headers["user-agent"] = agent
+        self._closer = _closed_with_its_loop(backend)
+        await anext(self._closer)  # started: the running loop now knows it
+
     async def aclose(self) -> None:
         """Close the connection pool."""
-        if self._backend is not None:
-            await self._backend.aclose()
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            await closer.aclose()
 
     def abandon(self) -> None:
-        """Let the connection pool go without I/O: its event loop is closed."""
-        if self._backend is not None:
+        """Let the connection pool go without I/O: its event loop is closed (``asyncio.run``
+        closed it as it ended, see :func:`_closed_with_its_loop`; another way, not)."""
+        if self._closer is not None and self._backend is not None:
             self._backend.abandon()
+        self._closer = None
+
+
+async def _closed_with_its_loop(backend: Backend) -> AsyncGenerator[None]:
+    """Suspended until ``asyncio.run`` ends: it closes the async generators still open while
+    its loop runs (``shutdown_asyncgens``), and so the connections, which could not be closed
+    on that loop later (a client used again in a second ``asyncio.run``)."""
+    try:
+        yield
+    finally:
+        await backend.aclose()

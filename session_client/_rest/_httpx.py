@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from types import ModuleType
 from typing import Any
 
-from ..config import HttpOptions, tls_context
+from ..config import HttpOptions, Timeouts, tls_context
 from ._backend import MAX_CONNECTIONS, TransportError
 
 __all__ = ["HttpxBackend"]
@@ -18,7 +18,7 @@ __all__ = ["HttpxBackend"]
 def _translate(httpx: ModuleType, exc: Exception) -> TransportError:
     unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     timeout = isinstance(exc, httpx.TimeoutException)
-    return TransportError(f"{type(exc).__name__}: {exc}", sent=not unsent, timeout=timeout)
+    return TransportError(exc, sent=not unsent, timeout=timeout)
 
 
 class _Reply:
@@ -56,6 +56,7 @@ class HttpxBackend:
     def __init__(self, httpx: ModuleType, options: HttpOptions) -> None:
         self._httpx, self._options = httpx, options
         self._client: Any = None
+        self._timeouts: dict[Timeouts, Any] = {}  # httpx's, one per distinct call option
         self.version = f"{httpx.__name__} {httpx.__version__}"
 
     def _open(self) -> Any:
@@ -63,17 +64,28 @@ class HttpxBackend:
         self._client = httpx.AsyncClient(
             verify=tls_context(options.verify),
             transport=options.transport,
-            timeout=httpx.Timeout(options.timeouts.read, connect=options.timeouts.connect),
             limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
         )
         return self._client
 
     async def send(
-        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeouts: Timeouts,
     ) -> _Reply:
         """Send the request; the reply's body streams from the connection."""
         client = self._client or self._open()
-        request = client.build_request(method, url, headers=headers, content=content)
+        timeout = self._timeouts.get(timeouts)
+        if timeout is None:  # the pool's wait is the call path's slot
+            timeout = self._timeouts[timeouts] = self._httpx.Timeout(
+                timeouts.read, connect=timeouts.connect, pool=None
+            )
+        request = client.build_request(
+            method, url, headers=headers, content=content, timeout=timeout
+        )
         try:
             response = await client.send(request, stream=True)
         except self._httpx.TransportError as exc:
@@ -86,4 +98,5 @@ class HttpxBackend:
             await self._client.aclose()
 
     def abandon(self) -> None:
-        """Nothing to do: httpx's connections need nothing of their closed loop."""
+        """Let the connections go without I/O, their loop being closed."""
+        self._client = None

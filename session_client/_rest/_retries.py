@@ -15,7 +15,7 @@ import time
 __all__ = ["RETRYABLE_STATUSES", "backoff", "is_repeatable", "retry_after_seconds", "should_retry"]
 
 RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _INITIAL_DELAY = 0.5
 _MAX_DELAY = 8.0
 #: A longer ``Retry-After`` than this is not waited for: exponential backoff instead.
@@ -23,8 +23,8 @@ _MAX_RETRY_AFTER = 60.0
 
 
 def is_repeatable(method: str, headers: dict[str, str]) -> bool:
-    """Whether sending the request twice is harmless."""
-    return method in _SAFE_METHODS or "Idempotency-Key" in headers
+    """Whether sending the request (its ``headers`` named in lower case) twice is harmless."""
+    return method in _IDEMPOTENT_METHODS or "idempotency-key" in headers
 
 
 def should_retry(

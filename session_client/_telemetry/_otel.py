@@ -184,7 +184,7 @@ class Instruments:
             try:
                 response = await send(headers)
             except Exception as exc:
-                error = type(exc).__qualname__
+                error = getattr(exc, "kind", None) or type(exc).__qualname__
                 span.set_attribute("error.type", error)
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, f"{error}: {exc}"))

@@ -194,7 +194,11 @@ def test_closing_leaves_nothing_unclosed_in_any_loop(
         asyncio.run(moving.aclose())
         del moving
         gc.collect()
-    unclosed = [str(w.message) for w in caught if "Unclosed" in str(w.message)]
+    unclosed = [
+        str(w.message)
+        for w in caught
+        if "unclosed" in str(w.message).lower() or issubclass(w.category, ResourceWarning)
+    ]
     unclosed += [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert unclosed == []
 
@@ -274,3 +278,51 @@ print(asyncio.run(run())["session_id"], sys.argv[2] in sys.modules)
             check=True,
         ).stdout.split("\n")
     assert out[:3] == ["False", "False", "s1 True"]
+
+
+def test_a_longer_per_call_http_timeout_is_honoured(http_backend: str) -> None:
+    # The backend's own connect/read timeouts follow the call's, not only the deadline.
+    async def late(writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(1.0)
+        await json_body(session_record())(writer)
+
+    async def run(url: str) -> Any:
+        async with AsyncSessionClient(url, max_retries=0, http_timeout=0.3) as client:
+            return await client.get_session("s1", http_timeout=5)
+
+    with HostileServer(late) as server:
+        assert asyncio.run(run(server.url)) == session_record()
+
+
+def test_extra_headers_replace_the_clients_whatever_their_case(http_backend: str) -> None:
+    extra = {"authorization": "Bearer other", "USER-AGENT": "mine", "Idempotency-Key": "k1"}
+
+    async def run(url: str) -> Any:
+        async with AsyncSessionClient(url, api_key="tok", max_retries=0) as client:
+            return await client.get_session("s1", extra_headers=extra)
+
+    with HostileServer(json_body(session_record())) as server:
+        assert asyncio.run(run(server.url)) == session_record()
+        (headers,) = server.request_headers
+    names = [name for name, _ in headers]
+    assert names.count("authorization") == names.count("user-agent") == 1, headers
+    assert ("authorization", "Bearer other") in headers and ("user-agent", "mine") in headers
+    assert names.count("idempotency-key") == 1
+
+
+def test_a_with_options_copy_follows_the_client_to_a_new_event_loop(
+    http_backend: str, stack: LocalStack
+) -> None:
+    # The stack keeps connections alive: a copy left on the first loop's would fail.
+    sid = unique("loops")
+
+    async def ask(client: AsyncSessionClient) -> str:
+        return (await client.get_session(sid))["session_id"]
+
+    client = AsyncSessionClient(stack.api_url, [stack.nats_url], max_retries=0)
+    tuned = client.with_options(http_timeout=5)
+    asyncio.run(client.create_session(sid))
+    assert asyncio.run(ask(tuned)) == sid  # a new loop: new connections, for both
+    assert asyncio.run(ask(client)) == sid
+    assert asyncio.run(ask(tuned)) == sid
+    asyncio.run(tuned.aclose())

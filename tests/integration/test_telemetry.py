@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from session_client import (
+    APIConnectionError,
     AsyncSessionClient,
     ClientClosedError,
     ResponseTimeoutError,
@@ -27,6 +28,7 @@ from session_client import (
 )
 from session_client.testing import LocalStack, SimulatedHuman
 
+from ..ports import free_port
 from .conftest import unique
 
 pytestmark = pytest.mark.integration
@@ -373,6 +375,19 @@ async def test_each_http_attempt_has_a_span_and_sends_its_own_traceparent(
     server = one("POST /sessions", within=5)
     assert server.parent is not None and server.parent.span_id == second.context.span_id
     assert by_status_class(reader) == {"5xx": 1, "2xx": 1}
+
+
+async def test_a_failed_attempt_names_what_failed() -> None:
+    # The library's exception class (ConnectError, ReadTimeout, ...), not the call path's own.
+    async with AsyncSessionClient(
+        f"http://127.0.0.1:{free_port()}", max_retries=0, tracer_provider=TRACER_PROVIDER
+    ) as client:
+        EXPORTER.clear()
+        with pytest.raises(APIConnectionError):
+            await client.get_session("s1")
+    (attempt,) = children(one("session_client.get_session"))
+    assert attempt.attributes is not None
+    assert attempt.attributes["error.type"] == "ConnectError"
 
 
 def test_the_blocking_client_runs_its_calls_in_the_callers_trace(

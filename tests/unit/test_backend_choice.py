@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 import respx
 
 from session_client import AsyncSessionClient, SessionClient
+
+from .records import SESSION
 
 API = "http://api.test"
 
@@ -75,10 +78,21 @@ def test_a_backend_that_is_not_installed_says_which_extra(
 async def test_a_respx_mock_holds_with_aiohttp_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     # Before, installing aiohttp moved every client onto it, past respx: a real call was made.
     monkeypatch.delenv("ORG_HTTP_BACKEND", raising=False)
-    session = {"session_id": "s1"}
     with respx.mock(base_url=API) as mock:
-        route = mock.get("/sessions/s1").mock(return_value=httpx.Response(200, json=session))
+        route = mock.get("/sessions/s1").mock(return_value=httpx.Response(200, json=SESSION))
         async with AsyncSessionClient(API, ["nats://127.0.0.1:1"]) as client:
-            with pytest.raises(Exception, match="malformed"):  # mocked, and checked: no network
-                await client.get_session("s1")
+            assert await client.get_session("s1") == SESSION
     assert route.call_count == 1
+
+
+@pytest.mark.parametrize(("name", "installed"), [("aiohttp", "3.10.11"), ("httpx2", "2.16.2")])
+def test_a_release_older_than_the_extra_is_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, installed: str
+) -> None:
+    # Another package may bring an older one, whose missing names would fail at the first error.
+    version = importlib.metadata.version
+    monkeypatch.setattr(
+        importlib.metadata, "version", lambda n: installed if n == name else version(n)
+    )
+    with pytest.raises(ValueError, match=rf"needs {name} .* or newer"):
+        AsyncSessionClient(API, http_backend=name)

@@ -130,3 +130,11 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
     with pytest.raises(BodyTooLarge):
         BodyReader(None, "101", 100)
     BodyReader(None, "100", 100)  # exactly the limit: read
+
+
+def test_a_compressed_body_cut_short_is_refused() -> None:
+    whole = gzip.compress(b'{"session_id": "s1"}' * 50)
+    reader = BodyReader("gzip", None, 1 << 20)
+    reader.feed(whole[: len(whole) // 2])
+    with pytest.raises(zlib.error):
+        reader.finish()

@@ -79,7 +79,9 @@ async def test_every_method_takes_extra_headers_and_http_timeout(
 ) -> None:
     async with AsyncSessionClient(API, ["nats://127.0.0.1:1"]) as client:
         args, kwargs = CALLS[method]
-        call = getattr(client, method)(*args, **kwargs, extra_headers={"X-Trace": method})
+        call = getattr(client, method)(
+            *args, **kwargs, extra_headers={"X-Trace": method}, http_timeout=7
+        )
         await asyncio.wait_for(call, 10)
     assert api.calls.last.request.headers["x-trace"] == method
 
@@ -126,6 +128,8 @@ async def test_with_options_shares_the_connections_and_overrides_retries(
     [
         ({"extra_headers": {"X-A": "1\r\nX-B: 2"}}, ValueError),
         ({"extra_headers": ["X-A"]}, TypeError),
+        ({"extra_headers": {"X-A: evil": "1"}}, ValueError),
+        ({"extra_headers": {"Content-Length": "1"}}, ValueError),
         ({"http_timeout": -1}, ValueError),
         ({"max_retries": -1}, ValueError),
     ],

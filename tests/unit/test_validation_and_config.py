@@ -173,3 +173,12 @@ def test_construction_does_no_io() -> None:
     assert client.async_client.nats_connection is None
     client.close()
     client.close()
+
+
+@pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "SSL_CERT_DIR"])
+def test_a_missing_ca_bundle_of_the_environment_is_refused_at_construction(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "/no/such/ca")
+    with pytest.raises(ValueError, match=variable):
+        SessionClient(API)
