@@ -27,7 +27,8 @@ What the columns mean:
 
 - **Expected**: waits that should each return their own answer (scenarios 1, 2, 4, 8); API
   operations (3); calls (5, 6, 11, 13); texts checked (7a); end-to-end TLS round trips (7b, 7c);
-  oversized responses (12); SIGKILLed holders of a local stack (14).
+  oversized responses (12); SIGKILLed holders of a local stack (14); retried answers after a
+  server SIGKILL (17); answers after one NATS or its stream can never take (18).
 - **Delivered**: waits that returned exactly their own answer (the human echoes each question,
   so a misrouted or forged answer does not count); operations that succeeded within
   `max_retries`; calls that ended in a documented outcome within their timeout; waits that
@@ -37,7 +38,9 @@ What the columns mean:
   than 64 MiB (12); sends to a misconfigured NATS that raised `NatsUnavailableError`
   (`NatsAuthenticationError` for a wrong token) within `bound_s` and sent nothing, where
   `before_s` is the 20.1 s issue 26 measured (13); holders whose nats-server and directory were
-  gone within `bound_s` of the SIGKILL (14).
+  gone within `bound_s` of the SIGKILL (14); retries answered 200 with the stored answer (17);
+  later answers that reached NATS in order while the unpublishable ones went to the dead
+  letters (18).
 - **Duplicated**: answers returned to more than one wait (1, 2, 4, 8); extra messages or
   sessions in the server's own records (3).
 - **rest_requests** (8): the waiting client's REST requests from the kill until every wait was

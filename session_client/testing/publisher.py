@@ -17,7 +17,12 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.errors import NoStreamResponseError, NotFoundError, ServiceUnavailableError
+from nats.js.errors import (
+    BadRequestError,
+    NoStreamResponseError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 
 from ..payloads import answer_payload
 from ..subjects import (
@@ -222,6 +227,11 @@ class EventPublisher:
             reason += str(nc.max_payload)
         else:
             return False
+        self._bury(entry, reason)
+        return True
+
+    def _bury(self, entry: OutboxEntry, reason: str) -> None:
+        """Move ``entry``, which can never be published, to the dead letters."""
         self.store.dead_letter(entry.seq, reason)
         logger.error(
             "dead letter: %s for %s cannot be published (%s); the outbox goes on without it",
@@ -229,7 +239,6 @@ class EventPublisher:
             entry.subject_id,
             reason,
         )
-        return True
 
     async def _route(self, nc: NATS, entry: OutboxEntry) -> bool | None:
         """True: through JetStream; False: core NATS; None: unknown now (retry later)."""
@@ -255,6 +264,9 @@ class EventPublisher:
                     timeout=self.ack_timeout,
                 )
             return True
+        except BadRequestError as exc:  # the stream refuses it (over its max_msg_size, ...)
+            self._bury(entry, f"the stream refused it: {exc}")
+            return True  # no longer in the outbox
         except Exception as exc:  # no ack (NATS down, no stream leader): kept, retried
             if isinstance(exc, NoStreamResponseError):
                 self._covered.pop(entry.subject_id, None)  # the stream may be gone: look again

@@ -116,3 +116,36 @@ def test_dev_shows_the_stacks_warnings(small_nats: NatsServer) -> None:
         dev.communicate(timeout=30)
     assert line.startswith(f"stack: ERROR dead letter: {message_id} for d "), line
     assert dev.returncode == 0
+
+
+async def test_an_answer_the_stream_refuses_is_dead_lettered_and_later_answers_go_on() -> None:
+    # The stream's own max_msg_size (4 KiB here) is below NATS's max_payload: JetStream refuses
+    # the answer every time, which must not hold up the answers after it.
+    subject = unique("refused")
+    with LocalStack(human=SimulatedHuman(silent=True)) as st:
+        nc = await nats.connect(st.nats_url)
+        try:
+            js = nc.jetstream()
+            config = (await js.stream_info("SESSION_RESPONSES")).config
+            config.max_msg_size = 4096
+            await js.update_stream(config)
+            published = await nc.subscribe(
+                subject_wide(response_subject(DEFAULT_SUBJECT_TEMPLATE, subject))
+            )
+            await nc.flush()
+            async with httpx.AsyncClient(base_url=st.api_url, timeout=10) as api:
+                big = await send(api, f"{subject}-big", subject)
+                await answer(api, f"{subject}-big", big, {"text": "z" * 8192})
+                sessions = [f"{subject}-{index}" for index in range(3)]
+                for session_id in sessions:
+                    await answer(api, session_id, await send(api, session_id, subject), {"ok": 1})
+                # A core subscriber sees the refused publish too (it is a NATS publish first):
+                # the later answers must follow it, and not wait behind it for ever.
+                received = [json.loads((await published.next_msg(10)).data) for _ in range(4)]
+                dead = (await api.get("/_inbox/api/state")).json()["dead_letters"]
+        finally:
+            await nc.close()
+    later = [event["session_id"] for event in received if event["message_id"] != big]
+    assert later == sessions
+    assert [(d["msg_id"], d["subject_id"]) for d in dead] == [(big, subject)]
+    assert "the stream refused it" in dead[0]["reason"]

@@ -1,4 +1,4 @@
-"""Scenario 13: the reference server is SIGKILLed between storing an answer and recording its
+"""Scenario 17: the reference server is SIGKILLed between storing an answer and recording its
 Idempotency-Key, and started again on the same store; the client's retry with the same key must
 get the answer (200), not a 409 "is ANSWERED" for its own first attempt (issue 26, item 6)."""
 
@@ -46,7 +46,7 @@ def test_a_retried_answer_after_a_server_sigkill_is_replayed_not_a_conflict(
         assert retried.status_code == 200, retried.text
         assert (stored["state"], stored["response"]) == ("ANSWERED", body["response"])
     figures(
-        "13. Reference server SIGKILL between an answer and its Idempotency-Key record",
+        "17. Reference server SIGKILL between an answer and its Idempotency-Key record",
         expected=rounds,
         delivered=outcomes["200"],
         duplicated=0,
