@@ -377,3 +377,20 @@ async def test_the_waits_send_their_extra_headers(stack: LocalStack, http_backen
         )
     assert (f"/sessions/{sid}/messages", "send") in seen
     assert (f"/sessions/{sid}/messages/{answer['message_id']}", "wait") in seen
+
+
+async def test_deeply_nested_message_data_is_sent_or_refused_typed(
+    aclient: AsyncSessionClient,
+) -> None:
+    # Was a raw RecursionError (issue 26, item 7; Python 3.11's json refuses such depth).
+    nested: dict[str, Any] = {}
+    inner = nested
+    for _ in range(5_000):
+        inner["x"] = inner = {}
+    sid = unique("deep")
+    try:
+        await aclient.create_session(sid, nested)
+    except ValueError as exc:  # refused before anything was sent, naming the argument
+        assert "message_data is nested too deeply" in str(exc)
+        return
+    assert (await aclient.get_session(sid))["message_data"] == nested
