@@ -664,35 +664,25 @@ class AsyncSessionClient:
                 target = self._target(session_id, subject, subject_id, deadline, options)
                 payload = await first_answer(target, body, steps)
             else:
-                payload = await self._answer(session_id, subject, body, deadline, options)
+                # In this frame, not a coroutine of its own, and the body let go once sent:
+                # 10,000 pending waits would keep 10,000 of each (memory per pending wait).
+                wait = await self._waiter.register(
+                    subject, subject_id, session_id, message_id, deadline
+                )
+                async with asyncio.timeout_at(deadline) as scope:
+                    try:
+                        record = await self._send(session_id, body, options)
+                        del body
+                        self._waiter.settle_from_record(wait, record)
+                        del record
+                        payload = await wait.future
+                    finally:
+                        await self._waiter.release(wait, self._unsettled(scope))
         except TimeoutError as exc:
             if on_timeout is None:
                 raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
             payload = defaulted_payload(session_id, message_id, channel_id, subject_id, on_timeout)
         return cast(ResponsePayload, payload if schema is None else schema.apply(payload))
-
-    async def _answer(
-        self,
-        session_id: str,
-        subject: str,
-        body: dict[str, Any],
-        deadline: float,
-        options: CallOptions,
-    ) -> dict[str, Any]:
-        """Send ``body`` and return its answer's payload (raises ``TimeoutError`` at
-        ``deadline``)."""
-        subject_id, message_id = body["subject_id"], body["message_id"]
-        # Registered before the timeout scope: a deadline that passes while NATS connects is
-        # NatsUnavailableError (nothing was sent), not a ResponseTimeoutError.
-        wait = await self._waiter.register(subject, subject_id, session_id, message_id, deadline)
-        async with asyncio.timeout_at(deadline) as scope:
-            try:
-                # The record is not kept: 10,000 pending waits would keep 10,000 of them.
-                # A repeat after a crash may find the answer in the record.
-                self._waiter.settle_from_record(wait, await self._send(session_id, body, options))
-                return await wait.future
-            finally:
-                await self._waiter.release(wait, self._unsettled(scope))
 
     def _target(
         self,
