@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast, overload
 from . import _fork
 from ._calls import CallTracker, tracked
 from ._message_ids import message_id_or_new
+from ._paging import every_item, options_of
 from ._policies.default import defaulted_payload
 from ._policies.ids import quorum_id
 from ._policies.policy import first_answer
@@ -329,21 +330,14 @@ class AsyncSessionClient:
         """Every session (of ``status`` / ``subject_id`` if given), oldest first, fetched a
         page of ``page_size`` at a time as the loop goes: ``async for session in
         client.iter_sessions(): ...``."""
-        cursor = None
-        while True:
-            page = await self.list_sessions(
-                status,
-                subject_id,
-                page_size,
-                cursor,
-                extra_headers=extra_headers,
-                http_timeout=http_timeout,
+
+        async def page(cursor: str | None) -> SessionPage:
+            return await self.list_sessions(
+                status, subject_id, page_size, cursor, **options_of(extra_headers, http_timeout)
             )
-            for session in page["items"]:
-                yield session
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+
+        async for session in every_item(page):
+            yield session
 
     @tracked
     async def list_messages(
@@ -380,20 +374,14 @@ class AsyncSessionClient:
     ) -> AsyncIterator[Message]:
         """Every message of the session, oldest first, fetched a page of ``page_size`` at a
         time as the loop goes: ``async for message in client.iter_messages(sid): ...``."""
-        cursor = None
-        while True:
-            page = await self.list_messages(
-                session_id,
-                page_size,
-                cursor,
-                extra_headers=extra_headers,
-                http_timeout=http_timeout,
+
+        async def page(cursor: str | None) -> MessagePage:
+            return await self.list_messages(
+                session_id, page_size, cursor, **options_of(extra_headers, http_timeout)
             )
-            for message in page["items"]:
-                yield message
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+
+        async for message in every_item(page):
+            yield message
 
     @tracked
     async def send_message(

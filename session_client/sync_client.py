@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, TypeVar, cast, overload
 
 from . import _fork
+from ._paging import every_item_sync, options_of
 from ._policies.tally import Accept
 from ._rest import MAX_RESPONSE_BYTES
 from ._telemetry import carry_context, context_for_task
@@ -437,20 +438,10 @@ class SessionClient:
     ) -> Iterator[Session]:
         """Every session, oldest first, a page at a time; see
         :meth:`AsyncSessionClient.iter_sessions`."""
-        cursor = None
-        while True:
-            page = self.list_sessions(
-                status,
-                subject_id,
-                page_size,
-                cursor,
-                extra_headers=extra_headers,
-                http_timeout=http_timeout,
-            )
-            yield from page["items"]
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+        options = options_of(extra_headers, http_timeout)
+        yield from every_item_sync(
+            lambda cursor: self.list_sessions(status, subject_id, page_size, cursor, **options)
+        )
 
     def list_messages(
         self,
@@ -479,19 +470,10 @@ class SessionClient:
     ) -> Iterator[Message]:
         """Every message of the session, oldest first, a page at a time; see
         :meth:`AsyncSessionClient.iter_messages`."""
-        cursor = None
-        while True:
-            page = self.list_messages(
-                session_id,
-                page_size,
-                cursor,
-                extra_headers=extra_headers,
-                http_timeout=http_timeout,
-            )
-            yield from page["items"]
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return
+        options = options_of(extra_headers, http_timeout)
+        yield from every_item_sync(
+            lambda cursor: self.list_messages(session_id, page_size, cursor, **options)
+        )
 
     def send_message(
         self,
