@@ -151,7 +151,6 @@ class RestClient:
     ) -> _Response:
         """One attempt: send, and read the whole body within the deadline and the size cap."""
         assert self._backend is not None
-        operation = f"{method} {url.removeprefix(self._base_url).partition('?')[0]}"
         bound = asyncio.timeout(timeouts.deadline)
         try:
             async with bound:
@@ -174,10 +173,14 @@ class RestClient:
             message = f"no complete response within {deadline} (connect, headers and body)"
             raise TransportError(message, sent=True, timeout=True) from None
         except BodyTooLarge:
-            raise APIResponseTooLargeError(operation, self._max_bytes) from None
+            raise APIResponseTooLargeError(self._operation(method, url), self._max_bytes) from None
         except (UnsupportedEncoding, zlib.error) as exc:
-            raise APIResponseValidationError(f"{operation}: {exc}") from None
+            raise APIResponseValidationError(f"{self._operation(method, url)}: {exc}") from None
         return _Response(reply.status, body, reply.header)
+
+    def _operation(self, method: str, url: str) -> str:
+        """``GET /sessions/s1``: what an error names (built only for one)."""
+        return f"{method} {url.removeprefix(self._base_url).partition('?')[0]}"
 
     def _result(self, response: _Response, operation: str, parse: Callable[[int, Any], Any]) -> Any:
         status = response.status
