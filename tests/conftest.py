@@ -43,9 +43,11 @@ def stack() -> Iterator[LocalStack]:
 
 @pytest.fixture
 def human(stack: LocalStack):  # type: ignore[no-untyped-def]
-    """The stack's simulated human, back to its default (answer ``{"approved": true}``) after."""
+    """The stack's simulated human, back to its default (answer ``{"approved": true}``) after,
+    with the one-shots a test queued but did not use dropped: a call that timed out before
+    its message was sent leaves its ``stay_silent_next`` for the next test's message."""
     yield stack.human
-    stack.human.answer_with({"approved": True})
+    stack.human.reset()
 
 
 @pytest.fixture(scope="module")
