@@ -647,6 +647,7 @@ class AsyncSessionClient:
         }
         if schema is not None:
             body["response_schema"] = schema.json_schema
+        wait = None  # the plain wait, once registered (a policy registers its own)
         try:
             if steps:
                 target = self._target(session_id, subject, subject_id, deadline, options)
@@ -654,10 +655,8 @@ class AsyncSessionClient:
             else:
                 # In this frame, not a coroutine of its own, and the body let go once sent:
                 # 10,000 pending waits would keep 10,000 of each (memory per pending wait).
-                wait = await self._waiter.register(
-                    subject, subject_id, session_id, message_id, deadline
-                )
                 async with asyncio.timeout_at(deadline) as scope:
+                    wait = await self._waiter.register(subject, subject_id, session_id, message_id)
                     try:
                         record = await self._send(session_id, body, options)
                         del body
@@ -667,6 +666,8 @@ class AsyncSessionClient:
                     finally:
                         await self._waiter.release(wait, self._unsettled(scope))
         except TimeoutError as exc:
+            if wait is None and not steps:
+                raise self._waiter.not_ready() from exc
             if on_timeout is None:
                 raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
             payload = defaulted_payload(session_id, message_id, channel_id, subject_id, on_timeout)
@@ -805,9 +806,10 @@ class AsyncSessionClient:
         seconds = check_timeout(timeout)
         deadline = asyncio.get_running_loop().time() + seconds
         subject = response_subject(self.subject_template, subject_id)
-        wait = await self._waiter.register(subject, subject_id, session_id, message_id, deadline)
+        wait = None
         try:
             async with asyncio.timeout_at(deadline) as scope:
+                wait = await self._waiter.register(subject, subject_id, session_id, message_id)
                 try:
                     await self._waiter.check(wait, options)
                     payload = await wait.future
@@ -817,6 +819,8 @@ class AsyncSessionClient:
                 finally:
                     await self._waiter.release(wait, self._unsettled(scope))
         except TimeoutError as exc:
+            if wait is None:
+                raise self._waiter.not_ready() from exc
             raise ResponseTimeoutError(session_id, message_id, subject, seconds) from exc
 
     # -- consumer groups --------------------------------------------------------------------

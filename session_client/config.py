@@ -126,6 +126,20 @@ class Timeouts(NamedTuple):
     deadline: float | None
     pool: float | None
 
+    def phase_bounds(self) -> tuple[float | None, float | None]:
+        """``(connect, read)`` for the HTTP library, None for a bound that cannot end an
+        attempt before its deadline: both phases start no earlier than the attempt, so a bound
+        as long as the deadline never fires first, and its timer (one per socket read, for
+        some libraries) would be pure cost. ``http_timeout=seconds`` leaves only the deadline."""
+        deadline = self.deadline
+        if deadline is None:
+            return self.connect, self.read
+        connect, read = self.connect, self.read
+        return (
+            None if connect is not None and connect >= deadline else connect,
+            None if read is not None and read >= deadline else read,
+        )
+
 
 class HttpOptions(NamedTuple):
     """A client's HTTP options, checked (by the ``resolve_*`` functions here)."""

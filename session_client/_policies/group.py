@@ -35,12 +35,15 @@ class WaitGroup:
         :meth:`ResponseWaiter.register`). Always pair with :meth:`release`."""
         waits: dict[str, Wait] = {}
         try:
-            for message_id in message_ids:
-                waits[message_id] = await waiter.register(
-                    subject, subject_id, session_id, message_id, deadline
-                )
-        except BaseException:
+            async with asyncio.timeout_at(deadline):
+                for message_id in message_ids:
+                    waits[message_id] = await waiter.register(
+                        subject, subject_id, session_id, message_id
+                    )
+        except BaseException as exc:
             await cls(waiter, waits).release()
+            if isinstance(exc, TimeoutError):
+                raise waiter.not_ready() from exc
             raise
         return cls(waiter, waits)
 

@@ -100,8 +100,9 @@ class AiohttpBackend:
         session = self._session or self._open()
         timeout = self._timeouts.get(timeouts)
         if timeout is None:
+            connect, read = timeouts.phase_bounds()
             timeout = self._timeouts[timeouts] = aiohttp.ClientTimeout(
-                total=None, sock_connect=timeouts.connect, sock_read=timeouts.read
+                total=None, sock_connect=connect, sock_read=read
             )
         target = URL(url, encoded=True)  # the route quoted its path and query
         try:

@@ -80,8 +80,9 @@ class HttpxBackend:
         client = self._client or self._open()
         timeout = self._timeouts.get(timeouts)
         if timeout is None:  # the pool's wait is the call path's slot
+            connect, read = timeouts.phase_bounds()
             timeout = self._timeouts[timeouts] = self._httpx.Timeout(
-                timeouts.read, connect=timeouts.connect, pool=None
+                read, connect=connect, pool=None
             )
         request = client.build_request(
             method, url, headers=headers, content=content, timeout=timeout

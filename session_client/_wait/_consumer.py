@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..consumed import Answered, ConsumedItem, SessionEnded
 from ..errors import NatsUnavailableError, SessionRejectedError
 from ._holding import Holding
-from ._payloads import Answer, parse_payload
+from ._payloads import Answer, StatusEvent, parse_payload
 from ._records import closed_session_error
 
 if TYPE_CHECKING:
@@ -46,17 +46,6 @@ FETCH_WAIT = 2.0
 #: The most items the group as a whole may hold unacknowledged (JetStream's max_ack_pending):
 #: generous, since each member bounds its own share with ``max_in_flight``.
 GROUP_MAX_ACK_PENDING = 10_000
-
-
-class _Delivery:
-    """One item delivered to this member: its message, and its span once handed out."""
-
-    __slots__ = ("delivered_at", "msg", "record")
-
-    def __init__(self, msg: Msg) -> None:
-        self.msg = msg
-        self.delivered_at = time.monotonic()
-        self.record: ConsumeRecord | None = None
 
 
 class Member:
@@ -79,7 +68,11 @@ class Member:
         self._subject = subject
         self._group = group
         self._ack_wait = ack_wait
-        self._holding: Holding[_Delivery] = Holding(max_in_flight)
+        self._holding: Holding[Msg] = Holding(max_in_flight)
+        # The current item's span, and when its batch came (a batch is handed out before the
+        # next fetch): one object per item less than a wrapper per message.
+        self._record: ConsumeRecord | None = None
+        self._fetched_at = 0.0
         self._pull: DurablePull | None = None
         self._closing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._loop = asyncio.get_running_loop()
@@ -109,20 +102,25 @@ class Member:
         """Acknowledge the current item, then the next one; None once closed."""
         await self._finish(ack=True)
         while not self.closed:
-            delivery = self._holding.hand_out()
-            if delivery is None:
+            msg = self._holding.hand_out()
+            if msg is None:
                 await self._fetch()
                 continue
-            item = await self._item(delivery.msg)
+            parsed = parse_payload(msg.data, msg.headers, "consumer")
+            item = (  # an answer, the common item, without a coroutine of its own
+                Answered(cast(Any, parsed.payload), msg.metadata.num_delivered)
+                if isinstance(parsed, Answer)
+                else await self._other_item(msg, parsed)
+            )
             if item is not None:
                 if self._telemetry.on() is not None:
-                    delivery.record = self._telemetry.consumed(
+                    self._record = self._telemetry.consumed(
                         self._subject,
                         self._group,
                         item.key,
                         item.deliveries,
-                        time.time() - delivery.msg.metadata.timestamp.timestamp(),
-                        delivery.msg.headers,
+                        time.time() - msg.metadata.timestamp.timestamp(),
+                        msg.headers,
                     )
                 return item
         return None
@@ -146,14 +144,12 @@ class Member:
                     with contextlib.suppress(Exception):
                         await msg.nak()
             return
-        self._holding.add([_Delivery(msg) for msg in fetching.result()])
+        self._holding.add(fetching.result())
+        self._fetched_at = time.monotonic()
 
-    async def _item(self, msg: Msg) -> ConsumedItem | None:
-        """The item ``msg`` carries; None (the item finished) if there is none to hand out."""
-        parsed = parse_payload(msg.data, msg.headers, "consumer")
-        deliveries = msg.metadata.num_delivered
-        if isinstance(parsed, Answer):
-            return Answered(cast(Any, parsed.payload), deliveries)
+    async def _other_item(self, msg: Msg, parsed: StatusEvent | None) -> SessionEnded | None:
+        """The item of a ``msg`` that carries no answer; None (the item finished) if there is
+        none to hand out."""
         if parsed is None:
             logger.debug("skipping a payload on %s that asyncapi.yaml does not allow", msg.subject)
             await self._finish(ack=True)
@@ -169,22 +165,25 @@ class Member:
             await self._finish(ack=True)
             return None
         return SessionEnded(
-            parsed.session_id, "FAILED" if error is SessionRejectedError else "EXPIRED", deliveries
+            parsed.session_id,
+            "FAILED" if error is SessionRejectedError else "EXPIRED",
+            msg.metadata.num_delivered,
         )
 
     async def _finish(self, *, ack: bool) -> None:
         """Finish the current item: acknowledge it, or leave it to be redelivered."""
-        delivery = self._holding.finish()
-        if delivery is None:
+        msg = self._holding.finish()
+        if msg is None:
             return
         if ack:
             try:
-                await delivery.msg.ack()
+                await msg.ack()
             except Exception as exc:  # redelivered after ack_wait: at least once
                 logger.warning("acknowledging on %s failed: %r", self._subject, exc)
                 ack = False
-        if delivery.record is not None:
-            delivery.record.end(acked=ack, held=time.monotonic() - delivery.delivered_at)
+        record, self._record = self._record, None
+        if record is not None:
+            record.end(acked=ack, held=time.monotonic() - self._fetched_at)
 
     async def close(self, *, ack_current: bool) -> None:
         """Leave the group: acknowledge the current item (or leave it, e.g. its handler
@@ -195,9 +194,9 @@ class Member:
         self._closing.set_result(None)
         self.on_closed(self)
         await self._finish(ack=ack_current)
-        for delivery in self._holding.unstarted():
+        for msg in self._holding.unstarted():
             with contextlib.suppress(Exception):
-                await delivery.msg.nak()
+                await msg.nak()
         pull, self._pull = self._pull, None
         if pull is not None:
             await pull.close()

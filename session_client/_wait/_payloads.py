@@ -76,8 +76,9 @@ def answer_from(
             return None
         if not _is_responded_by(payload["responded_by"]):
             return None
-    if not all(isinstance(payload[name], str) for name in _ANSWER_STRINGS):
-        return None
+    for name in _ANSWER_STRINGS:  # a loop, not all() over a generator: once per answer
+        if not isinstance(payload[name], str):
+            return None
     if not isinstance(payload["response"], dict) or not _is_date_time(payload["responded_at"]):
         return None
     return Answer(payload["session_id"], payload["message_id"], payload, via, headers)

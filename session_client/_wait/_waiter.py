@@ -189,12 +189,7 @@ class ResponseWaiter:
     # -- registering ------------------------------------------------------------------------
 
     async def register(
-        self,
-        subject: str,
-        subject_id: str,
-        session_id: str,
-        message_id: str | None,
-        deadline: float,
+        self, subject: str, subject_id: str, session_id: str, message_id: str | None
     ) -> Wait:
         """Listen on ``subject`` for the answer to ``message_id`` (None: any message) of
         ``session_id``: the server has the subscription when this returns, so nothing sent
@@ -202,20 +197,21 @@ class ResponseWaiter:
         manager: an async generator's frame would stay alive, per pending wait, as long as it
         waits).
 
-        Raises :class:`NatsUnavailableError` if NATS is not ready by ``deadline`` (the loop's
-        time), the wait's own: the caller has sent nothing yet, so this is no timeout of an
-        answer, which :class:`ResponseTimeoutError` would say (and "resume" with)."""
+        The caller bounds it by the wait's deadline, in the one ``asyncio.timeout_at`` of the
+        whole wait (a timer per wait, not two), and raises :meth:`not_ready` if that deadline
+        passes here: the caller has sent nothing yet, so this is no timeout of an answer, which
+        :class:`ResponseTimeoutError` would say (and "resume" with)."""
         started = self._telemetry.now()
-        try:
-            async with asyncio.timeout_at(deadline):
-                wait = await self._register(subject, subject_id, session_id, message_id)
-        except TimeoutError as exc:
-            raise NatsUnavailableError(
-                f"{where(self._servers)} was not ready within the wait's timeout (connecting, "
-                "or confirming the subscription): nothing was sent"
-            ) from exc
+        wait = await self._register(subject, subject_id, session_id, message_id)
         self._telemetry.wait_started(wait, started, self._rechecks(subject))
         return wait
+
+    def not_ready(self) -> NatsUnavailableError:
+        """What a wait raises when its deadline passed in :meth:`register`."""
+        return NatsUnavailableError(
+            f"{where(self._servers)} was not ready within the wait's timeout (connecting, "
+            "or confirming the subscription): nothing was sent"
+        )
 
     def _rechecks(self, subject: str) -> int:
         state = self._subjects.get(subject)

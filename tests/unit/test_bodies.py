@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import tracemalloc
 import zlib
+from typing import Any
 
 import httpx
 import pytest
@@ -87,6 +88,22 @@ def test_an_attempt_may_take_the_longest_phase_timeout(
     timeout: httpx.Timeout, deadline: float | None
 ) -> None:
     assert resolve_http_timeout(timeout, None).deadline == deadline
+
+
+@pytest.mark.parametrize(
+    ("timeout", "bounds"),
+    [
+        (2.0, (None, None)),  # seconds: the deadline alone bounds everything
+        (httpx.Timeout(2.0, read=0.3), (None, 0.3)),
+        (httpx.Timeout(2.0, connect=0.5), (0.5, None)),
+        (httpx.Timeout(2.0, connect=7.0), (None, 2.0)),  # the deadline is 7: a read of 2 fires
+        (httpx.Timeout(2.0, read=None), (2.0, None)),  # no deadline: every bound stays
+    ],
+)
+def test_a_backend_gets_only_the_phase_bounds_that_can_fire_before_the_deadline(
+    timeout: Any, bounds: tuple[float | None, float | None]
+) -> None:
+    assert resolve_http_timeout(timeout, None).phase_bounds() == bounds
 
 
 def answering(response: httpx.Response) -> httpx.MockTransport:
