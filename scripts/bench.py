@@ -50,6 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench_consumers import measure as measure_consumers
+from bench_consumers import report as consumer_report
+from bench_consumers import target_lines as consumer_targets
 from bench_floors import CHANNEL, FLOORS, HTTP_TIMEOUT, WAIT_TIMEOUT
 from bench_profile import OTHER, Paths, by_library
 
@@ -699,6 +702,7 @@ class Plan:
     scale_waits: int = 400
     scale_processes: tuple[int, ...] = (1, 5, 10, 20)
     scale_repeats: int = 5
+    consumer_answers: int = 5000  # per consumer-group run (bench_consumers)
     variants: tuple[str, ...] = VARIANTS
     # Telemetry, first call, memory, scale and import time; off for a quick look at round trips.
     sections: bool = True
@@ -931,6 +935,7 @@ def measure(plan: Plan) -> dict[str, Any]:
     if not plan.sections:
         return data
     measure_pending(plan, data, MEMORY_CASES)
+    data["consumers"] = measure_consumers(plan.repeats, plan.consumer_answers)
     # session_client imports its clients on first use: what a user's first line costs is
     # the package and both clients (each a top-level line of -X importtime then).
     clients = "session_client", "session_client.async_client", "session_client.sync_client"
@@ -1181,6 +1186,8 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
             f"| `import session_client` <= 1.3x `import httpx, nats` | {import_ratio:.2f}x | "
             f"{verdict(import_ratio, 1.3)} |"
         )
+    if data.get("consumers"):
+        lines += consumer_targets(data["consumers"])
     lines += round_trip_lines(data, plan, summary)
     lines += libraries_report(data)
     if not plan.sections:
@@ -1206,6 +1213,8 @@ def report(data: dict[str, Any], plan: Plan, command: str, elapsed: float) -> st
     ]
     lines += memory_lines(data)
     lines += scale_report(data, scale_rows)
+    if data.get("consumers"):
+        lines += consumer_report(data["consumers"])
     lines += [
         "",
         "## Cold start",
@@ -1629,9 +1638,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     options = parser.parse_args(argv)
     if options.consumers_only:
-        from bench_consumers import measure as measure_consumers
-
-        print("\n".join(measure_consumers(500 if options.smoke else 5000)))
+        consumers = measure_consumers(options.repeats, 500 if options.smoke else 5000)
+        print("\n".join([*consumer_report(consumers), "", *consumer_targets(consumers)]))
         return 0
     if set(options.variants or ()) - set(VARIANTS):
         parser.error(f"unknown variants: {set(options.variants) - set(VARIANTS)}")
@@ -1646,6 +1654,7 @@ def main(argv: list[str] | None = None) -> int:
             scale_waits=20,
             scale_processes=(1, 2),
             scale_repeats=1,
+            consumer_answers=500,
         )
     else:
         plan = Plan(

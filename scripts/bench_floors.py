@@ -467,7 +467,7 @@ async def jetstream_pull_floor(
     while True:
         try:
             messages = await pull.fetch(batch, timeout=idle)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
             break
         for msg in messages:
             answer = json.loads(msg.data)

@@ -31,6 +31,7 @@ def test_smoke_run_writes_the_report_and_the_plot(tmp_path: Path) -> None:
         "## Many processes on one subject",
         "## Cold start",
         "## Where the CPU goes, by library",
+        "## Consumer groups",
     ):
         assert section in report
     for variant in ("| floor-httpx |", "| async |", "| sync |", "| off |", "| api |", "| sdk |"):
@@ -58,8 +59,15 @@ def test_smoke_run_writes_the_report_and_the_plot(tmp_path: Path) -> None:
         "| async p50 at x1 <= 1.2x floor-httpx |",
         "| sync CPU/op at x1 <= 1.15x async |",
         "| 0 answers lost (every round trip of every variant) | 0 lost of",
+        "| responses() CPU per handled answer, 4 worker(s) <= 1.2x JetStream pull floor |",
+        "| max_in_flight=1, 20 ms of I/O per answer: throughput of 4 workers >= 3x 1 worker |",
     ):
         assert target in report
+    consumers = report.split("## Consumer groups")[1].split("\n## ")[0]
+    # Both consumers at every worker count, each handling every answer put in the stream.
+    for kind in ("floor", "library"):
+        for workers in (1, 2, 4):
+            assert f"| {kind} | {workers} | 500 |" in consumers
     by_library = report.split("## Where the CPU goes, by library")[1].split("\n## ")[0]
     assert "| library | " + " | ".join(variants) + " |" in by_library
     for library in (
