@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..consumed import Answered, ConsumedItem, SessionEnded
 from ..errors import NatsUnavailableError, SessionRejectedError
 from ._holding import Holding
+from ._nats import deliveries
 from ._payloads import Answer, StatusEvent, parse_payload
 from ._records import closed_session_error
 
@@ -108,7 +109,7 @@ class Member:
                 continue
             parsed = parse_payload(msg.data, msg.headers, "consumer")
             item = (  # an answer, the common item, without a coroutine of its own
-                Answered(cast(Any, parsed.payload), msg.metadata.num_delivered)
+                Answered(cast(Any, parsed.payload), deliveries(msg))
                 if isinstance(parsed, Answer)
                 else await self._other_item(msg, parsed)
             )
@@ -167,7 +168,7 @@ class Member:
         return SessionEnded(
             parsed.session_id,
             "FAILED" if error is SessionRejectedError else "EXPIRED",
-            msg.metadata.num_delivered,
+            deliveries(msg),
         )
 
     async def _finish(self, *, ack: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from session_client import Answered, SessionEnded
 from session_client._wait._holding import Holding
 from session_client._wait._records import record_outcome
@@ -46,3 +48,32 @@ def test_one_mapping_from_a_message_record_to_its_outcome() -> None:
     assert answered.payload["message_id"] == "m"
     assert record_outcome({**record, "state": "EXPIRED"}) is SessionExpiredError
     assert record_outcome({**record, "state": "SENT"}) is None
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "$JS.ACK.SESSION_RESPONSES.workers.3.1234.1200.1733490000000000000.7",
+        "$JS.ACK.hub.ACC1234.SESSION_RESPONSES.workers.3.1234.1200.1733490000000000000.7",
+        "$JS.ACK.hub.ACC1234.SESSION_RESPONSES.workers.3.1234.1200.1733490000000000000.7.tok",
+        "$JS.ACK.SESSION_RESPONSES.workers.1.9.9.1733490000000000000.0",
+    ],
+)
+def test_deliveries_are_what_nats_py_reads_from_the_ack_subject(reply: str) -> None:
+    from nats.aio.msg import Msg
+
+    from session_client._wait._nats import deliveries
+
+    msg = Msg(None, subject="sessions.responses.s.x", reply=reply)  # type: ignore[arg-type]
+    assert deliveries(msg) == msg.metadata.num_delivered
+
+
+@pytest.mark.parametrize("reply", ["", "_INBOX.abc", "$JS.ACK.too.short"])
+def test_deliveries_of_a_message_not_from_jetstream_raise_as_nats_py_does(reply: str) -> None:
+    from nats.aio.msg import Msg
+    from nats.errors import NotJSMessageError
+
+    from session_client._wait._nats import deliveries
+
+    with pytest.raises(NotJSMessageError):
+        deliveries(Msg(None, subject="x", reply=reply))  # type: ignore[arg-type]
