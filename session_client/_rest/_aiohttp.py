@@ -10,13 +10,14 @@ connection drops before the answer (RFC 9112, 9.3.1.1), before the library's ret
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Callable, Mapping
 
 import aiohttp
 from yarl import URL
 
 from ..config import HttpOptions, Timeouts, tls_context
-from ._backend import MAX_CONNECTIONS, TransportError
+from ._backend import MAX_CONNECTIONS, Response, TransportError
+from ._bodies import read_body
 
 __all__ = ["AiohttpBackend"]
 
@@ -31,26 +32,14 @@ def _translate(exc: BaseException) -> TransportError:
     return TransportError(exc, sent=not unsent, timeout=timeout)
 
 
-class _Reply:
-    __slots__ = ("_response", "status")
+def _header_of(response: aiohttp.ClientResponse) -> Callable[[str], str | None]:
+    headers = response.headers
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response, self.status = response, response.status
-
-    def header(self, name: str) -> str | None:
-        values = self._response.headers.getall(name, ())
+    def header(name: str) -> str | None:
+        values = headers.getall(name, ())
         return ", ".join(values) if values else None
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        try:
-            while chunk := await self._response.content.readany():
-                yield chunk
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _translate(exc) from exc
-
-    async def aclose(self) -> None:
-        response = self._response  # kept alive if read to its end, else closed
-        (response.release if response.content.at_eof() else response.close)()
+    return header
 
 
 class AiohttpBackend:
@@ -95,8 +84,9 @@ class AiohttpBackend:
         headers: Mapping[str, str],
         content: bytes | None,
         timeouts: Timeouts,
-    ) -> _Reply:
-        """Send the request; the reply's body streams from the connection."""
+        max_bytes: int,
+    ) -> Response:
+        """Send the request and read its response."""
         session = self._session or self._open()
         timeout = self._timeouts.get(timeouts)
         if timeout is None:
@@ -115,9 +105,16 @@ class AiohttpBackend:
                 proxy=self._proxy(target),
                 timeout=timeout,
             )
+            header = _header_of(response)
+            try:
+                body = await read_body(response.content.iter_any(), header, max_bytes)
+            except BaseException:
+                response.close()  # not read to its end: the connection cannot serve again
+                raise
+            response.release()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _translate(exc) from exc
-        return _Reply(response)
+        return Response(response.status, body, header)
 
     async def aclose(self) -> None:
         """Close the connections."""

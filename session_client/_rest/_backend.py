@@ -1,7 +1,8 @@
 """What the call path needs of an HTTP library, and the choice of one.
 
-A backend sends a request and hands back the status, the headers and the raw body as it
-arrives; the call path (:mod:`._call`) does the rest the same way for every backend. Each
+A backend sends a request and hands back the status, the headers and the body, read through
+the same size-capped reader (:func:`._bodies.read_body`); the call path (:mod:`._call`) does
+the rest the same way for every backend. Each
 backend is a small module, the only one importing its library, imported on the first request.
 """
 
@@ -12,13 +13,20 @@ import importlib.metadata
 import importlib.util
 import os
 import re
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from ..config import HttpOptions, Timeouts
 
-__all__ = ["BACKENDS", "MAX_CONNECTIONS", "Backend", "Reply", "TransportError", "choose_backend"]
+__all__ = [
+    "BACKENDS",
+    "MAX_CONNECTIONS",
+    "Backend",
+    "Response",
+    "TransportError",
+    "choose_backend",
+]
 
 #: The backends; each but httpx needs the extra of its name.
 BACKENDS = ("httpx", "aiohttp", "httpx2")
@@ -41,24 +49,21 @@ class TransportError(Exception):
         self.sent, self.timeout = sent, timeout
 
 
-class Reply(Protocol):
-    """A response whose body is still arriving: ``header(name)`` (lower case; its lines joined
-    by ``", "``), ``chunks()`` (the body undecoded, as it arrives), ``aclose()`` (the connection
-    back to the pool, or closed if the body was not read to its end)."""
+class Response(NamedTuple):
+    """A whole response: ``status``, ``body`` (decoded, read within the size cap by
+    :func:`._bodies.read_body`) and ``header(name)`` (lower case; its lines joined by
+    ``", "``)."""
 
     status: int
-
-    def header(self, name: str) -> str | None: ...
-
-    def chunks(self) -> AsyncIterator[bytes]: ...
-
-    async def aclose(self) -> None: ...
+    body: bytes
+    header: Callable[[str], str | None]
 
 
 class Backend(Protocol):
-    """One HTTP library's connection pool: ``send`` (raises :class:`TransportError`),
-    ``aclose``, and ``abandon`` (let the connections go without I/O: their loop is closed).
-    ``version`` names the library and its version, for the User-Agent."""
+    """One HTTP library's connection pool: ``send`` (raises :class:`TransportError`, and what
+    :func:`._bodies.read_body` raises), ``aclose``, and ``abandon`` (let the connections go
+    without I/O: their loop is closed). ``version`` names the library and its version, for
+    the User-Agent."""
 
     version: str
 
@@ -69,7 +74,8 @@ class Backend(Protocol):
         headers: Mapping[str, str],
         content: bytes | None,
         timeouts: Timeouts,
-    ) -> Reply: ...
+        max_bytes: int,
+    ) -> Response: ...
 
     async def aclose(self) -> None: ...
 

@@ -8,8 +8,9 @@ at most one byte more than the room left, never for a whole chunk's worth of out
 from __future__ import annotations
 
 import zlib
+from collections.abc import AsyncIterable, Callable
 
-__all__ = ["ACCEPT_ENCODING", "BodyReader", "BodyTooLarge", "UnsupportedEncoding"]
+__all__ = ["ACCEPT_ENCODING", "BodyReader", "BodyTooLarge", "UnsupportedEncoding", "read_body"]
 
 #: The ``Accept-Encoding`` the client sends: exactly what :class:`BodyReader` decodes. Not
 #: httpx's default, which adds ``br``/``zstd`` when those packages happen to be installed and
@@ -113,3 +114,14 @@ class BodyReader:
                 raise zlib.error("the compressed body ends before its end")
         chunks = self._chunks
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def read_body(
+    chunks: AsyncIterable[bytes], header: Callable[[str], str | None], limit: int
+) -> bytes:
+    """The whole body from its raw ``chunks`` as they arrive, decoded as the response's
+    ``header`` says, within ``limit`` (see :class:`BodyReader`)."""
+    reader = BodyReader(header("content-encoding"), header("content-length"), limit)
+    async for chunk in chunks:
+        reader.feed(chunk)
+    return reader.finish()

@@ -12,7 +12,7 @@ import platform
 import time
 import zlib
 from collections.abc import AsyncGenerator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..config import CallOptions, HttpOptions, Timeouts, redact_url
@@ -24,8 +24,8 @@ from ..errors import (
     api_error,
 )
 from . import _retries
-from ._backend import MAX_CONNECTIONS, Backend, TransportError, open_backend
-from ._bodies import ACCEPT_ENCODING, BodyReader, BodyTooLarge, UnsupportedEncoding
+from ._backend import MAX_CONNECTIONS, Backend, Response, TransportError, open_backend
+from ._bodies import ACCEPT_ENCODING, BodyTooLarge, UnsupportedEncoding
 
 if TYPE_CHECKING:
     from .._session_api.types import ApiRequest
@@ -37,12 +37,6 @@ logger = logging.getLogger("session_client.retries")
 
 #: The default ``max_response_bytes`` (decompressed): a page of sessions is the largest body.
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
-
-
-class _Response(NamedTuple):
-    status: int
-    body: bytes
-    header: Callable[[str], str | None]
 
 
 class RestClient:
@@ -148,24 +142,15 @@ class RestClient:
         headers: Mapping[str, str],
         content: bytes | None,
         timeouts: Timeouts,
-    ) -> _Response:
+    ) -> Response:
         """One attempt: send, and read the whole body within the deadline and the size cap."""
         assert self._backend is not None
         bound = asyncio.timeout(timeouts.deadline)
         try:
             async with bound:
-                reply = await self._backend.send(method, url, headers, content, timeouts)
-                try:
-                    reader = BodyReader(
-                        reply.header("content-encoding"),
-                        reply.header("content-length"),
-                        self._max_bytes,
-                    )
-                    async for chunk in reply.chunks():
-                        reader.feed(chunk)
-                    body = reader.finish()
-                finally:
-                    await reply.aclose()
+                return await self._backend.send(
+                    method, url, headers, content, timeouts, self._max_bytes
+                )
         except TimeoutError:
             if not bound.expired():
                 raise
@@ -176,13 +161,12 @@ class RestClient:
             raise APIResponseTooLargeError(self._operation(method, url), self._max_bytes) from None
         except (UnsupportedEncoding, zlib.error) as exc:
             raise APIResponseValidationError(f"{self._operation(method, url)}: {exc}") from None
-        return _Response(reply.status, body, reply.header)
 
     def _operation(self, method: str, url: str) -> str:
         """``GET /sessions/s1``: what an error names (built only for one)."""
         return f"{method} {url.removeprefix(self._base_url).partition('?')[0]}"
 
-    def _result(self, response: _Response, operation: str, parse: Callable[[int, Any], Any]) -> Any:
+    def _result(self, response: Response, operation: str, parse: Callable[[int, Any], Any]) -> Any:
         status = response.status
         if status >= 400:
             raise api_error(status, response.body, response.header("x-request-id"), operation)

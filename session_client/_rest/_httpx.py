@@ -1,16 +1,18 @@
 """The httpx backend (the default), and httpx2's: httpx2 keeps httpx's API, so one class drives
 either module, given as ``httpx``. It is httpx's ``AsyncClient`` as its documentation shows it:
 proxies from the environment (unless a transport is given), cookies kept, its ``httpx`` log
-line; respx mocks it. The body comes raw (``aiter_raw``), for the call path to decode."""
+line; respx mocks it. The body comes raw (``aiter_raw``), decoded by :func:`._bodies.read_body`
+as for every backend."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
 from ..config import HttpOptions, Timeouts, tls_context
-from ._backend import MAX_CONNECTIONS, TransportError
+from ._backend import MAX_CONNECTIONS, Response, TransportError
+from ._bodies import BodyTooLarge, read_body
 
 __all__ = ["HttpxBackend"]
 
@@ -19,35 +21,6 @@ def _translate(httpx: ModuleType, exc: Exception) -> TransportError:
     unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     timeout = isinstance(exc, httpx.TimeoutException)
     return TransportError(exc, sent=not unsent, timeout=timeout)
-
-
-class _Reply:
-    __slots__ = ("_httpx", "_read", "_response", "status")
-
-    def __init__(self, httpx: ModuleType, response: Any) -> None:
-        self._httpx, self._response = httpx, response
-        self.status: int = response.status_code
-        # A response a transport made in memory (a mock's) comes already read, and decoded.
-        self._read: bool = response.is_stream_consumed
-
-    def header(self, name: str) -> str | None:
-        if self._read and name == "content-encoding":
-            return None
-        value: str | None = self._response.headers.get(name)
-        return value
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        if self._read:
-            yield self._response.content
-            return
-        try:
-            async for chunk in self._response.aiter_raw():
-                yield chunk
-        except self._httpx.TransportError as exc:
-            raise _translate(self._httpx, exc) from exc
-
-    async def aclose(self) -> None:
-        await self._response.aclose()
 
 
 class HttpxBackend:
@@ -75,8 +48,9 @@ class HttpxBackend:
         headers: Mapping[str, str],
         content: bytes | None,
         timeouts: Timeouts,
-    ) -> _Reply:
-        """Send the request; the reply's body streams from the connection."""
+        max_bytes: int,
+    ) -> Response:
+        """Send the request and read its response."""
         client = self._client or self._open()
         timeout = self._timeouts.get(timeouts)
         if timeout is None:  # the pool's wait is the call path's slot
@@ -89,9 +63,18 @@ class HttpxBackend:
         )
         try:
             response = await client.send(request, stream=True)
+            try:
+                if response.is_stream_consumed:  # a transport's in-memory one (a mock's): decoded
+                    body = response.content
+                    if len(body) > max_bytes:
+                        raise BodyTooLarge
+                else:
+                    body = await read_body(response.aiter_raw(), response.headers.get, max_bytes)
+            finally:
+                await response.aclose()
         except self._httpx.TransportError as exc:
             raise _translate(self._httpx, exc) from exc
-        return _Reply(self._httpx, response)
+        return Response(response.status_code, body, response.headers.get)
 
     async def aclose(self) -> None:
         """Close the connections."""
