@@ -131,10 +131,9 @@ class Timeouts(NamedTuple):
         attempt before its deadline: both phases start no earlier than the attempt, so a bound
         as long as the deadline never fires first, and its timer (one per socket read, for
         some libraries) would be pure cost. ``http_timeout=seconds`` leaves only the deadline."""
-        deadline = self.deadline
+        connect, read, deadline = self.connect, self.read, self.deadline
         if deadline is None:
-            return self.connect, self.read
-        connect, read = self.connect, self.read
+            return connect, read
         return (
             None if connect is not None and connect >= deadline else connect,
             None if read is not None and read >= deadline else read,

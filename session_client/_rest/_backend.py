@@ -2,8 +2,8 @@
 
 A backend sends a request and hands back the status, the headers and the body, read through
 the same size-capped reader (:func:`._bodies.read_body`); the call path (:mod:`._call`) does
-the rest the same way for every backend. Each
-backend is a small module, the only one importing its library, imported on the first request.
+the rest the same way for every backend. Each backend is a small module, the only one
+importing its library, imported on the first request.
 """
 
 from __future__ import annotations

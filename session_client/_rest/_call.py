@@ -75,7 +75,7 @@ class RestClient:
         max_retries = (
             self._options.max_retries if options.max_retries is None else options.max_retries
         )
-        operation, url = f"{method} {path.partition('?')[0]}", self._base_url + path
+        url = self._base_url + path
         repeatable = _retries.is_repeatable(method, headers)
         failure: TransportError | None = None
         await self._take_slot(timeouts)
@@ -103,7 +103,7 @@ class RestClient:
                 delay = _retries.backoff(attempt, retry_after)
                 logger.info(
                     "retrying %s in %.2f s (attempt %d of %d)",
-                    *(operation, delay, attempt + 1, max_retries),
+                    *(self._operation(method, url), delay, attempt + 1, max_retries),
                 )
                 # The slot serves other calls meanwhile: a server answering 503 with
                 # Retry-After to twenty calls must not stall every other call.
@@ -122,7 +122,7 @@ class RestClient:
                 message = f"the API at {where} did not answer in time: {failure}"
                 raise APITimeoutError(message) from cause
             raise APIConnectionError(f"cannot reach the API at {where}: {failure}") from cause
-        return self._result(response, operation, parse)
+        return self._result(response, method, url, parse)
 
     async def _take_slot(self, timeouts: Timeouts) -> None:
         if not self._slots.locked():
@@ -163,12 +163,15 @@ class RestClient:
             raise APIResponseValidationError(f"{self._operation(method, url)}: {exc}") from None
 
     def _operation(self, method: str, url: str) -> str:
-        """``GET /sessions/s1``: what an error names (built only for one)."""
+        """``GET /sessions/s1``: what an error or a retry names (built only for one)."""
         return f"{method} {url.removeprefix(self._base_url).partition('?')[0]}"
 
-    def _result(self, response: Response, operation: str, parse: Callable[[int, Any], Any]) -> Any:
+    def _result(
+        self, response: Response, method: str, url: str, parse: Callable[[int, Any], Any]
+    ) -> Any:
         status = response.status
         if status >= 400:
+            operation = self._operation(method, url)
             raise api_error(status, response.body, response.header("x-request-id"), operation)
         try:
             data = json.loads(response.body)
@@ -176,9 +179,10 @@ class RestClient:
                 raise TypeError(f"a JSON {type(data).__name__}, not an object")
             parsed = parse(status, data)
         except (ValueError, KeyError, TypeError) as exc:
-            message = f"{operation}: malformed API response: {exc!r}"
+            message = f"{self._operation(method, url)}: malformed API response: {exc!r}"
             raise APIResponseValidationError(message) from exc
         if parsed is None:
+            operation = self._operation(method, url)
             raise APIResponseValidationError(f"{operation}: undocumented status {status}")
         date = response.header("date")
         if date is not None:
