@@ -6,7 +6,6 @@ builds the request and checks the parsed body with its model; the backend carrie
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import platform
 import time
@@ -14,6 +13,7 @@ import zlib
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._json import loads
 from .._version import __version__
 from ..config import CallOptions, HttpOptions, Timeouts, redact_url
 from ..errors import (
@@ -174,7 +174,7 @@ class RestClient:
             operation = self._operation(method, url)
             raise api_error(status, response.body, response.header("x-request-id"), operation)
         try:
-            data = json.loads(response.body)
+            data = loads(response.body)
             if not isinstance(data, dict):  # the models take a list of pairs as a dict too
                 raise TypeError(f"a JSON {type(data).__name__}, not an object")
             parsed = parse(status, data)

@@ -75,7 +75,9 @@ class Member:
         self._record: ConsumeRecord | None = None
         self._fetched_at = 0.0
         self._pull: DurablePull | None = None
-        self._closing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        #: The task awaiting a fetch, and whether :meth:`close` cancelled it to end the loop.
+        self._fetcher: asyncio.Task[Any] | None = None
+        self._interrupted = False
         self._loop = asyncio.get_running_loop()
         self.closed = False
         #: Called once closed (the client forgets the member).
@@ -127,25 +129,34 @@ class Member:
         return None
 
     async def _fetch(self) -> None:
+        """Fetch the next batch, in the loop's own task (a task per batch would cost a loop
+        turn, and a write of its own for the pull request: the acknowledgements before it
+        went out apart); :meth:`close` cancels this await to end the loop."""
         pull = self._pull
         if pull is None:
             return
-        fetching = asyncio.ensure_future(pull.fetch(self._holding.batch(), FETCH_WAIT))
+        task = self._fetcher = asyncio.current_task()
+        assert task is not None
         try:
-            await asyncio.wait((fetching, self._closing), return_when=asyncio.FIRST_COMPLETED)
+            messages = await pull.fetch(self._holding.batch(), FETCH_WAIT)
+        except asyncio.CancelledError:
+            if not self._interrupted or task.uncancel() > 0:
+                raise  # the caller's
+            return  # closed: what the fetch took is redelivered after ack_wait
+        except Exception:
+            if not self.closed:
+                raise
+            messages = []  # failed with the close: moot
         finally:
-            if not fetching.done():  # closed, or the caller cancelled: what comes is redelivered
-                fetching.cancel()
-                await asyncio.gather(fetching, return_exceptions=True)
-        if fetching.cancelled():
+            self._fetcher = None
+        if self._interrupted:  # the cancellation did not reach it: undone
+            task.uncancel()
+        if self.closed:  # what came is given back
+            for msg in messages:
+                with contextlib.suppress(Exception):
+                    await msg.nak()
             return
-        if self.closed:  # what came is given back; a fetch that failed with the close is moot
-            if fetching.exception() is None:
-                for msg in fetching.result():
-                    with contextlib.suppress(Exception):
-                        await msg.nak()
-            return
-        self._holding.add(fetching.result())
+        self._holding.add(messages)
         self._fetched_at = time.monotonic()
 
     async def _other_item(self, msg: Msg, parsed: StatusEvent | None) -> SessionEnded | None:
@@ -192,7 +203,10 @@ class Member:
         if self.closed:
             return
         self.closed = True
-        self._closing.set_result(None)
+        fetcher = self._fetcher
+        if fetcher is not None and fetcher is not asyncio.current_task():
+            self._interrupted = True
+            fetcher.cancel()
         self.on_closed(self)
         await self._finish(ack=ack_current)
         for msg in self._holding.unstarted():

@@ -154,6 +154,37 @@ async def test_closing_the_client_or_breaking_the_loop_ends_it_cleanly(
     assert {item.key for item in handled} == set(ids)  # the first again, redelivered
 
 
+async def test_a_loop_waiting_for_items_ends_at_once_when_another_task_closes_it(
+    stack: LocalStack,
+) -> None:
+    # The loop waits in a fetch (FETCH_WAIT, 2 s); closing from another task ends it at
+    # once, and leaves its task with no cancellation pending. The caller's own cancellation
+    # still propagates.
+    subject_id = unique("idle")
+    async with AsyncSessionClient(stack.api_url, [stack.nats_url]) as client:
+
+        async def consume() -> tuple[list[Any], int]:
+            items = [item async for item in client.responses(subject_id, group=unique("g"))]
+            task = asyncio.current_task()
+            assert task is not None
+            await asyncio.sleep(0)  # a cancellation left pending would surface here
+            return items, task.cancelling()
+
+        looping = asyncio.create_task(consume())
+        await asyncio.sleep(0.5)  # joined, and waiting in a fetch
+        started = time.monotonic()
+        await client.aclose()
+        assert await asyncio.wait_for(looping, 5) == ([], 0)
+        assert time.monotonic() - started < 1.0
+
+    async with AsyncSessionClient(stack.api_url, [stack.nats_url]) as client:
+        looping = asyncio.create_task(consume())
+        await asyncio.sleep(0.5)
+        looping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await looping
+
+
 def test_the_blocking_client_iterates_and_close_ends_it(stack: LocalStack) -> None:
     subject_id, group = unique("sync"), unique("g")
     with SessionClient(stack.api_url, [stack.nats_url]) as client:
