@@ -40,9 +40,10 @@ def plan(
     message: str,
     reminders: Sequence[float],
     escalate_to: Sequence[tuple[float, str]],
-) -> list[Step]:
+) -> tuple[Step, ...]:
     """The steps after the first message, in the order they fall due (ties: reminders first,
-    each list in its own order). Raises ``ValueError``/``TypeError`` for a bad delay or
+    each list in its own order); a tuple, so that a plain wait's no steps allocate nothing
+    (it keeps them while pending). Raises ``ValueError``/``TypeError`` for a bad delay or
     channel, or ids too long to derive."""
     steps = [
         Step(
@@ -65,7 +66,7 @@ def plan(
                 message,
             )
         )
-    return sorted(steps, key=lambda step: step.delay)  # stable: ties keep the order above
+    return tuple(sorted(steps, key=lambda step: step.delay))  # stable: ties keep the order
 
 
 def seconds_of(created_at: str) -> float:

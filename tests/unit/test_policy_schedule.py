@@ -24,7 +24,7 @@ def test_steps_fall_due_in_order_counted_from_the_first_message() -> None:
     assert split_due(steps, 0) == ([], 60)
     due, later = split_due(steps, 130)  # e.g. resumed 130 s after the first was created
     assert [s.message_id for s in due] == ["m~r1", "m~e1"] and later == 170
-    assert split_due(steps, 301) == (steps, None)
+    assert split_due(steps, 301) == (list(steps), None)
 
 
 @pytest.mark.parametrize(
