@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import types
 from collections.abc import AsyncIterator
@@ -201,9 +202,26 @@ async def test_a_forged_status_event_does_not_end_the_waits_of_an_active_session
     sid, wait = await pending_wait(aclient, human, "subj.forged", mid)
     forged = {"event": "session.status", "session_id": sid, "status": "FAILED"}
     forged["at"] = "2026-11-30T10:00:00Z"
-    await publisher.publish(f"sessions.responses.subj.forged.{sid}", json.dumps(forged).encode())
-    await publisher.flush()
-    await asyncio.sleep(0.5)  # time enough to ask the REST API and act
+    # Not a fixed sleep, which a slower bug outlasts: the wait is checked once the client has
+    # asked the REST API and dismissed the event.
+    dismissed = asyncio.Event()
+
+    class Dismissals(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if sid in record.getMessage() and "is open" in record.getMessage():
+                dismissed.set()
+
+    handler, waits = Dismissals(), logging.getLogger("session_client.waits")
+    waits.addHandler(handler)
+    try:
+        await publisher.publish(
+            f"sessions.responses.subj.forged.{sid}", json.dumps(forged).encode()
+        )
+        await publisher.flush()
+        await asyncio.wait_for(dismissed.wait(), 5)
+    finally:
+        waits.removeHandler(handler)
+    await asyncio.sleep(0)  # anything it did next has run
     assert not wait.done()
     # A real rejection is confirmed and ends the wait at once.
     started = time.monotonic()
