@@ -137,21 +137,33 @@ class Member:
             return
         task = self._fetcher = asyncio.current_task()
         assert task is not None
+        cancels = task.cancelling()
+        messages: list[Msg] = []
+        failure: Exception | None = None
         try:
             messages = await pull.fetch(self._holding.batch(), FETCH_WAIT)
         except asyncio.CancelledError:
-            if not self._interrupted or task.uncancel() > 0:
+            if not self._interrupted or task.uncancel() > cancels:
                 raise  # the caller's
             return  # closed: what the fetch took is redelivered after ack_wait
-        except Exception:
-            if not self.closed:
-                raise
-            messages = []  # failed with the close: moot
+        except Exception as exc:
+            failure = exc
         finally:
             self._fetcher = None
-        if self._interrupted:  # the cancellation did not reach it: undone
-            task.uncancel()
-        if self.closed:  # what came is given back
+        if self._interrupted:
+            task.uncancel()  # close()'s cancellation did not reach the fetch: undone
+        if task.cancelling() > cancels:
+            # The caller's did not either: nats-py can drop one (Python 3.11's wait_for
+            # returns a message that came in the same loop turn). Raised as it would have been.
+            await self._keep(messages)
+            raise asyncio.CancelledError
+        if failure is not None and not self.closed:
+            raise failure
+        await self._keep(messages)  # a fetch that failed with the close is moot
+
+    async def _keep(self, messages: list[Msg]) -> None:
+        """Hold fetched ``messages``; once closed, give them back."""
+        if self.closed:
             for msg in messages:
                 with contextlib.suppress(Exception):
                     await msg.nak()
