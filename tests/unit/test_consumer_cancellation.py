@@ -13,21 +13,14 @@ import pytest
 from session_client._telemetry import Telemetry
 from session_client._wait._consumer import Member
 
-ANSWER = {
-    "session_id": "s1",
-    "message_id": "m1",
-    "channel_id": "ops",
-    "subject_id": "refunds",
-    "response": {"ok": True},
-    "responded_at": "2026-12-06T10:00:00Z",
-}
+from .. import payloads
 
 
 class Message:
     """What the member reads of a JetStream message, and what it did with it."""
 
     def __init__(self) -> None:
-        self.data = json.dumps(ANSWER).encode()
+        self.data = json.dumps(payloads.answer(ok=True)).encode()
         self.headers = None
         self.reply = "$JS.ACK.SESSION_RESPONSES.g.1.1.1.1733480000000000000.0"
         self.subject = "sessions.responses.refunds.s1"
