@@ -2,7 +2,7 @@
 
 ``python -m tests.reliability.consumer_worker API_URL NATS_URL SUBJECT_ID GROUP LOG
 [--max-in-flight N] [--ack-wait S] [--io-ms MS]``: handles every item of the group, writing
-one JSON line per handled item to LOG (its key, stream sequence and deliveries) before the
+one JSON line per handled item to LOG (its key, deliveries and wall-clock time) before the
 loop acknowledges it, and then ``{"acked": key}`` once the loop asked for the next (the
 acknowledgement is written). SIGTERM ends the loop normally; the client's close ends it.
 """
@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 
 from session_client import Answered, AsyncSessionClient
 
@@ -40,7 +41,8 @@ async def work(options: argparse.Namespace) -> None:
                     if options.io_ms:
                         await asyncio.sleep(options.io_ms / 1000)  # the handler's I/O
                     key = item.key if isinstance(item, Answered) else None
-                    log.write(json.dumps({"handled": key, "deliveries": item.deliveries}) + "\n")
+                    line = {"handled": key, "deliveries": item.deliveries, "at": time.time()}
+                    log.write(json.dumps(line) + "\n")
                     previous = key
 
 
