@@ -5,7 +5,8 @@
 fetches from it, so each item goes to one member; an item a member does not acknowledge is
 redelivered to one after ``ack_wait``. A member acknowledges an item when its loop asks for
 the next one, or when the loop ends normally (``async with`` / ``with``); the items it fetched
-and never handed out are given back at once (``nak``).
+and never handed out are given back at once (``nak``). After a reconnect it sends its latest
+acknowledgements again: a stopping server may have dropped them (:meth:`Member._resend_acks`).
 
 What arrives is checked as the waits check it (:func:`._payloads.parse_payload`), and a
 ``session.status`` event is handed out only once the REST API confirms it
@@ -19,6 +20,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
@@ -70,6 +72,10 @@ class Member:
         self._group = group
         self._ack_wait = ack_wait
         self._holding: Holding[Msg] = Holding(max_in_flight)
+        #: The reply subjects of the latest acknowledgements, for :meth:`_resend_acks`: what
+        #: it held at most twice over (the acks of a batch, and of the one before, may be
+        #: queued in the server when it stops).
+        self._acked: deque[str] = deque(maxlen=2 * max_in_flight)
         # The current item's span, and when its batch came (a batch is handed out before the
         # next fetch): one object per item less than a wrapper per message.
         self._record: ConsumeRecord | None = None
@@ -100,6 +106,7 @@ class Member:
             await pull.close()
             return
         self._pull = pull
+        self._link.reconnect_hooks.add(self._resend_acks)
 
     async def next(self) -> ConsumedItem | None:
         """Acknowledge the current item, then the next one; None once closed."""
@@ -205,9 +212,25 @@ class Member:
             except Exception as exc:  # redelivered after ack_wait: at least once
                 logger.warning("acknowledging on %s failed: %r", self._subject, exc)
                 ack = False
+            else:
+                self._acked.append(msg.reply)
         record, self._record = self._record, None
         if record is not None:
             record.end(acked=ack, held=time.monotonic() - self._fetched_at)
+
+    async def _resend_acks(self) -> None:
+        """After a reconnect, acknowledge the latest items again: a stopping nats-server shuts
+        JetStream down before it closes the connections, dropping the acknowledgements that
+        come in between, and an ack written as the connection died is lost too. The server
+        ignores one it already has; one it lost now spares a redelivery (a handled item
+        handled again)."""
+        nc = self._link.connection
+        if nc is None:
+            return
+        for reply in self._acked:
+            with contextlib.suppress(Exception):  # lost again: redelivered, at least once
+                await nc.publish(reply)
+        logger.debug("acknowledged %d items on %s again", len(self._acked), self._subject)
 
     async def close(self, *, ack_current: bool) -> None:
         """Leave the group: acknowledge the current item (or leave it, e.g. its handler
@@ -215,6 +238,7 @@ class Member:
         if self.closed:
             return
         self.closed = True
+        self._link.reconnect_hooks.discard(self._resend_acks)
         fetcher = self._fetcher
         if fetcher is not None and fetcher is not asyncio.current_task():
             self._interrupted = True

@@ -405,6 +405,8 @@ class NatsLink:
         self._streams: dict[str, str | None] = {}
         #: True while the connection is down and nats-py is reconnecting.
         self.disconnected = False
+        #: Awaited on each reconnect, once the subscriptions are re-sent (consumer members).
+        self.reconnect_hooks: set[Callable[[], Awaitable[None]]] = set()
 
     @property
     def connection(self) -> NATS | None:
@@ -525,6 +527,8 @@ class NatsLink:
             if confirmation is not self._next_confirmation:
                 confirmation.ping()
         self._on_reconnected()
+        for hook in list(self.reconnect_hooks):
+            await hook()
 
     async def subscribe(self, subject: str, on_message: OnMessage) -> Subscription:
         """Subscribe to ``subject``; returns once the server has the subscription. On failure
