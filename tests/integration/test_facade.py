@@ -35,29 +35,36 @@ def client(stack: LocalStack) -> Iterator[SessionClient]:
         yield sync_client
 
 
-def test_every_rest_method(client: SessionClient, human: SimulatedHuman) -> None:
-    human.stay_silent()
-    sid = unique("every")
-    subject = f"{sid}.subject"  # its own: the module's stack serves both transports' runs
-    created = client.create_session(
-        sid,
-        message_data={"k": 1},
-        message_data_template={"type": "object"},
-        expiry_date=4102444800,
-        subject_id=subject,
-    )
+def test_create_session_returns_it_and_a_repeat_with_the_same_fields_is_idempotent(
+    client: SessionClient,
+) -> None:
+    sid = unique("create")
+    subject = f"{sid}.subject"  # its own: the module's stack serves every backend's run
+    fields: dict[str, Any] = {
+        "message_data": {"k": 1},
+        "message_data_template": {"type": "object"},
+        "expiry_date": 4102444800,
+        "subject_id": subject,
+    }
+    created = client.create_session(sid, **fields)
     assert created["status"] == "ACTIVE" and created["message_data"] == {"k": 1}
-    assert client.create_session(
-        sid,
-        message_data={"k": 1},
-        message_data_template={"type": "object"},
-        expiry_date=4102444800,
-        subject_id=subject,
-    ) == client.get_session(sid)
+    assert client.create_session(sid, **fields) == client.get_session(sid) == created
     with pytest.raises(ConflictError):
         client.create_session(sid, message_data={"k": 2})
+
+
+def test_list_sessions_filters_by_subject(client: SessionClient) -> None:
+    subject = unique("listed")
+    sid = client.create_session(unique("listed"), subject_id=subject)["session_id"]
+    client.create_session(unique("elsewhere"), subject_id=unique("other"))
     page = client.list_sessions(subject_id=subject, limit=1)
     assert [item["session_id"] for item in page["items"]] == [sid]
+
+
+def test_a_message_is_answered_once(client: SessionClient, human: SimulatedHuman) -> None:
+    human.stay_silent()
+    subject = unique("answered")
+    sid = client.create_session(unique("answered"), subject_id=subject)["session_id"]
     sent = client.send_message(sid, "chan", "hello")
     assert sent["state"] == "SENT" and sent["subject_id"] == subject
     answered = client.submit_response(sid, sent["message_id"], {"ok": True})
@@ -65,14 +72,27 @@ def test_every_rest_method(client: SessionClient, human: SimulatedHuman) -> None
     assert client.get_message(sid, sent["message_id"])["response"] == {"ok": True}
     with pytest.raises(ConflictError):
         client.submit_response(sid, sent["message_id"], {"ok": False})
+
+
+def test_reject_session_fails_it_and_a_repeat_changes_nothing(client: SessionClient) -> None:
+    sid = client.create_session(unique("rejected"))["session_id"]
     assert client.reject_session(sid)["status"] == "FAILED"
     assert client.reject_session(sid)["status"] == "FAILED"
+    assert client.get_session(sid)["status"] == "FAILED"
+
+
+def test_a_missing_session_raises_not_found(client: SessionClient) -> None:
     with pytest.raises(NotFoundError):
         client.get_session(unique("missing"))
-    late = unique("late")
-    client.create_session(late, expiry_date=int(time.time()) - 5)
-    assert late in client.expire_sessions()["session_ids"]
+
+
+def test_expire_sessions_expires_those_past_their_expiry_date(client: SessionClient) -> None:
+    late = client.create_session(unique("late"), expiry_date=int(time.time()) - 5)["session_id"]
+    live = client.create_session(unique("live"), expiry_date=4102444800)["session_id"]
+    expired = client.expire_sessions()["session_ids"]
+    assert late in expired and live not in expired
     assert client.get_session(late)["status"] == "EXPIRED"
+    assert client.get_session(live)["status"] == "ACTIVE"
 
 
 def test_list_sessions_pages_with_the_cursor(client: SessionClient) -> None:
