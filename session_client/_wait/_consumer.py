@@ -6,7 +6,7 @@ fetches from it, so each item goes to one member; an item a member does not ackn
 redelivered to one after ``ack_wait``. A member acknowledges an item when its loop asks for
 the next one, or when the loop ends normally (``async with`` / ``with``); the items it fetched
 and never handed out are given back at once (``nak``). After a reconnect it sends its latest
-acknowledgements again: a stopping server may have dropped them (:meth:`Member._resend_acks`).
+acknowledgements again: a stopping server may have dropped them (:meth:`Member._reconnected`).
 
 What arrives is checked as the waits check it (:func:`._payloads.parse_payload`), and a
 ``session.status`` event is handed out only once the REST API confirms it
@@ -46,6 +46,9 @@ logger = logging.getLogger("session_client.waits")
 #: How long one fetch waits for an item: an idle member asks again this often, and a member
 #: whose pull request was lost with a connection asks again at the latest after this.
 FETCH_WAIT = 2.0
+#: How often to ask again whether the group's consumer is the one joined, while JetStream
+#: starts after a reconnect.
+RESEND_RETRY = 0.2
 #: The most items the group as a whole may hold unacknowledged (JetStream's max_ack_pending):
 #: generous, since each member bounds its own share with ``max_in_flight``.
 GROUP_MAX_ACK_PENDING = 10_000
@@ -72,10 +75,11 @@ class Member:
         self._group = group
         self._ack_wait = ack_wait
         self._holding: Holding[Msg] = Holding(max_in_flight)
-        #: The reply subjects of the latest acknowledgements, for :meth:`_resend_acks`: what
-        #: it held at most twice over (the acks of a batch, and of the one before, may be
-        #: queued in the server when it stops).
-        self._acked: deque[str] = deque(maxlen=2 * max_in_flight)
+        #: The latest acknowledgements (when, and their subject) for :meth:`_reconnected`:
+        #: what it held at most twice over (the acks of a batch, and of the one before, may be
+        #: queued in the server when it stops); and the tasks sending them again.
+        self._acked: deque[tuple[float, str]] = deque(maxlen=2 * max_in_flight)
+        self._resending: set[asyncio.Task[None]] = set()
         # The current item's span, and when its batch came (a batch is handed out before the
         # next fetch): one object per item less than a wrapper per message.
         self._record: ConsumeRecord | None = None
@@ -106,7 +110,7 @@ class Member:
             await pull.close()
             return
         self._pull = pull
-        self._link.reconnect_hooks.add(self._resend_acks)
+        self._link.reconnect_hooks.add(self._reconnected)
 
     async def next(self) -> ConsumedItem | None:
         """Acknowledge the current item, then the next one; None once closed."""
@@ -213,24 +217,44 @@ class Member:
                 logger.warning("acknowledging on %s failed: %r", self._subject, exc)
                 ack = False
             else:
-                self._acked.append(msg.reply)
+                self._acked.append((time.monotonic(), msg.reply))
         record, self._record = self._record, None
         if record is not None:
             record.end(acked=ack, held=time.monotonic() - self._fetched_at)
 
-    async def _resend_acks(self) -> None:
-        """After a reconnect, acknowledge the latest items again: a stopping nats-server shuts
-        JetStream down before it closes the connections, dropping the acknowledgements that
-        come in between, and an ack written as the connection died is lost too. The server
-        ignores one it already has; one it lost now spares a redelivery (a handled item
-        handled again)."""
-        nc = self._link.connection
-        if nc is None:
+    def _reconnected(self) -> None:
+        """Acknowledge the latest items again: a stopping nats-server shuts JetStream down
+        before it closes the connections, dropping the acknowledgements that come in between,
+        and one written as the connection died is lost too. The server ignores one it has; one
+        it lost now spares a redelivery (a handled item handled again). Each is sent again
+        once, within ``ack_wait`` (later, it would be redelivered already)."""
+        pull = self._pull
+        since = time.monotonic() - self._ack_wait
+        replies = [reply for at, reply in self._acked if at > since]
+        self._acked.clear()
+        if pull is None or not replies:
             return
-        for reply in self._acked:
+        task = asyncio.ensure_future(self._resend(pull, replies))
+        self._resending.add(task)
+        task.add_done_callback(self._resending.discard)
+
+    async def _resend(self, pull: DurablePull, replies: list[str]) -> None:
+        # Only to the consumer they came from: one made again under the group's name (the
+        # server lost its store) numbers other messages the same, which an ack would lose.
+        same = None
+        for _ in range(max(1, int(self._ack_wait / RESEND_RETRY))):  # later: redelivered
+            same = await pull.same_consumer()
+            if same is not None:
+                break
+            await asyncio.sleep(RESEND_RETRY)
+        if not same:
+            why = "the group's consumer was made again" if same is False else "no answer"
+            logger.info("not acknowledging again on %s: %s", self._subject, why)
+            return
+        for reply in replies:
             with contextlib.suppress(Exception):  # lost again: redelivered, at least once
-                await nc.publish(reply)
-        logger.debug("acknowledged %d items on %s again", len(self._acked), self._subject)
+                await pull.acknowledge(reply)
+        logger.debug("acknowledged %d items on %s again", len(replies), self._subject)
 
     async def close(self, *, ack_current: bool) -> None:
         """Leave the group: acknowledge the current item (or leave it, e.g. its handler
@@ -238,7 +262,9 @@ class Member:
         if self.closed:
             return
         self.closed = True
-        self._link.reconnect_hooks.discard(self._resend_acks)
+        self._link.reconnect_hooks.discard(self._reconnected)
+        for task in list(self._resending):
+            task.cancel()
         fetcher = self._fetcher
         if fetcher is not None and fetcher is not asyncio.current_task():
             self._interrupted = True

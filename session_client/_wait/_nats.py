@@ -324,6 +324,20 @@ async def _keeping_cancels(call: Awaitable[T], keep: Callable[[T], None]) -> T:
     return result
 
 
+async def _consumer_created(nc: NATS, stream: str, info: Any) -> float | None:
+    """When the server created the consumer, by its clock. Older nats-py versions drop the
+    field from ``ConsumerInfo``: then it is read from the JetStream API's own answer."""
+    created = getattr(info, "created", None)
+    if created is None:
+        with contextlib.suppress(Exception):
+            reply = await nc.request(f"$JS.API.CONSUMER.INFO.{stream}.{info.name}", b"")
+            created = json.loads(reply.data).get("created")
+    if isinstance(created, str):
+        with contextlib.suppress(ValueError):
+            created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    return created.timestamp() if isinstance(created, datetime) else None
+
+
 class GroupMismatchError(ValueError):
     """A durable consumer of that name exists, for other subjects."""
 
@@ -333,10 +347,31 @@ class DurablePull:
     its own until acknowledged (``msg.ack()``) or redelivered after the consumer's
     ``ack_wait``. The consumer itself outlives the subscription: it is the group's."""
 
-    __slots__ = ("_subscription",)
+    __slots__ = ("_created", "_nc", "_stream", "_subscription")
 
-    def __init__(self, subscription: Any) -> None:
-        self._subscription = subscription
+    def __init__(self, subscription: Any, nc: NATS, stream: str, created: float | None) -> None:
+        self._subscription, self._nc, self._stream = subscription, nc, stream
+        #: When the server made the consumer: tells it from one made again under its name.
+        self._created = created
+
+    async def same_consumer(self) -> bool | None:
+        """Whether the group's consumer is still the one joined, not made again since (the
+        server lost its store, say: its stream sequences then name other messages); None if
+        the server cannot tell now (JetStream still starting)."""
+        from nats.js.errors import NotFoundError
+
+        try:
+            info = await self._subscription.consumer_info()
+        except NotFoundError:
+            return False
+        except Exception:
+            return None
+        created = await _consumer_created(self._nc, self._stream, info)
+        return None if created is None else created == self._created
+
+    async def acknowledge(self, reply: str) -> None:
+        """Acknowledge once more the message whose acknowledgement subject is ``reply``."""
+        await self._nc.publish(reply)
 
     async def fetch(self, batch: int, timeout: float) -> list[Msg]:
         """Up to ``batch`` messages, as soon as there is one; [] if none came within
@@ -405,8 +440,8 @@ class NatsLink:
         self._streams: dict[str, str | None] = {}
         #: True while the connection is down and nats-py is reconnecting.
         self.disconnected = False
-        #: Awaited on each reconnect, once the subscriptions are re-sent (consumer members).
-        self.reconnect_hooks: set[Callable[[], Awaitable[None]]] = set()
+        #: Called on each reconnect, once the subscriptions are re-sent (consumer members).
+        self.reconnect_hooks: set[Callable[[], None]] = set()
 
     @property
     def connection(self) -> NATS | None:
@@ -528,7 +563,10 @@ class NatsLink:
                 confirmation.ping()
         self._on_reconnected()
         for hook in list(self.reconnect_hooks):
-            await hook()
+            try:
+                hook()
+            except Exception:  # into nats-py's reconnect, it would start another one
+                logger.exception("a reconnect hook failed")
 
     async def subscribe(self, subject: str, on_message: OnMessage) -> Subscription:
         """Subscribe to ``subject``; returns once the server has the subscription. On failure
@@ -644,11 +682,12 @@ class NatsLink:
                     f"the group {group!r} already consumes {consumed!r} (stream {stream}), not "
                     f"{subject!r}: a group consumes one subject; choose another group name"
                 )
+            created = await _consumer_created(nc, stream, info)
         except BaseException:
             with contextlib.suppress(Exception):
                 await pull.unsubscribe()
             raise
-        return DurablePull(pull)
+        return DurablePull(pull, nc, stream, created)
 
     async def _replay_consumer(
         self, nc: NATS, stream: str, subject: str, start: float
@@ -669,24 +708,10 @@ class NatsLink:
         pull = await nc.jetstream().pull_subscribe(subject, stream=stream, config=config)
         info = await pull.consumer_info()
         if self._clock_offset is None:
-            created = await self._created(nc, stream, info)
+            created = await _consumer_created(nc, stream, info)
             if created is not None:
                 self._clock_offset = created - (asked + time.time()) / 2
         return pull, info.name, info.num_pending or 0
-
-    @staticmethod
-    async def _created(nc: NATS, stream: str, info: Any) -> float | None:
-        """When the server created the consumer, by its clock. Older nats-py versions drop the
-        field from ``ConsumerInfo``: then it is read from the JetStream API's own answer."""
-        created = getattr(info, "created", None)
-        if created is None:
-            with contextlib.suppress(Exception):
-                reply = await nc.request(f"$JS.API.CONSUMER.INFO.{stream}.{info.name}", b"")
-                created = json.loads(reply.data).get("created")
-        if isinstance(created, str):
-            with contextlib.suppress(ValueError):
-                created = datetime.fromisoformat(created.replace("Z", "+00:00"))
-        return created.timestamp() if isinstance(created, datetime) else None
 
     @staticmethod
     async def _drop_consumer(nc: NATS, stream: str, pull: Any, consumer: str) -> None:

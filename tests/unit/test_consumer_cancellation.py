@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -60,7 +60,7 @@ class Pull:
 class Link:
     def __init__(self, pull: Pull) -> None:
         self.pull = pull
-        self.reconnect_hooks: set[Callable[[], Awaitable[None]]] = set()
+        self.reconnect_hooks: set[Callable[[], None]] = set()
 
     async def durable(self, *args: Any, **kwargs: Any) -> Pull:
         return self.pull
