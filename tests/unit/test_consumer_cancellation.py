@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from session_client._telemetry import Telemetry
 from session_client._wait._consumer import Member
 
 from .. import payloads
+from .consumer_fakes import Link
 
 
 class Message:
@@ -55,15 +55,6 @@ class Pull:
 
     async def close(self) -> None:
         pass
-
-
-class Link:
-    def __init__(self, pull: Pull) -> None:
-        self.pull = pull
-        self.reconnect_hooks: set[Callable[[], None]] = set()
-
-    async def durable(self, *args: Any, **kwargs: Any) -> Pull:
-        return self.pull
 
 
 async def waiting_member(drops: bool) -> tuple[Member, Pull, asyncio.Task[Any]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from session_client._wait import _consumer
 from session_client._wait._consumer import Member
 
 from .. import payloads
+from .consumer_fakes import Link
 
 
 class Message:
@@ -61,19 +61,6 @@ class Pull:
 
     async def close(self) -> None:
         pass
-
-
-class Link:
-    def __init__(self, pull: Pull) -> None:
-        self.pull = pull
-        self.reconnect_hooks: set[Callable[[], None]] = set()
-
-    async def durable(self, *args: Any, **kwargs: Any) -> Pull:
-        return self.pull
-
-    def reconnect(self) -> None:
-        for hook in list(self.reconnect_hooks):
-            hook()
 
 
 async def handled(count: int, same: list[bool | None], ack_wait: float = 30) -> tuple[Member, Link]:
