@@ -241,14 +241,14 @@ class Member:
     async def _resend(self, pull: DurablePull, replies: list[str]) -> None:
         # Only to the consumer they came from: one made again under the group's name (the
         # server lost its store) numbers other messages the same, which an ack would lose.
-        same = None
-        for _ in range(max(1, int(self._ack_wait / RESEND_RETRY))):  # later: redelivered
+        deadline = time.monotonic() + self._ack_wait  # later, they are redelivered anyway
+        while True:
             same = await pull.same_consumer()
-            if same is not None:
+            if same is not None or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(RESEND_RETRY)
         if not same:
-            why = "the group's consumer was made again" if same is False else "no answer"
+            why = "it is not the consumer joined" if same is False else "JetStream did not answer"
             logger.info("not acknowledging again on %s: %s", self._subject, why)
             return
         for reply in replies:

@@ -357,9 +357,12 @@ class DurablePull:
     async def same_consumer(self) -> bool | None:
         """Whether the group's consumer is still the one joined, not made again since (the
         server lost its store, say: its stream sequences then name other messages); None if
-        the server cannot tell now (JetStream still starting)."""
+        the server cannot tell now (JetStream still starting). False if its creation time
+        was not known when joining: then nothing can tell."""
         from nats.js.errors import NotFoundError
 
+        if self._created is None:
+            return False
         try:
             info = await self._subscription.consumer_info()
         except NotFoundError:

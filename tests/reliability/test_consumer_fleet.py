@@ -12,18 +12,22 @@ twice ``max_in_flight`` per member) or because it was delivered twice."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import nats
 import pytest
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from session_client import Answered, AsyncSessionClient
 from session_client.testing import LocalStack
@@ -34,6 +38,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 WORKERS, MAX_IN_FLIGHT, ACK_WAIT = 4, 8, 5
 SUBJECT, GROUP = "fleet", "fleet-workers"
+T = TypeVar("T")
 
 
 def start_worker(stack: LocalStack, log: Path) -> subprocess.Popen[bytes]:
@@ -87,15 +92,16 @@ async def until(condition: Callable[[], bool], within: float) -> bool:
     return True
 
 
-async def send_all(client: AsyncSessionClient, count: int) -> None:
-    sessions = [f"fleet-{n}" for n in range(10)]
+async def send_all(client: AsyncSessionClient, count: int, tag: str = "fleet") -> None:
+    """``count`` answered messages on SUBJECT, ids ``{tag}-m{n}``, over 10 sessions."""
+    sessions = [f"{tag}-{n}" for n in range(10)]
     for session_id in sessions:
         await client.create_session(session_id, subject_id=SUBJECT)
     slots = asyncio.Semaphore(32)
 
     async def one(n: int) -> None:
         async with slots:
-            await client.send_message(sessions[n % 10], "ops", f"q{n}", message_id=f"fleet-m{n}")
+            await client.send_message(sessions[n % 10], "ops", f"q{n}", message_id=f"{tag}-m{n}")
 
     await asyncio.gather(*(one(n) for n in range(count)))
 
@@ -107,7 +113,7 @@ async def test_fleet_of_workers_survives_a_sigkill_and_a_nats_restart(
     expected = {f"fleet-m{n}" for n in range(count)}
     acks: Counter[str] = Counter()  # acknowledgements on the wire, by stream sequence
 
-    async def observe(msg: nats.aio.msg.Msg) -> None:
+    async def observe(msg: Msg) -> None:
         if msg.data in (b"", b"+ACK"):
             acks[msg.subject.split(".")[5]] += 1
 
@@ -231,3 +237,87 @@ async def test_what_members_handled_as_nats_restarted_is_not_handed_out_again() 
                 await client.aclose()
             await asyncio.gather(*running)
     assert [key for key, times in seen.items() if times > 1] == []
+
+
+async def test_acknowledgements_are_not_sent_again_to_a_consumer_made_again() -> None:
+    """After the stream and the group's consumer were made again (as after a server lost its
+    store), the stream sequences a member acknowledged name other messages: acknowledging
+    them again after its reconnect would take them from the member that holds them."""
+    with LocalStack(auto_respond={"ok": True}) as stack:
+        nats_server = stack.nats_server
+        assert nats_server is not None
+        async with AsyncSessionClient(stack.api_url, [stack.nats_url]) as sender:
+            await send_all(sender, 8, "old")
+        handled_all, release = asyncio.Event(), asyncio.Event()
+        client = AsyncSessionClient(stack.api_url, [stack.nats_url])
+
+        async def member() -> None:
+            async with client.responses(SUBJECT, group="remade", max_in_flight=8) as items:
+                async for n, _ in enumerate_async(items):
+                    if n == 7:  # 7 acknowledged, the 8th in hand
+                        handled_all.set()
+                        await release.wait()
+
+        running = asyncio.create_task(member())
+        raw = await nats.connect(stack.nats_url, max_reconnect_attempts=-1)
+        decisions: list[str] = []  # what the member did about its acknowledgements
+        decided = asyncio.Event()
+
+        class Decisions(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if "again" in record.getMessage():
+                    decisions.append(record.getMessage())
+                    decided.set()
+
+        handler, waits = Decisions(), logging.getLogger("session_client.waits")
+        level = waits.level
+        waits.addHandler(handler)
+        waits.setLevel(logging.DEBUG)
+        try:
+            await asyncio.wait_for(handled_all.wait(), 30)
+            js = raw.jetstream()
+            stream = await js.stream_info("SESSION_RESPONSES")
+            consumed = (await js.consumer_info("SESSION_RESPONSES", "remade")).config
+            await js.delete_stream("SESSION_RESPONSES")
+            await js.add_stream(stream.config)
+            await js.add_consumer(
+                "SESSION_RESPONSES",
+                ConsumerConfig(
+                    durable_name="remade",
+                    filter_subject=consumed.filter_subject,
+                    ack_policy=AckPolicy.EXPLICIT,
+                    deliver_policy=DeliverPolicy.ALL,
+                    ack_wait=60,
+                ),
+            )
+            async with AsyncSessionClient(stack.api_url, [stack.nats_url]) as sender:
+                await send_all(sender, 20, "new")  # stream sequences 1-20 again
+            other = await js.pull_subscribe_bind("remade", "SESSION_RESPONSES")
+            held: list[Any] = []
+            async with asyncio.timeout(30):
+                while len(held) < 20:  # held by another member, not acknowledged
+                    with contextlib.suppress(nats.errors.TimeoutError):
+                        held += await other.fetch(20 - len(held), timeout=1)
+            await asyncio.to_thread(nats_server.stop)
+            await asyncio.to_thread(nats_server.start)
+            await asyncio.wait_for(decided.wait(), 30)  # the member reconnected and asked
+            connection = client.nats_connection
+            assert connection is not None
+            await connection.flush(timeout=5)  # anything it sent again has reached the server
+            info = await js.consumer_info("SESSION_RESPONSES", "remade")
+            assert info.num_ack_pending == 20, decisions
+            assert "not the consumer joined" in decisions[0]
+        finally:
+            waits.removeHandler(handler)
+            waits.setLevel(level)
+            release.set()
+            await client.aclose()
+            await running
+            await raw.close()
+
+
+async def enumerate_async(items: AsyncIterator[T]) -> AsyncIterator[tuple[int, T]]:
+    n = 0
+    async for item in items:
+        yield n, item
+        n += 1

@@ -40,6 +40,7 @@ class Pull:
         self.batches = [self.messages]
         self.same = same
         self.asked = asyncio.Event()
+        self.asks, self.asked_again = 0, asyncio.Event()
         self.acknowledged: list[str] = []
         self.all_acknowledged = asyncio.Event()
 
@@ -50,6 +51,9 @@ class Pull:
         return []
 
     async def same_consumer(self) -> bool | None:
+        self.asks += 1
+        if self.asks == 2:
+            self.asked_again.set()
         answer = self.same.pop(0) if len(self.same) > 1 else self.same[0]
         if answer is not None:
             self.asked.set()
@@ -128,3 +132,15 @@ async def test_a_closed_member_no_longer_listens_for_reconnects() -> None:
     assert link.reconnect_hooks
     await member.close(ack_current=True)
     assert not link.reconnect_hooks
+
+
+async def test_closing_the_member_ends_a_resend_still_waiting_for_jetstream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_consumer, "RESEND_RETRY", 0.001)
+    member, link = await handled(3, [None])  # JetStream never answers
+    link.reconnect()
+    await asyncio.wait_for(link.pull.asked_again.wait(), 5)
+    await member.close(ack_current=False)
+    await asyncio.sleep(0)  # a cancelled task is done after one more turn
+    assert asyncio.all_tasks() == {asyncio.current_task()}
