@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import signal
@@ -231,7 +232,18 @@ async def test_what_members_handled_as_nats_restarted_is_not_handed_out_again() 
             assert len(seen) < count  # the restart comes while there is work
             await asyncio.to_thread(nats_server.start)
             assert await until(lambda: len(seen) == count, 60), f"lost: {count - len(seen)}"
-            await asyncio.sleep(ACK_WAIT + 1)  # what the server kept unacknowledged comes again
+            # Until the server holds nothing unacknowledged: an acknowledgement it lost keeps
+            # its item pending until that is redelivered, after ACK_WAIT, and handled again.
+            observer = await nats.connect(stack.nats_url)
+            try:
+                info = functools.partial(
+                    observer.jetstream().consumer_info, "SESSION_RESPONSES", "restart"
+                )
+                async with asyncio.timeout(30):
+                    while (await info()).num_ack_pending:  # noqa: ASYNC110 - the server's, polled
+                        await asyncio.sleep(0.1)
+            finally:
+                await observer.close()
         finally:
             for client in clients:
                 await client.aclose()
