@@ -6,7 +6,8 @@ fetches from it, so each item goes to one member; an item a member does not ackn
 redelivered to one after ``ack_wait``. A member acknowledges an item when its loop asks for
 the next one, or when the loop ends normally (``async with`` / ``with``); the items it fetched
 and never handed out are given back at once (``nak``). After a reconnect it sends its latest
-acknowledgements again: a stopping server may have dropped them (:meth:`Member._reconnected`).
+acknowledgements again, if the group's consumer is still the one it joined: a stopping
+server may have dropped them (:meth:`Member._reconnected`).
 
 What arrives is checked as the waits check it (:func:`._payloads.parse_payload`), and a
 ``session.status`` event is handed out only once the REST API confirms it
@@ -77,9 +78,10 @@ class Member:
         self._holding: Holding[Msg] = Holding(max_in_flight)
         #: The latest acknowledgements (when, and their subject) for :meth:`_reconnected`:
         #: what it held at most twice over (the acks of a batch, and of the one before, may be
-        #: queued in the server when it stops); and the tasks sending them again.
+        #: queued in the server when it stops); and the check after a reconnect that comes
+        #: before any other acknowledgement (:meth:`_rejoin`).
         self._acked: deque[tuple[float, str]] = deque(maxlen=2 * max_in_flight)
-        self._resending: set[asyncio.Task[None]] = set()
+        self._rejoining: asyncio.Task[None] | None = None
         # The current item's span, and when its batch came (a batch is handed out before the
         # next fetch): one object per item less than a wrapper per message.
         self._record: ConsumeRecord | None = None
@@ -207,6 +209,10 @@ class Member:
 
     async def _finish(self, *, ack: bool) -> None:
         """Finish the current item: acknowledge it, or leave it to be redelivered."""
+        # Which consumer it is decides (see _reconnected); another reconnect may start a check
+        # that replaces this one.
+        while (rejoining := self._rejoining) is not None and not rejoining.done():
+            await asyncio.wait((rejoining,))
         msg = self._holding.finish()
         if msg is None:
             return
@@ -223,38 +229,48 @@ class Member:
             record.end(acked=ack, held=time.monotonic() - self._fetched_at)
 
     def _reconnected(self) -> None:
-        """Acknowledge the latest items again: a stopping nats-server shuts JetStream down
-        before it closes the connections, dropping the acknowledgements that come in between,
-        and one written as the connection died is lost too. The server ignores one it has; one
-        it lost now spares a redelivery (a handled item handled again). Each is sent again
-        once, within ``ack_wait`` (later, it would be redelivered already)."""
+        """After a reconnect, acknowledge the latest items again: a stopping nats-server shuts
+        JetStream down before it closes the connections, dropping the acknowledgements that
+        come in between, and one written as the connection died is lost too. The server
+        ignores one it has; one it lost now spares a redelivery (a handled item handled
+        again). Each is sent again once, within ``ack_wait`` (later, it is redelivered
+        anyway). First, though, the member checks that the group's consumer is the one it
+        joined (:meth:`_rejoin`); until then it acknowledges nothing."""
         pull = self._pull
         since = time.monotonic() - self._ack_wait
         replies = [reply for at, reply in self._acked if at > since]
         self._acked.clear()
-        if pull is None or not replies:
-            return
-        task = asyncio.ensure_future(self._resend(pull, replies))
-        self._resending.add(task)
-        task.add_done_callback(self._resending.discard)
+        if pull is None or not (replies or len(self._holding)):
+            return  # no acknowledgement depends on which consumer it is
+        if self._rejoining is not None:
+            self._rejoining.cancel()  # a reconnect before the last one was checked
+        self._rejoining = asyncio.ensure_future(self._rejoin(pull, replies))
 
-    async def _resend(self, pull: DurablePull, replies: list[str]) -> None:
-        # Only to the consumer they came from: one made again under the group's name (the
-        # server lost its store) numbers other messages the same, which an ack would lose.
+    async def _rejoin(self, pull: DurablePull, replies: list[str]) -> None:
         deadline = time.monotonic() + self._ack_wait  # later, they are redelivered anyway
         while True:
-            same = await pull.same_consumer()
-            if same is not None or time.monotonic() >= deadline:
+            changed = await pull.rejoined()
+            if changed is not None or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(RESEND_RETRY)
-        if not same:
-            why = "it is not the consumer joined" if same is False else "JetStream did not answer"
-            logger.info("not acknowledging again on %s: %s", self._subject, why)
+        if changed is not False:
+            # Made again (a server that lost its store numbers other messages the same), or
+            # unknown: an acknowledgement could take another member's item. What this member
+            # holds is left to its consumer's ack_wait instead.
+            self._forget_held()
+            why = "the group's consumer was made again" if changed else "JetStream did not answer"
+            logger.warning("%s: forgetting the items held on %s", why, self._subject)
             return
         for reply in replies:
             with contextlib.suppress(Exception):  # lost again: redelivered, at least once
                 await pull.acknowledge(reply)
         logger.debug("acknowledged %d items on %s again", len(replies), self._subject)
+
+    def _forget_held(self) -> None:
+        """Let go of every item held, neither acknowledged nor given back."""
+        self._holding.finish()
+        self._holding.unstarted()
+        self._record = None
 
     async def close(self, *, ack_current: bool) -> None:
         """Leave the group: acknowledge the current item (or leave it, e.g. its handler
@@ -263,8 +279,10 @@ class Member:
             return
         self.closed = True
         self._link.reconnect_hooks.discard(self._reconnected)
-        for task in list(self._resending):
-            task.cancel()
+        rejoining = self._rejoining
+        if rejoining is not None and not rejoining.done():
+            rejoining.cancel()  # which consumer this is stays unknown: no ack, no nak
+            self._forget_held()
         fetcher = self._fetcher
         if fetcher is not None and fetcher is not asyncio.current_task():
             self._interrupted = True

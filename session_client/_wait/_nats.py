@@ -354,23 +354,26 @@ class DurablePull:
         #: When the server made the consumer: tells it from one made again under its name.
         self._created = created
 
-    async def same_consumer(self) -> bool | None:
-        """Whether the group's consumer is still the one joined, not made again since (the
-        server lost its store, say: its stream sequences then name other messages); None if
-        the server cannot tell now (JetStream still starting). False if its creation time
-        was not known when joining: then nothing can tell."""
+    async def rejoined(self) -> bool | None:
+        """After a reconnect: whether the group's consumer was made again since this member
+        joined it, or is gone (the server lost its store, say: its stream sequences then name
+        other messages); from then on the member belongs to the new one. None if the server
+        cannot tell now (JetStream still starting)."""
         from nats.js.errors import NotFoundError
 
-        if self._created is None:
-            return False
         try:
             info = await self._subscription.consumer_info()
         except NotFoundError:
-            return False
+            self._created = None
+            return True
         except Exception:
             return None
         created = await _consumer_created(self._nc, self._stream, info)
-        return None if created is None else created == self._created
+        if created is None:
+            return None
+        changed = created != self._created  # True also if it was never known
+        self._created = created
+        return changed
 
     async def acknowledge(self, reply: str) -> None:
         """Acknowledge once more the message whose acknowledgement subject is ``reply``."""

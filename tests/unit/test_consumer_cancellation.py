@@ -5,7 +5,6 @@ real stack's side is in ``tests/integration/test_consumer_groups.py``."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
@@ -13,25 +12,7 @@ import pytest
 from session_client._telemetry import Telemetry
 from session_client._wait._consumer import Member
 
-from .. import payloads
-from .consumer_fakes import Link
-
-
-class Message:
-    """What the member reads of a JetStream message, and what it did with it."""
-
-    def __init__(self) -> None:
-        self.data = json.dumps(payloads.answer(ok=True)).encode()
-        self.headers = None
-        self.reply = "$JS.ACK.SESSION_RESPONSES.g.1.1.1.1733480000000000000.0"
-        self.subject = "sessions.responses.refunds.s1"
-        self.outcome = ""
-
-    async def ack(self) -> None:
-        self.outcome = "ack"
-
-    async def nak(self) -> None:
-        self.outcome = "nak"
+from .consumer_fakes import Link, Message
 
 
 class Pull:

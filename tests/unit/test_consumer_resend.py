@@ -7,7 +7,6 @@ acknowledgements that come in between. Only what the member acknowledged, once, 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
@@ -16,24 +15,12 @@ from session_client._telemetry import Telemetry
 from session_client._wait import _consumer
 from session_client._wait._consumer import Member
 
-from .. import payloads
-from .consumer_fakes import Link
-
-
-class Message:
-    def __init__(self, n: int) -> None:
-        self.data = json.dumps(payloads.answer(ok=True)).encode()
-        self.headers = None
-        self.reply = f"$JS.ACK.SESSION_RESPONSES.g.1.{n}.{n}.1733480000000000000.0"
-        self.subject = "sessions.responses.refunds.s1"
-
-    async def ack(self) -> None:
-        pass
+from .consumer_fakes import Link, Message
 
 
 class Pull:
-    """One batch of ``count`` messages, then nothing. ``same_consumer`` answers ``same`` in
-    turn (the last one from then on)."""
+    """One batch of ``count`` messages, then nothing. Whether the consumer is the same after a
+    reconnect: ``same`` in turn (the last one from then on; None: no answer yet)."""
 
     def __init__(self, count: int, same: list[bool | None]) -> None:
         self.messages = [Message(n) for n in range(1, count + 1)]
@@ -50,14 +37,14 @@ class Pull:
         await asyncio.sleep(60)
         return []
 
-    async def same_consumer(self) -> bool | None:
+    async def rejoined(self) -> bool | None:
         self.asks += 1
         if self.asks == 2:
             self.asked_again.set()
-        answer = self.same.pop(0) if len(self.same) > 1 else self.same[0]
-        if answer is not None:
+        same = self.same.pop(0) if len(self.same) > 1 else self.same[0]
+        if same is not None:
             self.asked.set()
-        return answer
+        return None if same is None else not same
 
     async def acknowledge(self, reply: str) -> None:
         self.acknowledged.append(reply)
@@ -67,9 +54,12 @@ class Pull:
         pass
 
 
-async def handled(count: int, same: list[bool | None], ack_wait: float = 30) -> tuple[Member, Link]:
-    """A member that handled ``count`` items: all acknowledged but the last (the current)."""
-    link = Link(Pull(count, same))
+async def handled(
+    count: int, same: list[bool | None], ack_wait: float = 30, fetched: int | None = None
+) -> tuple[Member, Link]:
+    """A member that fetched ``fetched`` items (default ``count``) and handled ``count``: all
+    acknowledged but the last (the current)."""
+    link = Link(Pull(fetched or count, same))
     member = Member(
         link,  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]
@@ -77,7 +67,7 @@ async def handled(count: int, same: list[bool | None], ack_wait: float = 30) -> 
         "sessions.responses.refunds.*",
         "g",
         ack_wait=ack_wait,
-        max_in_flight=count,
+        max_in_flight=fetched or count,
     )
     await member.open()
     for _ in range(count):
@@ -93,8 +83,9 @@ async def test_a_reconnect_acknowledges_what_was_acknowledged_again_once() -> No
     assert link.pull.acknowledged == [m.reply for m in link.pull.messages[:2]]
     link.pull.asked.clear()
     link.reconnect()  # each is sent again once: nothing is left to send
+    await asyncio.wait_for(link.pull.asked.wait(), 5)  # asked: it holds the third
     await asyncio.sleep(0)  # a resend would be done by now: the fakes never wait
-    assert not link.pull.asked.is_set()
+    assert len(link.pull.acknowledged) == 2
     await member.close(ack_current=False)
 
 
@@ -102,8 +93,8 @@ async def test_acknowledgements_older_than_ack_wait_are_not_sent_again() -> None
     member, link = await handled(3, [True], ack_wait=0.05)
     await asyncio.sleep(0.06)  # past ack_wait: redelivered already, if the ack was lost
     link.reconnect()
+    await asyncio.wait_for(link.pull.asked.wait(), 5)  # asked: it holds the third
     await asyncio.sleep(0)  # a resend would be done by now: the fakes never wait
-    assert not link.pull.asked.is_set()  # nothing to send: the consumer is not even asked
     assert link.pull.acknowledged == []
     await member.close(ack_current=False)
 
@@ -144,3 +135,48 @@ async def test_closing_the_member_ends_a_resend_still_waiting_for_jetstream(
     await member.close(ack_current=False)
     await asyncio.sleep(0)  # a cancelled task is done after one more turn
     assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_a_member_whose_consumer_was_made_again_lets_go_of_what_it_holds() -> None:
+    # The server lost its store and the consumer was made again: the stream sequences of the
+    # items held name other messages, which an ack or a nak would take from their member.
+    member, link = await handled(3, [False])
+    link.reconnect()
+    await asyncio.wait_for(link.pull.asked.wait(), 5)
+    await member.close(ack_current=True)
+    assert link.pull.acknowledged == []
+    assert [m.outcome for m in link.pull.messages] == ["ack", "ack", ""]
+
+
+async def test_closing_before_the_consumer_is_known_acknowledges_nothing_more() -> None:
+    member, link = await handled(1, [None], fetched=4)  # JetStream never answers
+    link.reconnect()  # the first in hand, three queued
+    await member.close(ack_current=True)
+    assert [m.outcome for m in link.pull.messages] == ["", "", "", ""]
+
+
+async def test_the_next_item_waits_for_the_check_before_acknowledging_the_current_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_consumer, "RESEND_RETRY", 0.001)
+    member, link = await handled(3, [None, None, False])  # made again, known at the third ask
+    link.reconnect()
+    asking = asyncio.create_task(member.next())  # the handler is done with the third
+    await asyncio.wait_for(link.pull.asked.wait(), 5)
+    await asyncio.sleep(0)  # the member has moved on to fetching
+    assert link.pull.messages[2].outcome == ""
+    await member.close(ack_current=True)
+    assert await asyncio.wait_for(asking, 5) is None
+
+
+async def test_a_consumer_jetstream_cannot_tell_about_within_ack_wait_counts_as_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_consumer, "RESEND_RETRY", 0.001)
+    member, link = await handled(3, [None], ack_wait=0.05)  # never answers
+    link.reconnect()
+    await asyncio.wait_for(link.pull.asked_again.wait(), 5)
+    await asyncio.sleep(0.1)  # past ack_wait: the check gives up
+    await member.close(ack_current=True)
+    assert link.pull.acknowledged == []
+    assert link.pull.messages[2].outcome == ""
