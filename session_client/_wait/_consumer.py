@@ -78,10 +78,14 @@ class Member:
         self._holding: Holding[Msg] = Holding(max_in_flight)
         #: The latest acknowledgements (when, and their subject) for :meth:`_reconnected`:
         #: what it held at most twice over (the acks of a batch, and of the one before, may be
-        #: queued in the server when it stops); and the check after a reconnect that comes
-        #: before any other acknowledgement (:meth:`_rejoin`).
+        #: queued in the server when it stops).
         self._acked: deque[tuple[float, str]] = deque(maxlen=2 * max_in_flight)
+        #: After a reconnect, until :meth:`_rejoin` knows the consumer: the check, when it
+        #: gives up, what to acknowledge again, and the items held then (not to be finished).
         self._rejoining: asyncio.Task[None] | None = None
+        self._rejoin_deadline = 0.0
+        self._replies: list[str] = []
+        self._suspects: list[Msg] = []
         # The current item's span, and when its batch came (a batch is handed out before the
         # next fetch): one object per item less than a wrapper per message.
         self._record: ConsumeRecord | None = None
@@ -209,14 +213,15 @@ class Member:
 
     async def _finish(self, *, ack: bool) -> None:
         """Finish the current item: acknowledge it, or leave it to be redelivered."""
-        # Which consumer it is decides (see _reconnected); another reconnect may start a check
-        # that replaces this one.
+        current = self._holding.current
+        # Held at a reconnect: which consumer it came from decides (see _reconnected); a later
+        # reconnect may replace the check.
         while (rejoining := self._rejoining) is not None and not rejoining.done():
+            if not any(suspect is current for suspect in self._suspects):
+                break
             await asyncio.wait((rejoining,))
         msg = self._holding.finish()
-        if msg is None:
-            return
-        if ack:
+        if msg is not None and ack:
             try:
                 await msg.ack()
             except Exception as exc:  # redelivered after ack_wait: at least once
@@ -224,9 +229,12 @@ class Member:
                 ack = False
             else:
                 self._acked.append((time.monotonic(), msg.reply))
+        self._end_record(acked=ack and msg is not None)
+
+    def _end_record(self, *, acked: bool) -> None:
         record, self._record = self._record, None
         if record is not None:
-            record.end(acked=ack, held=time.monotonic() - self._fetched_at)
+            record.end(acked=acked, held=time.monotonic() - self._fetched_at)
 
     def _reconnected(self) -> None:
         """After a reconnect, acknowledge the latest items again: a stopping nats-server shuts
@@ -235,42 +243,50 @@ class Member:
         ignores one it has; one it lost now spares a redelivery (a handled item handled
         again). Each is sent again once, within ``ack_wait`` (later, it is redelivered
         anyway). First, though, the member checks that the group's consumer is the one it
-        joined (:meth:`_rejoin`); until then it acknowledges nothing."""
+        joined (:meth:`_rejoin`); until then it finishes none of the items it holds now."""
         pull = self._pull
         since = time.monotonic() - self._ack_wait
-        replies = [reply for at, reply in self._acked if at > since]
+        self._replies += [reply for at, reply in self._acked if at > since]
         self._acked.clear()
-        if pull is None or not (replies or len(self._holding)):
-            return  # no acknowledgement depends on which consumer it is
-        if self._rejoining is not None:
-            self._rejoining.cancel()  # a reconnect before the last one was checked
-        self._rejoining = asyncio.ensure_future(self._rejoin(pull, replies))
+        self._suspects = self._holding.held()
+        if pull is None or not (self._replies or self._suspects):
+            return  # nothing depends on which consumer it is
+        if self._rejoining is not None and not self._rejoining.done():
+            self._rejoining.cancel()  # one check for both reconnects, by the first's deadline
+        else:
+            self._rejoin_deadline = time.monotonic() + self._ack_wait
+        self._rejoining = asyncio.ensure_future(self._rejoin(pull))
 
-    async def _rejoin(self, pull: DurablePull, replies: list[str]) -> None:
-        deadline = time.monotonic() + self._ack_wait  # later, they are redelivered anyway
-        while True:
-            changed = await pull.rejoined()
-            if changed is not None or time.monotonic() >= deadline:
-                break
-            await asyncio.sleep(RESEND_RETRY)
+    async def _rejoin(self, pull: DurablePull) -> None:
+        changed: bool | None = None
+        try:
+            while (changed := await pull.rejoined()) is None:
+                if time.monotonic() >= self._rejoin_deadline:
+                    break  # later, what it holds is redelivered anyway
+                await asyncio.sleep(RESEND_RETRY)
+        except Exception:
+            logger.exception("checking the group's consumer on %s failed", self._subject)
+        replies, self._replies = self._replies, []
+        suspects, self._suspects = self._suspects, []
         if changed is not False:
             # Made again (a server that lost its store numbers other messages the same), or
-            # unknown: an acknowledgement could take another member's item. What this member
-            # holds is left to its consumer's ack_wait instead.
-            self._forget_held()
+            # unknown: finishing one could take another member's item. They are left to their
+            # consumer's ack_wait instead.
+            self._drop(suspects)
             why = "the group's consumer was made again" if changed else "JetStream did not answer"
-            logger.warning("%s: forgetting the items held on %s", why, self._subject)
+            logger.warning("%s: letting go of the items held on %s", why, self._subject)
             return
         for reply in replies:
             with contextlib.suppress(Exception):  # lost again: redelivered, at least once
                 await pull.acknowledge(reply)
         logger.debug("acknowledged %d items on %s again", len(replies), self._subject)
 
-    def _forget_held(self) -> None:
-        """Let go of every item held, neither acknowledged nor given back."""
-        self._holding.finish()
-        self._holding.unstarted()
-        self._record = None
+    def _drop(self, items: list[Msg]) -> None:
+        """Let go of ``items`` if held, neither acknowledged nor given back."""
+        current = self._holding.current
+        self._holding.drop(items)
+        if current is not None and self._holding.current is None:
+            self._end_record(acked=False)
 
     async def close(self, *, ack_current: bool) -> None:
         """Leave the group: acknowledge the current item (or leave it, e.g. its handler
@@ -279,10 +295,10 @@ class Member:
             return
         self.closed = True
         self._link.reconnect_hooks.discard(self._reconnected)
-        rejoining = self._rejoining
+        rejoining, self._rejoining = self._rejoining, None  # not waited for: closing now
         if rejoining is not None and not rejoining.done():
-            rejoining.cancel()  # which consumer this is stays unknown: no ack, no nak
-            self._forget_held()
+            rejoining.cancel()
+            self._drop(self._suspects)  # from which consumer stays unknown: no ack, no nak
         fetcher = self._fetcher
         if fetcher is not None and fetcher is not asyncio.current_task():
             self._interrupted = True

@@ -9,6 +9,7 @@ redelivers at most that many.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 __all__ = ["Holding"]
@@ -49,6 +50,18 @@ class Holding(Generic[M]):
         """The current item, no longer held (to acknowledge, or to leave unacknowledged)."""
         current, self.current = self.current, None
         return current
+
+    def held(self) -> list[M]:
+        """Every item held: the current one, then the queued ones."""
+        return ([] if self.current is None else [self.current]) + list(self._queue)
+
+    def drop(self, items: Iterable[M]) -> None:
+        """Let go of those of ``items`` still held (compared by identity), neither finished nor
+        given back."""
+        ids = {id(item) for item in items}
+        if id(self.current) in ids:
+            self.current = None
+        self._queue = deque(item for item in self._queue if id(item) not in ids)
 
     def unstarted(self) -> list[M]:
         """Every queued item, no longer held: never handed out, so safe to give back."""

@@ -369,9 +369,7 @@ class DurablePull:
         except Exception:
             return None
         created = await _consumer_created(self._nc, self._stream, info)
-        if created is None:
-            return None
-        changed = created != self._created  # True also if it was never known
+        changed = created is None or created != self._created  # unknown: cannot be the same
         self._created = created
         return changed
 

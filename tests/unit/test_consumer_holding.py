@@ -25,6 +25,17 @@ def test_a_member_fetches_only_when_it_holds_nothing_queued_and_up_to_its_limit(
     assert holding.hand_out() is None and holding.batch() == 3
 
 
+def test_what_is_held_can_be_let_go_of_by_identity() -> None:
+    a, b, c, d = ["a"], ["b"], ["c"], ["d"]  # equal lists would compare equal: identity counts
+    holding: Holding[list[str]] = Holding(4)
+    holding.add([a, b, c])
+    holding.hand_out()
+    assert holding.held() == [a, b, c]
+    holding.drop([a, c, d, ["b"]])  # d is not held; ["b"] is not b
+    assert holding.held() == [b] and holding.current is None
+    assert holding.hand_out() is b
+
+
 def test_items_carry_their_idempotency_key() -> None:
     payload = {
         "session_id": "s",

@@ -30,14 +30,25 @@ class Pull:
         self.asks, self.asked_again = 0, asyncio.Event()
         self.acknowledged: list[str] = []
         self.all_acknowledged = asyncio.Event()
+        #: A later batch, fetched once ``release`` is set (while a member waits in a fetch).
+        self.later = [Message(n) for n in range(count + 1, count + 3)]
+        self.fetching, self.release = asyncio.Event(), asyncio.Event()
+        self.fails = False
 
     async def fetch(self, batch: int, timeout: float) -> list[Any]:
         if self.batches:
             return self.batches.pop(0)
-        await asyncio.sleep(60)
-        return []
+        self.fetching.set()
+        await self.release.wait()
+        self.release.clear()
+        later, self.later = self.later, []
+        if not later:
+            await asyncio.sleep(60)
+        return later
 
     async def rejoined(self) -> bool | None:
+        if self.fails:
+            raise RuntimeError("an unexpected failure")
         self.asks += 1
         if self.asks == 2:
             self.asked_again.set()
@@ -177,6 +188,30 @@ async def test_a_consumer_jetstream_cannot_tell_about_within_ack_wait_counts_as_
     link.reconnect()
     await asyncio.wait_for(link.pull.asked_again.wait(), 5)
     await asyncio.sleep(0.1)  # past ack_wait: the check gives up
+    await member.close(ack_current=True)
+    assert link.pull.acknowledged == []
+    assert link.pull.messages[2].outcome == ""
+
+
+async def test_items_fetched_after_the_reconnect_are_acknowledged_while_it_is_checked() -> None:
+    member, link = await handled(2, [None])  # JetStream does not answer yet
+    pull, later = link.pull, link.pull.later
+    asking = asyncio.create_task(member.next())  # the second acknowledged, then a fetch
+    await asyncio.wait_for(pull.fetching.wait(), 5)
+    link.reconnect()  # nothing held: only what to acknowledge again waits for the check
+    pull.release.set()
+    assert await asyncio.wait_for(asking, 5) is not None  # the third, from the consumer now
+    assert await asyncio.wait_for(member.next(), 5) is not None  # not held back by the check
+    assert [m.outcome for m in later] == ["ack", ""]
+    assert pull.acknowledged == []  # the re-sent ones still wait
+    await member.close(ack_current=False)
+
+
+async def test_a_check_that_fails_counts_as_another_consumer() -> None:
+    member, link = await handled(3, [True])
+    link.pull.fails = True
+    link.reconnect()
+    await asyncio.sleep(0)  # the check is over: the fakes never wait
     await member.close(ack_current=True)
     assert link.pull.acknowledged == []
     assert link.pull.messages[2].outcome == ""
