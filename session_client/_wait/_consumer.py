@@ -84,6 +84,10 @@ class Member:
         #: gives up, what to acknowledge again, and the items held then (not to be finished).
         self._rejoining: asyncio.Task[None] | None = None
         self._rejoin_deadline = 0.0
+        #: Reconnects so far, and as of the latest fetch; whether the latest check found the
+        #: consumer joined (what a fetch brought from before a reconnect is kept only then).
+        self._reconnects = self._fetched_reconnects = 0
+        self._same = True
         self._replies: list[str] = []
         self._suspects: list[Msg] = []
         # The current item's span, and when its batch came (a batch is handed out before the
@@ -179,8 +183,19 @@ class Member:
         await self._keep(messages)  # a fetch that failed with the close is moot
 
     async def _keep(self, messages: list[Msg]) -> None:
-        """Hold fetched ``messages``; once closed, give them back."""
+        """Hold fetched ``messages``; once closed, give them back. If there was a reconnect
+        since the last fetch, some may have come before it (nats-py keeps what comes while a
+        fetch waits, and what comes after one): they are suspects until the check, or let go
+        of if it did not find the consumer joined (see :meth:`_reconnected`)."""
+        if self._fetched_reconnects != self._reconnects:
+            self._fetched_reconnects = self._reconnects
+            if self._rejoining is not None and not self._rejoining.done():
+                self._suspects += messages
+            elif not self._same:
+                return
         if self.closed:
+            if any(msg is suspect for msg in messages for suspect in self._suspects):
+                return  # from which consumer is unknown: not given back
             for msg in messages:
                 with contextlib.suppress(Exception):
                     await msg.nak()
@@ -245,12 +260,13 @@ class Member:
         anyway). First, though, the member checks that the group's consumer is the one it
         joined (:meth:`_rejoin`); until then it finishes none of the items it holds now."""
         pull = self._pull
+        if pull is None:
+            return
+        self._reconnects += 1
         since = time.monotonic() - self._ack_wait
         self._replies += [reply for at, reply in self._acked if at > since]
         self._acked.clear()
         self._suspects = self._holding.held()
-        if pull is None or not (self._replies or self._suspects):
-            return  # nothing depends on which consumer it is
         if self._rejoining is not None and not self._rejoining.done():
             self._rejoining.cancel()  # one check for both reconnects, by the first's deadline
         else:
@@ -268,6 +284,7 @@ class Member:
             logger.exception("checking the group's consumer on %s failed", self._subject)
         replies, self._replies = self._replies, []
         suspects, self._suspects = self._suspects, []
+        self._same = changed is False
         if changed is not False:
             # Made again (a server that lost its store numbers other messages the same), or
             # unknown: finishing one could take another member's item. They are left to their
@@ -298,7 +315,8 @@ class Member:
         rejoining, self._rejoining = self._rejoining, None  # not waited for: closing now
         if rejoining is not None and not rejoining.done():
             rejoining.cancel()
-            self._drop(self._suspects)  # from which consumer stays unknown: no ack, no nak
+            self._same = False  # from which consumer stays unknown: no ack, no nak
+            self._drop(self._suspects)
         fetcher = self._fetcher
         if fetcher is not None and fetcher is not asyncio.current_task():
             self._interrupted = True

@@ -193,18 +193,50 @@ async def test_a_consumer_jetstream_cannot_tell_about_within_ack_wait_counts_as_
     assert link.pull.messages[2].outcome == ""
 
 
-async def test_items_fetched_after_the_reconnect_are_acknowledged_while_it_is_checked() -> None:
-    member, link = await handled(2, [None])  # JetStream does not answer yet
+async def across_a_reconnect(
+    same: list[bool | None], *, answered: bool = True
+) -> tuple[Member, list[Message], asyncio.Task[Any]]:
+    """A member whose fetch was waiting as NATS reconnected, once the check answered (or asked
+    twice in vain): the fetch then brings two items, which may have come before the reconnect.
+    Also the task of the ``next()`` that waits in that fetch."""
+    member, link = await handled(2, same)
     pull, later = link.pull, link.pull.later
     asking = asyncio.create_task(member.next())  # the second acknowledged, then a fetch
     await asyncio.wait_for(pull.fetching.wait(), 5)
-    link.reconnect()  # nothing held: only what to acknowledge again waits for the check
+    link.reconnect()
+    await asyncio.wait_for((pull.asked if answered else pull.asked_again).wait(), 5)
     pull.release.set()
-    assert await asyncio.wait_for(asking, 5) is not None  # the third, from the consumer now
-    assert await asyncio.wait_for(member.next(), 5) is not None  # not held back by the check
+    return member, later, asking
+
+
+async def test_a_fetch_across_a_reconnect_is_let_go_of_if_the_consumer_changed() -> None:
+    member, later, asking = await across_a_reconnect([False])
+    await asyncio.sleep(0)  # the fetch returned: what it brought is not held
+    await member.close(ack_current=True)
+    assert await asyncio.wait_for(asking, 5) is None
+    assert [m.outcome for m in later] == ["", ""]  # neither acknowledged nor given back
+
+
+async def test_what_a_fetch_brings_across_a_reconnect_is_kept_if_the_consumer_is_the_same() -> None:
+    member, later, asking = await across_a_reconnect([True])
+    assert await asyncio.wait_for(asking, 5) is not None  # the third
+    assert await asyncio.wait_for(member.next(), 5) is not None  # the third acknowledged
     assert [m.outcome for m in later] == ["ack", ""]
-    assert pull.acknowledged == []  # the re-sent ones still wait
     await member.close(ack_current=False)
+
+
+async def test_what_a_fetch_brings_while_the_check_runs_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_consumer, "RESEND_RETRY", 0.001)
+    member, later, asking = await across_a_reconnect([None], answered=False)
+    assert await asyncio.wait_for(asking, 5) is not None  # the third, a suspect
+    finishing = asyncio.create_task(member.next())
+    await asyncio.sleep(0.01)  # the check still runs: the third is not acknowledged
+    assert later[0].outcome == ""
+    await member.close(ack_current=True)
+    assert await asyncio.wait_for(finishing, 5) is None
+    assert [m.outcome for m in later] == ["", ""]
 
 
 async def test_a_check_that_fails_counts_as_another_consumer() -> None:
