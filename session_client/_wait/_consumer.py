@@ -84,9 +84,9 @@ class Member:
         #: gives up, what to acknowledge again, and the items held then (not to be finished).
         self._rejoining: asyncio.Task[None] | None = None
         self._rejoin_deadline = 0.0
-        #: Reconnects so far, and as of the latest fetch; whether the latest check found the
-        #: consumer joined (what a fetch brought from before a reconnect is kept only then).
-        self._reconnects = self._fetched_reconnects = 0
+        #: Whether there was a reconnect since the latest fetch; whether the latest check found
+        #: the consumer joined (what a fetch brought from before a reconnect is kept only then).
+        self._reconnected_since_fetch = False
         self._same = True
         self._replies: list[str] = []
         self._suspects: list[Msg] = []
@@ -187,15 +187,13 @@ class Member:
         since the last fetch, some may have come before it (nats-py keeps what comes while a
         fetch waits, and what comes after one): they are suspects until the check, or let go
         of if it did not find the consumer joined (see :meth:`_reconnected`)."""
-        if self._fetched_reconnects != self._reconnects:
-            self._fetched_reconnects = self._reconnects
-            if self._rejoining is not None and not self._rejoining.done():
+        if self._reconnected_since_fetch:
+            self._reconnected_since_fetch = False
+            if self._rejoining is not None and not self._rejoining.done():  # never once closed
                 self._suspects += messages
-            elif not self._same:
+            elif not self._same:  # close() makes an unfinished check count as not the same
                 return
         if self.closed:
-            if any(msg is suspect for msg in messages for suspect in self._suspects):
-                return  # from which consumer is unknown: not given back
             for msg in messages:
                 with contextlib.suppress(Exception):
                     await msg.nak()
@@ -262,7 +260,7 @@ class Member:
         pull = self._pull
         if pull is None:
             return
-        self._reconnects += 1
+        self._reconnected_since_fetch = True
         since = time.monotonic() - self._ack_wait
         self._replies += [reply for at, reply in self._acked if at > since]
         self._acked.clear()
