@@ -26,7 +26,7 @@ def main() -> int:
     """Run the comparison; print one line per run and the medians."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rev", default="HEAD", help="the git revision to compare against")
-    parser.add_argument("--variant", default="async", choices=("async", "sync"))
+    parser.add_argument("--variant", default="async", choices=tuple(bench.BACKEND_OF))
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--ops", type=int, default=0, help="at least this many per run")
@@ -75,7 +75,7 @@ def compare(
     """``repeats`` rounds of floor, ``base``'s client and the working tree's client (with
     OpenTelemetry set up as ``telemetry`` says)."""
     contenders = {
-        "floor": ("floor", bench.ROOT),
+        "floor": (bench.FLOOR_OF[variant], bench.ROOT),
         "base": (variant, base),
         "new": (variant, bench.ROOT),
     }

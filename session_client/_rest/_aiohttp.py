@@ -10,13 +10,13 @@ connection drops before the answer (RFC 9112, 9.3.1.1), before the library's ret
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import aiohttp
 from yarl import URL
 
 from ..config import HttpOptions, Timeouts, tls_context
-from ._backend import MAX_CONNECTIONS, Response, TransportError
+from ._backend import MAX_CONNECTIONS, Request, Response, TransportError
 from ._bodies import read_body
 
 __all__ = ["AiohttpBackend"]
@@ -25,28 +25,16 @@ __all__ = ["AiohttpBackend"]
 _MAX_HEADER = 100 * 1024
 
 
-def _translate(exc: BaseException) -> TransportError:
-    # Refused, DNS, the TLS handshake, or connect's timeout: nothing was sent.
-    unsent = isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError)
-    timeout = isinstance(exc, TimeoutError)
-    return TransportError(exc, sent=not unsent, timeout=timeout)
-
-
 def _header_of(response: aiohttp.ClientResponse) -> Callable[[str], str | None]:
-    headers = response.headers
-
-    def header(name: str) -> str | None:
-        values = headers.getall(name, ())
-        return ", ".join(values) if values else None
-
-    return header
+    headers = response.headers  # its lines of one name joined, as httpx does; "" as none
+    return lambda name: ", ".join(headers.getall(name, ())) or None
 
 
 class AiohttpBackend:
     """An ``aiohttp.ClientSession``, made on the first request, in the loop that runs it."""
 
     def __init__(self, options: HttpOptions) -> None:
-        self._options = options
+        self._options, self._max_bytes = options, options.max_response_bytes
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}  # by scheme and host
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}  # one per call option
@@ -77,15 +65,7 @@ class AiohttpBackend:
             self._proxies[key] = None if bypass else proxy
         return self._proxies[key]
 
-    async def send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        content: bytes | None,
-        timeouts: Timeouts,
-        max_bytes: int,
-    ) -> Response:
+    async def send(self, request: Request, timeouts: Timeouts) -> Response:
         """Send the request and read its response."""
         session = self._session or self._open()
         timeout = self._timeouts.get(timeouts)
@@ -94,26 +74,25 @@ class AiohttpBackend:
             timeout = self._timeouts[timeouts] = aiohttp.ClientTimeout(
                 total=None, sock_connect=connect, sock_read=read
             )
-        target = URL(url, encoded=True)  # the route quoted its path and query
-        try:
-            response = await session.request(
-                method,
+        target = URL(request.url, encoded=True)  # the route quoted its path and query
+        try:  # released at the end: a response not read to its end closes its connection
+            async with session.request(
+                request.method,
                 target,
-                headers=headers,
-                data=content,
+                headers=request.headers,
+                data=request.content,
                 allow_redirects=False,
                 proxy=self._proxy(target),
                 timeout=timeout,
-            )
-            header = _header_of(response)
-            try:
-                body = await read_body(response.content.iter_any(), header, max_bytes)
-            except BaseException:
-                response.close()  # not read to its end: the connection cannot serve again
-                raise
-            response.release()
+            ) as response:
+                header = _header_of(response)
+                body = await read_body(response.content.iter_any(), header, self._max_bytes)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _translate(exc) from exc
+            # Refused, DNS, the TLS handshake, or connect's timeout: nothing was sent.
+            unsent = isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError)
+            raise TransportError(
+                exc, sent=not unsent, timeout=isinstance(exc, TimeoutError)
+            ) from exc
         return Response(response.status, body, header)
 
     async def aclose(self) -> None:

@@ -1,10 +1,7 @@
-"""What the call path needs of an HTTP library, and the choice of one.
-
-A backend sends a request and hands back the status, the headers and the body, read through
-the same size-capped reader (:func:`._bodies.read_body`); the call path (:mod:`._call`) does
-the rest the same way for every backend. Each backend is a small module, the only one
-importing its library, imported on the first request.
-"""
+"""What the call path needs of an HTTP library, and the choice of one. A backend sends a
+request and hands back the status, the headers and the body (read by :func:`._bodies.read_body`);
+the call path (:mod:`._call`) does the rest, the same for all. Each backend is a small module,
+the only one importing its library, imported on the first request."""
 
 from __future__ import annotations
 
@@ -19,18 +16,10 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 if TYPE_CHECKING:
     from ..config import HttpOptions, Timeouts
 
-__all__ = [
-    "BACKENDS",
-    "MAX_CONNECTIONS",
-    "Backend",
-    "Response",
-    "TransportError",
-    "choose_backend",
-]
+__all__ = ["MAX_CONNECTIONS", "Backend", "Request", "Response", "TransportError", "choose_backend"]
 
-#: The backends; each but httpx needs the extra of its name.
-BACKENDS = ("httpx", "aiohttp", "httpx2")
-#: The oldest release of each that the backends work with (pyproject.toml's lower bounds).
+#: The backends (each but httpx needs the extra of its name), and the oldest release of each
+#: library that its backend works with (pyproject.toml's lower bounds).
 _OLDEST = {"httpx": (0, 27), "aiohttp": (3, 11), "httpx2": (2, 17)}
 #: Connections per client, all kept alive between calls: not httpx's 100, whose pool
 #: bookkeeping costs O(connections x idle connections) per request (encode/httpcore#1035).
@@ -49,10 +38,18 @@ class TransportError(Exception):
         self.sent, self.timeout = sent, timeout
 
 
+class Request(NamedTuple):
+    """What a backend sends: ``url`` quoted by the route, ``headers`` named in lower case."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    content: bytes | None
+
+
 class Response(NamedTuple):
-    """A whole response: ``status``, ``body`` (decoded, read within the size cap by
-    :func:`._bodies.read_body`) and ``header(name)`` (lower case; its lines joined by
-    ``", "``)."""
+    """A whole response: ``body`` decoded and read within the size cap, ``header(name)`` (lower
+    case; its lines joined by ``", "``)."""
 
     status: int
     body: bytes
@@ -60,22 +57,13 @@ class Response(NamedTuple):
 
 
 class Backend(Protocol):
-    """One HTTP library's connection pool: ``send`` (raises :class:`TransportError`, and what
-    :func:`._bodies.read_body` raises), ``aclose``, and ``abandon`` (let the connections go
-    without I/O: their loop is closed). ``version`` names the library and its version, for
-    the User-Agent."""
+    """One HTTP library's connection pool. ``send`` raises :class:`TransportError` and what
+    :func:`._bodies.read_body` raises; ``abandon`` lets the connections go without I/O (their
+    loop is closed); ``version`` names the library and its release, for the User-Agent."""
 
     version: str
 
-    async def send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        content: bytes | None,
-        timeouts: Timeouts,
-        max_bytes: int,
-    ) -> Response: ...
+    async def send(self, request: Request, timeouts: Timeouts) -> Response: ...
 
     async def aclose(self) -> None: ...
 
@@ -88,8 +76,8 @@ def choose_backend(name: object, transport: object) -> str:
     argument = "http_backend"
     if name is None:
         name, argument = os.environ.get("ORG_HTTP_BACKEND") or "httpx", "ORG_HTTP_BACKEND"
-    if not isinstance(name, str) or name not in BACKENDS:
-        raise ValueError(f"{argument} must be one of {', '.join(BACKENDS)}, got {name!r}")
+    if not isinstance(name, str) or name not in _OLDEST:
+        raise ValueError(f"{argument} must be one of {', '.join(_OLDEST)}, got {name!r}")
     found = _installed_version(name)
     if found is None or found < _OLDEST[name]:
         extra = f"pip install 'session_client_lib[{name}]'"

@@ -33,16 +33,13 @@ class UnsupportedEncoding(Exception):
 
 def _coding(content_encoding: str | None) -> str:
     """The one coding named by a ``Content-Encoding`` value, ``""`` for none."""
-    if content_encoding is None:
-        return ""
-    codings = [c for c in (v.strip().lower() for v in content_encoding.split(",")) if c]
-    codings = [c for c in codings if c not in _IDENTITY]
+    named = (c.strip().lower() for c in (content_encoding or "").split(","))
+    codings = [c for c in named if c not in _IDENTITY]
     if len(codings) > 1:  # gzip over gzip: each layer multiplies, nothing legitimate needs it
         raise UnsupportedEncoding(f"stacked content encodings {content_encoding!r}")
-    coding = codings[0] if codings else ""
-    if coding not in ("", "gzip", "deflate"):
-        raise UnsupportedEncoding(f"content encoding {coding!r} was not asked for")
-    return coding
+    if codings and codings[0] not in ("gzip", "deflate"):
+        raise UnsupportedEncoding(f"content encoding {codings[0]!r} was not asked for")
+    return codings[0] if codings else ""
 
 
 class BodyReader:
@@ -54,18 +51,14 @@ class BodyReader:
 
     __slots__ = ("_chunks", "_inflater", "_raw_deflate", "_room", "_wire_room")
 
-    def __init__(
-        self, content_encoding: str | None, content_length: str | None, limit: int
-    ) -> None:
-        if content_length is not None and content_length.isdigit() and int(content_length) > limit:
+    def __init__(self, encoding: str | None, length: str | None, limit: int) -> None:
+        if length is not None and length.isdigit() and int(length) > limit:
             raise BodyTooLarge  # said so up front: not worth reading
-        coding = _coding(content_encoding)
+        coding = _coding(encoding)
         self._chunks: list[bytes] = []
-        self._room = limit  # decoded bytes still allowed
-        self._wire_room = limit  # raw bytes still allowed
-        self._inflater = (
-            None if not coding else zlib.decompressobj(_ZLIB if coding == "deflate" else _GZIP)
-        )
+        self._room = self._wire_room = limit  # decoded, raw bytes still allowed
+        wbits = _ZLIB if coding == "deflate" else _GZIP
+        self._inflater = zlib.decompressobj(wbits) if coding else None
         # Some servers send raw deflate for ``deflate``: told apart by the first chunk.
         self._raw_deflate = coding == "deflate"
 
@@ -112,8 +105,7 @@ class BodyReader:
             self._take(self._inflater.flush())
             if not self._inflater.eof:  # cut short: what came is not the whole body
                 raise zlib.error("the compressed body ends before its end")
-        chunks = self._chunks
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return b"".join(self._chunks)  # one chunk: that very object, not a copy
 
 
 async def read_body(

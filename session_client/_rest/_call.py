@@ -1,7 +1,6 @@
 """The one call path of every REST call, read top to bottom in :meth:`RestClient.call`: take a
 slot, attempt, retry what is safe to retry, map the error, parse once. The generated route
-builds the request and checks the parsed body with its model; the backend carries the bytes.
-"""
+builds the request and checks the parsed body with its model; the backend carries the bytes."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import logging
 import platform
 import time
 import zlib
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
 from .._json import loads
@@ -24,7 +23,7 @@ from ..errors import (
     api_error,
 )
 from . import _retries
-from ._backend import MAX_CONNECTIONS, Backend, Response, TransportError, open_backend
+from ._backend import MAX_CONNECTIONS, Backend, Request, Response, TransportError, open_backend
 from ._bodies import ACCEPT_ENCODING, BodyTooLarge, UnsupportedEncoding
 
 if TYPE_CHECKING:
@@ -71,50 +70,41 @@ class RestClient:
         headers = {**self._headers, **{name.lower(): v for name, v in route_headers.items()}}
         if options.extra_headers:
             headers.update(options.extra_headers)  # lower case already (config.check_headers)
+        sending = Request(method, self._base_url + path, headers, content)
         timeouts = options.timeouts or self._timeouts
-        max_retries = (
-            self._options.max_retries if options.max_retries is None else options.max_retries
-        )
-        url = self._base_url + path
-        repeatable = _retries.is_repeatable(method, headers)
-        failure: TransportError | None = None
-        await self._take_slot(timeouts)
-        held, attempt = True, 0
-        try:
-            while True:
-                instruments, response, failure = self._telemetry.on(), None, None
-                try:
-                    if instruments is None:
-                        response = await self._exchange(method, url, headers, content, timeouts)
-                    else:  # the attempt in a span, which adds its traceparent to the headers
-                        response = await instruments.attempt(
-                            lambda traced: self._exchange(method, url, traced, content, timeouts),
-                            *(method, url, attempt, dict(headers)),
-                        )
-                except TransportError as exc:
-                    failure = exc
-                sent = True if failure is None else failure.sent
-                status = None if response is None else response.status
-                if not _retries.should_retry(
-                    attempt, max_retries, repeatable, status=status, sent=sent
-                ):
-                    break
-                retry_after = None if response is None else response.header("retry-after")
-                delay = _retries.backoff(attempt, retry_after)
-                logger.info(
-                    "retrying %s in %.2f s (attempt %d of %d)",
-                    *(self._operation(method, url), delay, attempt + 1, max_retries),
-                )
-                # The slot serves other calls meanwhile: a server answering 503 with
-                # Retry-After to twenty calls must not stall every other call.
+        retries = self._options.max_retries if options.max_retries is None else options.max_retries
+        repeatable, attempt = _retries.is_repeatable(method, headers), 0
+        while True:
+            response, failure = None, None
+            # A slot per attempt: while this call waits to retry (a server answering 503 with
+            # Retry-After to twenty calls), other calls go on.
+            await self._take_slot(timeouts)
+            try:
+                instruments = self._telemetry.on()
+                if instruments is None:
+                    response = await self._exchange(sending, timeouts)
+                else:  # the attempt in a span, which adds its traceparent to the headers
+                    response = await instruments.attempt(
+                        lambda traced: self._exchange(
+                            Request(method, sending.url, traced, content), timeouts
+                        ),
+                        *(method, sending.url, attempt, dict(headers)),
+                    )
+            except TransportError as exc:
+                failure = exc
+            finally:
                 self._slots.release()
-                held = False
-                await asyncio.sleep(delay)
-                await self._take_slot(timeouts)
-                held, attempt = True, attempt + 1
-        finally:
-            if held:
-                self._slots.release()
+            status = None if response is None else response.status
+            sent = failure is None or failure.sent
+            if not _retries.should_retry(attempt, retries, repeatable, status=status, sent=sent):
+                break
+            delay = _retries.backoff(attempt, response and response.header("retry-after"))
+            logger.info(
+                "retrying %s in %.2f s (attempt %d of %d)",
+                *(self._operation(sending), delay, attempt + 1, retries),
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
         if response is None:
             assert failure is not None
             where, cause = redact_url(self._base_url), failure.__cause__ or failure
@@ -122,7 +112,7 @@ class RestClient:
                 message = f"the API at {where} did not answer in time: {failure}"
                 raise APITimeoutError(message) from cause
             raise APIConnectionError(f"cannot reach the API at {where}: {failure}") from cause
-        return self._result(response, method, url, parse)
+        return self._result(response, sending, parse)
 
     async def _take_slot(self, timeouts: Timeouts) -> None:
         if not self._slots.locked():
@@ -135,22 +125,13 @@ class RestClient:
             where = redact_url(self._base_url)
             raise APITimeoutError(f"no free connection to the API at {where} in time") from None
 
-    async def _exchange(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        content: bytes | None,
-        timeouts: Timeouts,
-    ) -> Response:
+    async def _exchange(self, request: Request, timeouts: Timeouts) -> Response:
         """One attempt: send, and read the whole body within the deadline and the size cap."""
         assert self._backend is not None
         bound = asyncio.timeout(timeouts.deadline)
         try:
             async with bound:
-                return await self._backend.send(
-                    method, url, headers, content, timeouts, self._max_bytes
-                )
+                return await self._backend.send(request, timeouts)
         except TimeoutError:
             if not bound.expired():
                 raise
@@ -158,20 +139,20 @@ class RestClient:
             message = f"no complete response within {deadline} (connect, headers and body)"
             raise TransportError(message, sent=True, timeout=True) from None
         except BodyTooLarge:
-            raise APIResponseTooLargeError(self._operation(method, url), self._max_bytes) from None
+            raise APIResponseTooLargeError(self._operation(request), self._max_bytes) from None
         except (UnsupportedEncoding, zlib.error) as exc:
-            raise APIResponseValidationError(f"{self._operation(method, url)}: {exc}") from None
+            raise APIResponseValidationError(f"{self._operation(request)}: {exc}") from None
 
-    def _operation(self, method: str, url: str) -> str:
+    def _operation(self, request: Request) -> str:
         """``GET /sessions/s1``: what an error or a retry names (built only for one)."""
-        return f"{method} {url.removeprefix(self._base_url).partition('?')[0]}"
+        return f"{request.method} {request.url.removeprefix(self._base_url).partition('?')[0]}"
 
     def _result(
-        self, response: Response, method: str, url: str, parse: Callable[[int, Any], Any]
+        self, response: Response, request: Request, parse: Callable[[int, Any], Any]
     ) -> Any:
         status = response.status
         if status >= 400:
-            operation = self._operation(method, url)
+            operation = self._operation(request)
             raise api_error(status, response.body, response.header("x-request-id"), operation)
         try:
             data = loads(response.body)
@@ -179,11 +160,11 @@ class RestClient:
                 raise TypeError(f"a JSON {type(data).__name__}, not an object")
             parsed = parse(status, data)
         except (ValueError, KeyError, TypeError) as exc:
-            message = f"{self._operation(method, url)}: malformed API response: {exc!r}"
+            message = f"{self._operation(request)}: malformed API response: {exc!r}"
             raise APIResponseValidationError(message) from exc
         if parsed is None:
-            operation = self._operation(method, url)
-            raise APIResponseValidationError(f"{operation}: undocumented status {status}")
+            message = f"{self._operation(request)}: undocumented status {status}"
+            raise APIResponseValidationError(message)
         date = response.header("date")
         if date is not None:
             self.date = (date, time.time())

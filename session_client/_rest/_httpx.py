@@ -6,28 +6,21 @@ as for every backend."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
 from ..config import HttpOptions, Timeouts, tls_context
-from ._backend import MAX_CONNECTIONS, Response, TransportError
+from ._backend import MAX_CONNECTIONS, Request, Response, TransportError
 from ._bodies import BodyTooLarge, read_body
 
 __all__ = ["HttpxBackend"]
-
-
-def _translate(httpx: ModuleType, exc: Exception) -> TransportError:
-    unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-    timeout = isinstance(exc, httpx.TimeoutException)
-    return TransportError(exc, sent=not unsent, timeout=timeout)
 
 
 class HttpxBackend:
     """An ``httpx.AsyncClient`` (of the module ``httpx``), made on the first request."""
 
     def __init__(self, httpx: ModuleType, options: HttpOptions) -> None:
-        self._httpx, self._options = httpx, options
+        self._httpx, self._options, self._max_bytes = httpx, options, options.max_response_bytes
         self._client: Any = None
         self._timeouts: dict[Timeouts, Any] = {}  # httpx's, one per distinct call option
         self.version = f"{httpx.__name__} {httpx.__version__}"
@@ -41,39 +34,31 @@ class HttpxBackend:
         )
         return self._client
 
-    async def send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        content: bytes | None,
-        timeouts: Timeouts,
-        max_bytes: int,
-    ) -> Response:
+    async def send(self, request: Request, timeouts: Timeouts) -> Response:
         """Send the request and read its response."""
-        client = self._client or self._open()
+        client, httpx = self._client or self._open(), self._httpx
         timeout = self._timeouts.get(timeouts)
         if timeout is None:  # the pool's wait is the call path's slot
             connect, read = timeouts.phase_bounds()
-            timeout = self._timeouts[timeouts] = self._httpx.Timeout(
-                read, connect=connect, pool=None
-            )
-        request = client.build_request(
-            method, url, headers=headers, content=content, timeout=timeout
-        )
+            timeout = self._timeouts[timeouts] = httpx.Timeout(read, connect=connect, pool=None)
+        method, url, headers, content = request
+        built = client.build_request(method, url, headers=headers, content=content, timeout=timeout)
         try:
-            response = await client.send(request, stream=True)
+            response = await client.send(built, stream=True)
             try:
                 if response.is_stream_consumed:  # a transport's in-memory one (a mock's): decoded
                     body = response.content
-                    if len(body) > max_bytes:
+                    if len(body) > self._max_bytes:
                         raise BodyTooLarge
                 else:
-                    body = await read_body(response.aiter_raw(), response.headers.get, max_bytes)
+                    raw = response.aiter_raw()
+                    body = await read_body(raw, response.headers.get, self._max_bytes)
             finally:
                 await response.aclose()
-        except self._httpx.TransportError as exc:
-            raise _translate(self._httpx, exc) from exc
+        except httpx.TransportError as exc:
+            unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+            timeout = isinstance(exc, httpx.TimeoutException)
+            raise TransportError(exc, sent=not unsent, timeout=timeout) from exc
         return Response(response.status_code, body, response.headers.get)
 
     async def aclose(self) -> None:
