@@ -64,9 +64,7 @@ class Backend(Protocol):
     version: str
 
     async def send(self, request: Request, timeouts: Timeouts) -> Response: ...
-
     async def aclose(self) -> None: ...
-
     def abandon(self) -> None: ...
 
 

@@ -96,7 +96,7 @@ class RestClient:
                 self._slots.release()
             status = None if response is None else response.status
             sent = failure is None or failure.sent
-            if not _retries.should_retry(attempt, retries, repeatable, status=status, sent=sent):
+            if not _retries.should_retry(attempt, retries, repeatable, status, sent):
                 break
             delay = _retries.backoff(attempt, response and response.header("retry-after"))
             logger.info(

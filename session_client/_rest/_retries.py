@@ -28,16 +28,11 @@ def is_repeatable(method: str, headers: dict[str, str]) -> bool:
 
 
 def should_retry(
-    attempt: int,
-    max_retries: int,
-    repeatable: bool,
-    *,
-    status: int | None = None,
-    sent: bool = True,
+    attempt: int, retries: int, repeatable: bool, status: int | None, sent: bool
 ) -> bool:
-    """After attempt number ``attempt`` (0 first) ended with ``status``, or with no response
-    (``status`` None; ``sent``: the request may have reached the server)."""
-    if attempt >= max_retries:
+    """After attempt number ``attempt`` (0 first, of at most ``retries`` + 1) ended with
+    ``status``, or with no response (``status`` None; ``sent``: it may have reached the server)."""
+    if attempt >= retries:
         return False
     if status is None:
         return repeatable or not sent

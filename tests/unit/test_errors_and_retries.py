@@ -152,12 +152,12 @@ async def test_posts_carry_an_idempotency_key_and_retries_reuse_it(
 def test_a_post_without_idempotency_key_is_not_retried_after_it_may_have_run() -> None:
     unkeyed = _retries.is_repeatable("POST", {})
     keyed = _retries.is_repeatable("POST", {"idempotency-key": "k"})
-    assert not _retries.should_retry(0, 2, unkeyed, status=503)
+    assert not _retries.should_retry(0, 2, unkeyed, status=503, sent=True)
     assert not _retries.should_retry(0, 2, unkeyed, status=None, sent=True)
     assert _retries.should_retry(0, 2, unkeyed, status=None, sent=False)  # never reached it
-    assert _retries.should_retry(1, 2, keyed, status=503)
-    assert not _retries.should_retry(2, 2, keyed, status=503)  # max_retries spent
-    assert not _retries.should_retry(0, 2, keyed, status=500)  # not a retryable status
+    assert _retries.should_retry(1, 2, keyed, status=503, sent=True)
+    assert not _retries.should_retry(2, 2, keyed, status=503, sent=True)  # max_retries spent
+    assert not _retries.should_retry(0, 2, keyed, status=500, sent=True)  # not a retryable status
 
 
 @pytest.mark.parametrize(
