@@ -23,11 +23,13 @@ class ApiRequest(NamedTuple):
     content: bytes | None
 
 
+# One encoder for every body: json.dumps with options builds a new one on each call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode_json(value: Any) -> bytes:
     """``value`` as compact UTF-8 JSON; NaN and Infinity, which are not JSON, are refused."""
-    return json.dumps(
-        value, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-    ).encode()
+    return _ENCODER.encode(value).encode()
 
 
 __all__ = ["UNSET", "ApiRequest", "Unset", "encode_json"]
