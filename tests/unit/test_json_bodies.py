@@ -40,3 +40,16 @@ def test_the_same_value_or_the_same_error_as_json_loads(body: bytes) -> None:
 def test_deep_nesting_raises_recursion_error_as_json_loads() -> None:
     with pytest.raises(RecursionError):
         loads(b"[" * 100_000)
+
+
+@pytest.mark.parametrize("value", [{"a": 1, "é": [None, 1.5]}, {"n": float("nan")}, {"i": 1e999}])
+def test_request_bodies_are_compact_utf8_json_and_refuse_what_is_not_json(value: object) -> None:
+    from session_client._session_api.types import encode_json
+
+    try:
+        expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        with pytest.raises(ValueError):
+            encode_json(value)
+    else:
+        assert encode_json(value) == expected.encode()
