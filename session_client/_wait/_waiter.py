@@ -34,6 +34,7 @@ from ..errors import (
     UnprocessableEntityError,
 )
 from ..subjects import session_subject, subject_wide
+from ._due import DueTimes
 from ._linger import Linger
 from ._nats import NatsLink, OnMessage, where
 from ._payloads import Answer, parse_payload
@@ -63,6 +64,9 @@ _PAGE_SIZE = 1000
 #: ended together, at most once per this period), and how many may linger at once.
 LINGER_SECONDS = 0.5
 LINGER_LIMIT = 256
+#: Rounds due this far ahead or more (the safety net's) share one timer (:mod:`._due`), and run
+#: up to ``_FAR_SLACK`` late: most waits end before, and a timer per subject would be waste.
+_FAR, _FAR_SLACK = 10.0, 1.0
 
 
 class _CreatorCancelled(Exception):
@@ -164,6 +168,8 @@ class ResponseWaiter:
         #: Session subscriptions with no wait left, by session subject, until they end.
         self._lingering: Linger[str, _Listener] = Linger(LINGER_SECONDS, LINGER_LIMIT)
         self._sweep_timer: asyncio.TimerHandle | None = None
+        self._far: DueTimes[str] = DueTimes(_FAR_SLACK)
+        self._far_timer: asyncio.TimerHandle | None = None
         self._ending: set[asyncio.Task[None]] = set()
 
     @property
@@ -294,6 +300,7 @@ class ResponseWaiter:
         state = self._subjects.pop(wait.subject, None)
         if state is not None:
             state.stop()
+            self._far.discard(wait.subject)
         await self._drop(self._legacy, wait.subject)
 
     async def _park(self, subject: str) -> None:
@@ -441,6 +448,10 @@ class ResponseWaiter:
         for state in self._subjects.values():
             state.stop()
         self._subjects.clear()
+        self._far.clear()
+        if self._far_timer is not None:
+            self._far_timer.cancel()
+            self._far_timer = None
         self._sessions.clear()
         self._legacy.clear()
         self._lingering.clear()  # gone with the connection, or going with it
@@ -466,6 +477,7 @@ class ResponseWaiter:
         if state.timer is not None:
             state.timer.cancel()
             state.timer = None
+        self._far.discard(subject)
         if state.task is None:  # a running round re-arms when done
             self._arm(subject, state)
 
@@ -474,9 +486,25 @@ class ResponseWaiter:
         delay, kind = state.schedule.next_round()
         if recovering and not state.schedule.recovering:
             state.replay_from = None  # the outage is recovered
-        state.timer = asyncio.get_running_loop().call_later(
-            jittered(delay, random.random()), self._start_round, subject, state, kind
-        )
+        delay, loop = jittered(delay, random.random()), asyncio.get_running_loop()
+        if delay < _FAR or kind is not Round.REST:
+            state.timer = loop.call_later(delay, self._start_round, subject, state, kind)
+            return
+        wake = self._far.add(subject, loop.time() + delay)
+        if wake is not None:
+            if self._far_timer is not None:
+                self._far_timer.cancel()
+            self._far_timer = loop.call_at(wake, self._far_due)
+
+    def _far_due(self) -> None:
+        """Start the far-off rounds that are due (see :meth:`_arm`)."""
+        loop = asyncio.get_running_loop()
+        due, wake = self._far.expired(loop.time())
+        self._far_timer = None if wake is None else loop.call_at(wake, self._far_due)
+        for subject in due:
+            state = self._subjects.get(subject)
+            if state is not None:  # (a released subject's due time is discarded with it)
+                self._start_round(subject, state, Round.REST)
 
     def _start_round(self, subject: str, state: _SubjectState, kind: Round) -> None:
         state.timer = None

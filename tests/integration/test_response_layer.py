@@ -481,3 +481,43 @@ async def test_a_feed_cursor_the_server_refuses_is_dropped_for_a_time_based_roun
             answers = await asyncio.wait_for(asyncio.gather(*waits), 10)
     assert [answer["response"] for answer in answers] == [{"n": 0}, {"n": 1}]
     assert transport.refused_cursor
+
+
+async def test_rounds_due_far_ahead_run_on_one_shared_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Rounds due 0.5 s ahead or more count as far here (10 s in use): the rounds of an outage,
+    # 1, 2, 4 s after it, then run on the waiter's one timer, and must still find the answer.
+    monkeypatch.setattr(_waiter, "_FAR", 0.5)
+    fired = 0
+    far_due = _waiter.ResponseWaiter._far_due
+
+    def counted(self: _waiter.ResponseWaiter) -> None:
+        nonlocal fired
+        fired += 1
+        far_due(self)
+
+    monkeypatch.setattr(_waiter.ResponseWaiter, "_far_due", counted)
+    with LocalStack(stream=False) as own:
+        own.human.stay_silent()
+        async with AsyncSessionClient(own.api_url, [own.nats_url]) as client:
+            sid = unique("far")
+            await client.create_session(sid)
+            waits = [
+                asyncio.create_task(
+                    client.send_and_wait_for_response(
+                        sid, "c", "m", f"subj.far{n}", timeout=20, message_id=f"{sid}:{n}"
+                    )
+                )
+                for n in range(3)
+            ]
+            await asyncio.to_thread(own.human.wait_for_messages, 3, 5)
+            assert own.nats_server is not None
+            own.nats_server.kill()  # and it stays down: only the REST rounds can answer
+            async with httpx.AsyncClient(base_url=own.api_url) as http:
+                for n in range(3):
+                    path = f"/sessions/{sid}/messages/{sid}:{n}/response"
+                    (await http.post(path, json={"response": {"n": n}})).raise_for_status()
+            answers = await asyncio.wait_for(asyncio.gather(*waits), 10)
+    assert [answer["response"] for answer in answers] == [{"n": n} for n in range(3)]
+    assert fired >= 1
