@@ -44,7 +44,7 @@ class Run:
 
 
 def _no_recovery_timer(run: Run) -> None:
-    """No per-subject timer for the safety-net rounds (armed with each first wait)."""
+    """No recovery round armed (each subject's first wait arms its safety-net round)."""
     from session_client._wait._waiter import ResponseWaiter
 
     ResponseWaiter._arm = lambda self, subject, state: None  # type: ignore[method-assign]

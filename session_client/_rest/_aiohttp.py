@@ -26,8 +26,8 @@ _MAX_HEADER = 100 * 1024
 
 
 def _header_of(response: aiohttp.ClientResponse) -> Callable[[str], str | None]:
-    headers = response.headers  # its lines of one name joined, as httpx does; "" as none
-    return lambda name: ", ".join(headers.getall(name, ())) or None
+    headers = response.headers  # its lines of one name joined, as httpx does
+    return lambda name: ", ".join(lines) if (lines := headers.getall(name, ())) else None
 
 
 class AiohttpBackend:

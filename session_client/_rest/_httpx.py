@@ -57,8 +57,8 @@ class HttpxBackend:
                 await response.aclose()
         except httpx.TransportError as exc:
             unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-            timeout = isinstance(exc, httpx.TimeoutException)
-            raise TransportError(exc, sent=not unsent, timeout=timeout) from exc
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            raise TransportError(exc, sent=not unsent, timeout=timed_out) from exc
         return Response(response.status_code, body, response.headers.get)
 
     async def aclose(self) -> None:

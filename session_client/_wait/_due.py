@@ -25,11 +25,8 @@ class DueTimes(Generic[K]):
         self._due: dict[K, float] = {}
         self._wake: float | None = None  # when the owner's timer fires; None: it has none
 
-    def __len__(self) -> int:
-        return len(self._due)
-
     def add(self, key: K, when: float) -> float | None:
-        """Keep ``key`` due at ``when`` (instead of any earlier time). Returns when the owner's
+        """Keep ``key`` due at ``when`` (instead of any time it had). Returns when the owner's
         timer must now fire, if it must be armed again (cancelling any other); else None."""
         self._due[key] = when
         if self._wake is not None and self._wake <= when + self.slack:
@@ -37,9 +34,14 @@ class DueTimes(Generic[K]):
         self._wake = when
         return when
 
-    def discard(self, key: K) -> None:
-        """``key`` is no longer due (a timer armed for it may fire for nothing)."""
+    def discard(self, key: K) -> bool:
+        """``key`` is no longer due. True when nothing is left: the owner cancels its timer
+        (else it may fire for nothing)."""
         self._due.pop(key, None)
+        if self._due:
+            return False
+        self._wake = None
+        return True
 
     def clear(self) -> None:
         """Nothing is due; the owner cancels its timer."""

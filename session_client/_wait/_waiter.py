@@ -293,15 +293,15 @@ class ResponseWaiter:
         how the wait ended if nothing settled it (``timeout``, ``closed``, ``cancelled``)."""
         self._telemetry.wait_ended(wait, unsettled, self._rechecks(wait.subject))
         subject_left = self._table.remove(wait)
+        if subject_left:  # its rounds end now: a wait registered while this awaits gets new ones
+            state = self._subjects.pop(wait.subject, None)
+            if state is not None:
+                state.stop()
+                self._discard_due(wait.subject)
         if not self._table.has_session(wait.subject, wait.session_id):
             await self._park(session_subject(wait.subject, wait.session_id))
-        if not subject_left:
-            return
-        state = self._subjects.pop(wait.subject, None)
-        if state is not None:
-            state.stop()
-            self._far.discard(wait.subject)
-        await self._drop(self._legacy, wait.subject)
+        if subject_left:
+            await self._drop(self._legacy, wait.subject)
 
     async def _park(self, subject: str) -> None:
         """Let the session subscription to ``subject`` linger (see :mod:`._linger`)."""
@@ -477,7 +477,7 @@ class ResponseWaiter:
         if state.timer is not None:
             state.timer.cancel()
             state.timer = None
-        self._far.discard(subject)
+        self._discard_due(subject)
         if state.task is None:  # a running round re-arms when done
             self._arm(subject, state)
 
@@ -495,6 +495,13 @@ class ResponseWaiter:
             if self._far_timer is not None:
                 self._far_timer.cancel()
             self._far_timer = loop.call_at(wake, self._far_due)
+
+    def _discard_due(self, subject: str) -> None:
+        """``subject`` has no far-off round any more; the timer goes with the last one (it
+        would keep this waiter alive until it fired)."""
+        if self._far.discard(subject) and self._far_timer is not None:
+            self._far_timer.cancel()
+            self._far_timer = None
 
     def _far_due(self) -> None:
         """Start the far-off rounds that are due (see :meth:`_arm`)."""
