@@ -45,6 +45,8 @@ def plan(
     each list in its own order); a tuple, so that a plain wait's no steps allocate nothing
     (it keeps them while pending). Raises ``ValueError``/``TypeError`` for a bad delay or
     channel, or ids too long to derive."""
+    if not reminders and not escalate_to:
+        return ()  # a plain wait's, at no cost
     steps = [
         Step(
             _delay(delay, "reminders"),

@@ -86,7 +86,7 @@ class AiohttpBackend:
                 timeout=timeout,
             ) as response:
                 header = _header_of(response)
-                body = await read_body(response.content.iter_any(), header, self._max_bytes)
+                body = await read_body(response.content.readany, header, self._max_bytes)
         except (aiohttp.ClientError, TimeoutError) as exc:
             # Refused, DNS, the TLS handshake, or connect's timeout: nothing was sent.
             unsent = isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError)

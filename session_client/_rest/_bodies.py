@@ -8,7 +8,7 @@ at most one byte more than the room left, never for a whole chunk's worth of out
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterable, Callable
+from collections.abc import Awaitable, Callable
 
 __all__ = ["ACCEPT_ENCODING", "BodyReader", "BodyTooLarge", "UnsupportedEncoding", "read_body"]
 
@@ -33,7 +33,9 @@ class UnsupportedEncoding(Exception):
 
 def _coding(content_encoding: str | None) -> str:
     """The one coding named by a ``Content-Encoding`` value, ``""`` for none."""
-    named = (c.strip().lower() for c in (content_encoding or "").split(","))
+    if not content_encoding:
+        return ""
+    named = (c.strip().lower() for c in content_encoding.split(","))
     codings = [c for c in named if c not in _IDENTITY]
     if len(codings) > 1:  # gzip over gzip: each layer multiplies, nothing legitimate needs it
         raise UnsupportedEncoding(f"stacked content encodings {content_encoding!r}")
@@ -109,11 +111,12 @@ class BodyReader:
 
 
 async def read_body(
-    chunks: AsyncIterable[bytes], header: Callable[[str], str | None], limit: int
+    read: Callable[[], Awaitable[bytes]], header: Callable[[str], str | None], limit: int
 ) -> bytes:
-    """The whole body from its raw ``chunks`` as they arrive, decoded as the response's
-    ``header`` says, within ``limit`` (see :class:`BodyReader`)."""
+    """The whole body, from ``read()``'s raw chunks as they arrive (``b""`` at its end: a loop,
+    not an async iterator, whose end raises), decoded as the response's ``header`` says,
+    within ``limit`` (see :class:`BodyReader`)."""
     reader = BodyReader(header("content-encoding"), header("content-length"), limit)
-    async for chunk in chunks:
+    while chunk := await read():
         reader.feed(chunk)
     return reader.finish()

@@ -6,6 +6,7 @@ as for every backend."""
 
 from __future__ import annotations
 
+import functools
 from types import ModuleType
 from typing import Any
 
@@ -51,8 +52,8 @@ class HttpxBackend:
                     if len(body) > self._max_bytes:
                         raise BodyTooLarge
                 else:
-                    raw = response.aiter_raw()
-                    body = await read_body(raw, response.headers.get, self._max_bytes)
+                    next_chunk = functools.partial(anext, response.aiter_raw(), b"")
+                    body = await read_body(next_chunk, response.headers.get, self._max_bytes)
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:
