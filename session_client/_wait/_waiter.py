@@ -293,15 +293,19 @@ class ResponseWaiter:
         how the wait ended if nothing settled it (``timeout``, ``closed``, ``cancelled``)."""
         self._telemetry.wait_ended(wait, unsettled, self._rechecks(wait.subject))
         subject_left = self._table.remove(wait)
-        if subject_left:  # its rounds end now: a wait registered while this awaits gets new ones
+        legacy = None
+        if subject_left:
+            # Its rounds and its listener end now: a wait registered while this awaits gets
+            # its own, which nothing here ends.
             state = self._subjects.pop(wait.subject, None)
             if state is not None:
                 state.stop()
                 self._discard_due(wait.subject)
+            legacy = self._legacy.pop(wait.subject, None)
         if not self._table.has_session(wait.subject, wait.session_id):
             await self._park(session_subject(wait.subject, wait.session_id))
-        if subject_left:
-            await self._drop(self._legacy, wait.subject)
+        if legacy is not None:
+            await self._end([legacy])
 
     async def _park(self, subject: str) -> None:
         """Let the session subscription to ``subject`` linger (see :mod:`._linger`)."""
@@ -334,20 +338,13 @@ class ResponseWaiter:
             if listener.subscription is not None:
                 await self._link.unsubscribe(listener.subscription)
 
-    async def _drop(self, listeners: dict[str, _Listener], subject: str) -> None:
-        listener = listeners.pop(subject, None)
-        if listener is not None:
-            await self._end([listener])
-
     def _close_legacy(self) -> None:
         """The server publishes on session subjects: the subject-wide subscriptions go."""
         self._legacy_open = False
         logger.debug("answers arrive on session subjects: ending subject-wide subscriptions")
-        self._legacy_closing = asyncio.ensure_future(self._drop_legacy())
-
-    async def _drop_legacy(self) -> None:
-        for subject in list(self._legacy):
-            await self._drop(self._legacy, subject)
+        listeners = list(self._legacy.values())
+        self._legacy.clear()
+        self._legacy_closing = asyncio.ensure_future(self._end(listeners))
 
     # -- settling ---------------------------------------------------------------------------
 

@@ -521,3 +521,30 @@ async def test_rounds_due_far_ahead_run_on_one_shared_timer(
             answers = await asyncio.wait_for(asyncio.gather(*waits), 10)
     assert [answer["response"] for answer in answers] == [{"n": n} for n in range(3)]
     assert fired >= 1
+
+
+async def test_the_shared_round_timer_ends_with_the_last_far_off_round(
+    stack: LocalStack, human: SimulatedHuman
+) -> None:
+    # Left armed, the timer of a safety-net round a minute ahead would keep the waiter (and
+    # its client) alive that long after its last wait.
+    human.stay_silent()
+    async with AsyncSessionClient(stack.api_url, [stack.nats_url]) as client:
+        sid = unique("farend")
+        await client.create_session(sid)
+        waits = [
+            asyncio.create_task(
+                client.send_and_wait_for_response(sid, "c", "m", f"subj.farend{n}", timeout=30)
+            )
+            for n in range(2)
+        ]
+        await asyncio.to_thread(human.wait_for_messages, 2, 5)
+        waiter = client._waiter
+        timer = waiter._far_timer
+        assert timer is not None
+        for n, wait in enumerate(waits):
+            wait.cancel()
+            await asyncio.gather(wait, return_exceptions=True)
+            # One far-off round left: the timer stays; none: it is cancelled and gone.
+            assert (waiter._far_timer is None) is (n == 1)
+        assert timer.cancelled()

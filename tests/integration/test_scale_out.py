@@ -12,6 +12,7 @@ import nats
 import pytest
 
 from session_client import AsyncSessionClient
+from session_client._wait import _waiter
 from session_client.testing import LocalStack, ReferenceServer, SimulatedHuman
 from session_client.testing.nats_server import NatsServer
 
@@ -108,3 +109,40 @@ async def test_a_waiting_client_survives_its_server_moving_to_session_subjects(
                 pending.cancel()
                 await asyncio.gather(pending, return_exceptions=True)
     assert first["response"] == second["response"] == {"ok": 1}
+
+
+async def test_a_wait_begun_while_the_last_on_its_subject_ends_keeps_a_subject_wide_listener(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Against a contract 1.0.0 server, the subject-wide subscription ending with a subject's
+    last wait is not the one a wait registered meanwhile (during that release's UNSUB of the
+    session subscription) listens on: its answer still arrives over NATS, at once."""
+    monkeypatch.setattr(_waiter, "LINGER_LIMIT", 0)  # a released session subscription ends now
+    subject = unique("handover")
+    with (
+        NatsServer() as nats_server,
+        ReferenceServer(
+            nats_url=nats_server.url,
+            human=SimulatedHuman({"ok": 1}, delay=1.0),
+            per_session_subjects=False,
+        ) as server,
+    ):
+        async with AsyncSessionClient(server.url, [nats_server.url]) as client:
+            link = client._waiter._link
+            unsubscribe, unsubscribing = link.unsubscribe, asyncio.Event()
+
+            async def slow_unsubscribe(subscription: object) -> None:
+                unsubscribing.set()  # the first wait's release is under way
+                await asyncio.sleep(0.3)
+                await unsubscribe(subscription)  # type: ignore[arg-type]
+
+            monkeypatch.setattr(link, "unsubscribe", slow_unsubscribe)
+            for sid in ("first", "second"):
+                await client.create_session(sid)
+            first = asyncio.create_task(
+                client.send_and_wait_for_response("first", "c", "a", subject, timeout=5)
+            )
+            await asyncio.wait_for(unsubscribing.wait(), 5)
+            # The answer comes a second after the release's UNSUB, by the subject-wide form.
+            second = await client.send_and_wait_for_response("second", "c", "b", subject, timeout=5)
+            assert (await first)["response"] == second["response"] == {"ok": 1}
