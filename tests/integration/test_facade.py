@@ -24,7 +24,7 @@ from session_client import (
 from session_client.testing import LocalStack, SimulatedHuman
 
 from ..lingering import nats_subscriptions, subscriptions_left, subscriptions_left_sync
-from .conftest import unique
+from .conftest import pending_waits, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("http_backend")]
 
@@ -250,12 +250,7 @@ async def test_cancelled_and_timed_out_waits_leave_no_subscription(
     human.stay_silent()
     sid = unique("cancel")
     await aclient.create_session(sid)
-    tasks = [
-        asyncio.create_task(
-            aclient.send_and_wait_for_response(sid, "c", "m", f"subj.c{i % 4}", timeout=30)
-        )
-        for i in range(40)
-    ]
+    tasks = pending_waits(aclient, sid, [f"subj.c{i % 4}" for i in range(40)])
     await asyncio.to_thread(human.wait_for_messages, len(human.received) + 40, 10)
     # One per session and subject, and, as no answer came yet to show that the server
     # publishes per session, one per subject on its subject-wide form (asyncapi.yaml).

@@ -28,7 +28,7 @@ from session_client._wait import _nats, _routing, _waiter
 from session_client.testing import LocalStack, SimulatedHuman
 
 from ..ports import free_port
-from .conftest import unique
+from .conftest import pending_waits, unique
 
 pytestmark = pytest.mark.integration
 
@@ -362,12 +362,7 @@ async def test_recovery_takes_a_small_share_of_the_http_pool_and_never_starves_c
         async with AsyncSessionClient(own.api_url, [own.nats_url], http_transport=feed) as client:
             sid = unique("budget")
             await client.create_session(sid)
-            waits = [
-                asyncio.create_task(
-                    client.send_and_wait_for_response(sid, "c", "m", f"subj.budget.{n}", timeout=30)
-                )
-                for n in range(40)
-            ]
+            waits = pending_waits(client, sid, [f"subj.budget.{n}" for n in range(40)])
             await asyncio.to_thread(own.human.wait_for_messages, 40, 5)
             assert own.nats_server is not None
             own.nats_server.stop()
@@ -532,12 +527,7 @@ async def test_the_shared_round_timer_ends_with_the_last_far_off_round(
     async with AsyncSessionClient(stack.api_url, [stack.nats_url]) as client:
         sid = unique("farend")
         await client.create_session(sid)
-        waits = [
-            asyncio.create_task(
-                client.send_and_wait_for_response(sid, "c", "m", f"subj.farend{n}", timeout=30)
-            )
-            for n in range(2)
-        ]
+        waits = pending_waits(client, sid, [f"subj.farend{n}" for n in range(2)])
         await asyncio.to_thread(human.wait_for_messages, 2, 5)
         waiter = client._waiter
         timer = waiter._far_timer
