@@ -129,6 +129,12 @@ class _SubjectState:
         self.timer = self.task = None
 
 
+def _made(*listeners: _Listener | None) -> list[_Listener]:
+    """The ``listeners`` whose subscription is made, taken out of their dict: one still being
+    made ends itself once made (:meth:`ResponseWaiter._subscribe`), and must not end twice."""
+    return [each for each in listeners if each is not None and each.subscription is not None]
+
+
 def _unavailable(exc: BaseException) -> BaseException:
     if isinstance(exc, asyncio.CancelledError | NatsUnavailableError | ClientClosedError):
         return exc
@@ -162,7 +168,6 @@ class ResponseWaiter:
         self._legacy: dict[str, _Listener] = {}
         #: Until an answer arrives on a session subject: the server may publish subject-wide.
         self._legacy_open = True
-        self._legacy_closing: asyncio.Task[None] | None = None
         self._budget = asyncio.Semaphore(RECOVERY_SLOTS)
         self._confirming: dict[str, asyncio.Task[None]] = {}
         #: Session subscriptions with no wait left, by session subject, until they end.
@@ -293,30 +298,30 @@ class ResponseWaiter:
         how the wait ended if nothing settled it (``timeout``, ``closed``, ``cancelled``)."""
         self._telemetry.wait_ended(wait, unsettled, self._rechecks(wait.subject))
         subject_left = self._table.remove(wait)
-        legacy = None
+        ending: list[_Listener] = []
         if subject_left:
-            # Its rounds and its listener end now: a wait registered while this awaits gets
-            # its own, which nothing here ends.
+            # Its rounds and its subject-wide listener end: a wait registered once this awaits
+            # gets its own, which nothing here ends.
             state = self._subjects.pop(wait.subject, None)
             if state is not None:
                 state.stop()
                 self._discard_due(wait.subject)
-            legacy = self._legacy.pop(wait.subject, None)
+            ending = _made(self._legacy.pop(wait.subject, None))
         if not self._table.has_session(wait.subject, wait.session_id):
-            await self._park(session_subject(wait.subject, wait.session_id))
-        if legacy is not None:
-            await self._end([legacy])
+            ending += self._park(session_subject(wait.subject, wait.session_id))
+        if ending:  # a caller cancelled meanwhile (its deadline) still leaves none open
+            await asyncio.shield(self._end_soon(ending))
 
-    async def _park(self, subject: str) -> None:
-        """Let the session subscription to ``subject`` linger (see :mod:`._linger`)."""
+    def _park(self, subject: str) -> list[_Listener]:
+        """Let the session subscription to ``subject`` linger (see :mod:`._linger`); returns
+        those that must end now to stay within the limit."""
         listener = self._sessions.pop(subject, None)
         if listener is None or listener.subscription is None:
-            return  # none, or still being made: _subscribe ends it
+            return []  # none, or still being made: _subscribe ends it
         loop = asyncio.get_running_loop()
-        evicted = self._lingering.park(subject, listener, loop.time())
         if self._sweep_timer is None:
             self._sweep_timer = loop.call_later(self._lingering.duration, self._sweep)
-        await self._end(evicted)
+        return self._lingering.park(subject, listener, loop.time())
 
     def _sweep(self) -> None:
         """End the subscriptions whose linger is over, all in one task (nats-py writes their
@@ -327,9 +332,14 @@ class ResponseWaiter:
             loop.call_later(self._lingering.duration, self._sweep) if self._lingering else None
         )
         if expired:
-            task = asyncio.ensure_future(self._end(expired))
-            self._ending.add(task)
-            task.add_done_callback(self._ending.discard)
+            self._end_soon(expired)
+
+    def _end_soon(self, listeners: list[_Listener]) -> asyncio.Task[None]:
+        """:meth:`_end` in a task of its own, which :meth:`close` cancels."""
+        task = asyncio.ensure_future(self._end(listeners))
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+        return task
 
     async def _end(self, listeners: list[_Listener]) -> None:
         """Unsubscribe ``listeners`` (those made: one still being made is ended by
@@ -342,9 +352,9 @@ class ResponseWaiter:
         """The server publishes on session subjects: the subject-wide subscriptions go."""
         self._legacy_open = False
         logger.debug("answers arrive on session subjects: ending subject-wide subscriptions")
-        listeners = list(self._legacy.values())
+        listeners = _made(*self._legacy.values())
         self._legacy.clear()
-        self._legacy_closing = asyncio.ensure_future(self._end(listeners))
+        self._end_soon(listeners)
 
     # -- settling ---------------------------------------------------------------------------
 
@@ -613,8 +623,6 @@ class ResponseWaiter:
     async def close(self) -> None:
         """Close the connection; waits still pending fail with :class:`ClientClosedError`."""
         self._forget_all(ClientClosedError())
-        if self._legacy_closing is not None:
-            self._legacy_closing.cancel()
         for task in [*self._confirming.values(), *self._ending]:
             task.cancel()
         await self._link.close()

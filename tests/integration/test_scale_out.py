@@ -5,11 +5,14 @@ a client still works with a server that publishes subject-wide, as contract 1.0.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import nats
 import pytest
+from nats.aio.subscription import Subscription
 
 from session_client import AsyncSessionClient
 from session_client._wait import _waiter
@@ -111,38 +114,63 @@ async def test_a_waiting_client_survives_its_server_moving_to_session_subjects(
     assert first["response"] == second["response"] == {"ok": 1}
 
 
-async def test_a_wait_begun_while_the_last_on_its_subject_ends_keeps_a_subject_wide_listener(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Against a contract 1.0.0 server, the subject-wide subscription ending with a subject's
-    last wait is not the one a wait registered meanwhile (during that release's UNSUB of the
-    session subscription) listens on: its answer still arrives over NATS, at once."""
-    monkeypatch.setattr(_waiter, "LINGER_LIMIT", 0)  # a released session subscription ends now
-    subject = unique("handover")
+@contextlib.asynccontextmanager
+async def releasing_slowly(
+    monkeypatch: pytest.MonkeyPatch, human: SimulatedHuman
+) -> AsyncIterator[tuple[AsyncSessionClient, asyncio.Event]]:
+    """A client of a contract 1.0.0 server (answers subject-wide) whose release of a wait ends
+    its session subscription at once (no linger), in an UNSUB taking 0.3 s; the event is set
+    as the first UNSUB begins."""
+    monkeypatch.setattr(_waiter, "LINGER_LIMIT", 0)
     with (
         NatsServer() as nats_server,
-        ReferenceServer(
-            nats_url=nats_server.url,
-            human=SimulatedHuman({"ok": 1}, delay=1.0),
-            per_session_subjects=False,
-        ) as server,
+        ReferenceServer(nats_url=nats_server.url, human=human, per_session_subjects=False) as api,
     ):
-        async with AsyncSessionClient(server.url, [nats_server.url]) as client:
+        async with AsyncSessionClient(api.url, [nats_server.url]) as client:
             link = client._waiter._link
             unsubscribe, unsubscribing = link.unsubscribe, asyncio.Event()
 
-            async def slow_unsubscribe(subscription: object) -> None:
-                unsubscribing.set()  # the first wait's release is under way
+            async def slow_unsubscribe(subscription: Subscription) -> None:
+                unsubscribing.set()
                 await asyncio.sleep(0.3)
-                await unsubscribe(subscription)  # type: ignore[arg-type]
+                await unsubscribe(subscription)
 
             monkeypatch.setattr(link, "unsubscribe", slow_unsubscribe)
-            for sid in ("first", "second"):
-                await client.create_session(sid)
-            first = asyncio.create_task(
-                client.send_and_wait_for_response("first", "c", "a", subject, timeout=5)
-            )
-            await asyncio.wait_for(unsubscribing.wait(), 5)
-            # The answer comes a second after the release's UNSUB, by the subject-wide form.
-            second = await client.send_and_wait_for_response("second", "c", "b", subject, timeout=5)
-            assert (await first)["response"] == second["response"] == {"ok": 1}
+            yield client, unsubscribing
+
+
+async def test_a_wait_begun_while_the_last_on_its_subject_ends_keeps_a_subject_wide_listener(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The subject-wide subscription ending with a subject's last wait is not the one a wait
+    registered meanwhile (during that release's UNSUB) listens on: its answer still arrives
+    over NATS, at once."""
+    human = SimulatedHuman({"ok": 1}, delay=1.0)
+    async with releasing_slowly(monkeypatch, human) as (client, unsubscribing):
+        subject, ended, begun = unique("handover"), unique("ended"), unique("begun")
+        for sid in (ended, begun):
+            await client.create_session(sid)
+        first = asyncio.create_task(
+            client.send_and_wait_for_response(ended, "c", "a", subject, timeout=5)
+        )
+        await asyncio.wait_for(unsubscribing.wait(), 5)
+        # The answer comes a second after the release's UNSUB, by the subject-wide form.
+        second = await client.send_and_wait_for_response(begun, "c", "b", subject, timeout=5)
+        assert (await first)["response"] == second["response"] == {"ok": 1}
+
+
+async def test_a_wait_cancelled_in_its_release_leaves_no_subscription_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cancelled (its deadline, or a caller) while its release ends its subscriptions, a wait
+    still ends every one: its session's and the subject-wide one."""
+    async with releasing_slowly(monkeypatch, SimulatedHuman({"ok": 1})) as (client, unsubscribing):
+        sid = unique("cancelled")
+        await client.create_session(sid)
+        wait = asyncio.create_task(
+            client.send_and_wait_for_response(sid, "c", "a", unique("cancelled"), timeout=5)
+        )
+        await asyncio.wait_for(unsubscribing.wait(), 5)
+        wait.cancel()
+        await asyncio.gather(wait, return_exceptions=True)
+        assert await subscriptions_left(client) == 0
