@@ -456,9 +456,7 @@ class ResponseWaiter:
             state.stop()
         self._subjects.clear()
         self._far.clear()
-        if self._far_timer is not None:
-            self._far_timer.cancel()
-            self._far_timer = None
+        self._stop_far_timer()
         self._sessions.clear()
         self._legacy.clear()
         self._lingering.clear()  # gone with the connection, or going with it
@@ -499,14 +497,17 @@ class ResponseWaiter:
             return
         wake = self._far.add(subject, loop.time() + delay)
         if wake is not None:
-            if self._far_timer is not None:
-                self._far_timer.cancel()
+            self._stop_far_timer()
             self._far_timer = loop.call_at(wake, self._far_due)
 
     def _discard_due(self, subject: str) -> None:
         """``subject`` has no far-off round any more; the timer goes with the last one (it
         would keep this waiter alive until it fired)."""
-        if self._far.discard(subject) and self._far_timer is not None:
+        if self._far.discard(subject):
+            self._stop_far_timer()
+
+    def _stop_far_timer(self) -> None:
+        if self._far_timer is not None:
             self._far_timer.cancel()
             self._far_timer = None
 
