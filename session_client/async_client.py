@@ -21,7 +21,6 @@ from ._policies.schedule import plan
 from ._policies.tally import Accept
 from ._policies.target import Target
 from ._rest import MAX_RESPONSE_BYTES, RestClient
-from ._rest import choose_backend as _choose_backend
 from ._telemetry import Telemetry
 from ._wait import ResponseWaiter
 from ._wait._consumer import Member, Responses
@@ -33,6 +32,7 @@ from .config import (
     redact_url,
     resolve_api_base_url,
     resolve_api_key,
+    resolve_http_backend,
     resolve_http_timeout,
     resolve_nats_servers,
     resolve_verify,
@@ -147,7 +147,7 @@ class AsyncSessionClient:
         self.api_base_url = resolve_api_base_url(api_base_url)
         self.nats_servers = resolve_nats_servers(nats_servers)
         options = HttpOptions(
-            backend=_choose_backend(http_backend, http_transport),
+            backend=resolve_http_backend(http_backend, http_transport),
             timeouts=resolve_http_timeout(http_timeout, timeout),
             verify=resolve_verify(verify),
             transport=http_transport,

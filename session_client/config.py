@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import re
@@ -17,6 +18,7 @@ __all__ = [
     "API_TOKEN_ENV",
     "API_URL_ENV",
     "DEFAULT_NATS_URL",
+    "HTTP_BACKEND_ENV",
     "NATS_URL_ENV",
     "CallOptions",
     "HttpOptions",
@@ -24,6 +26,7 @@ __all__ = [
     "redact_url",
     "resolve_api_base_url",
     "resolve_api_key",
+    "resolve_http_backend",
     "resolve_http_timeout",
     "resolve_nats_servers",
     "resolve_verify",
@@ -36,6 +39,10 @@ API_TOKEN_ENV = "ORG_API_TOKEN"
 #: The REST API base URL, when the clients (or the ``session-client`` command) are given none.
 API_URL_ENV = "ORG_API_URL"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+HTTP_BACKEND_ENV = "ORG_HTTP_BACKEND"
+#: The HTTP backends (each but httpx needs the extra of its name), and the oldest release of
+#: each library that its backend works with (pyproject.toml's lower bounds).
+_HTTP_BACKENDS = {"httpx": (0, 27), "aiohttp": (3, 11), "httpx2": (2, 17)}
 _NATS_SCHEMES = ("nats", "tls", "ws", "wss")
 
 
@@ -227,6 +234,39 @@ def resolve_http_timeout(http_timeout: Any, timeout: Any) -> Timeouts:
         return Timeouts(connect, read, deadline, pool)
     seconds = check_timeout(http_timeout, "http_timeout")
     return Timeouts(seconds, seconds, seconds, seconds)
+
+
+def resolve_http_backend(name: object, transport: object) -> str:
+    """The HTTP backend: ``name``, else ``ORG_HTTP_BACKEND``, else httpx; checked now (known,
+    installed, and able to take ``transport``)."""
+    argument = "http_backend"
+    if name is None:
+        name, argument = os.environ.get(HTTP_BACKEND_ENV) or "httpx", HTTP_BACKEND_ENV
+    if not isinstance(name, str) or name not in _HTTP_BACKENDS:
+        raise ValueError(f"{argument} must be one of {', '.join(_HTTP_BACKENDS)}, got {name!r}")
+    found = _installed_version(name)
+    if found is None or found < _HTTP_BACKENDS[name]:
+        extra = f"pip install 'session_client_lib[{name}]'"
+        oldest = ".".join(map(str, _HTTP_BACKENDS[name]))
+        raise ValueError(f"{argument} is {name!r}, which needs {name} {oldest} or newer: {extra}")
+    if transport is not None and name == "aiohttp":
+        raise ValueError("http_transport is an httpx transport: it needs an httpx backend")
+    if transport is not None and not callable(getattr(transport, "handle_async_request", None)):
+        kind = type(transport).__name__
+        raise TypeError(f"http_transport must be an httpx.AsyncBaseTransport, got {kind}")
+    return name
+
+
+def _installed_version(name: str) -> tuple[int, int] | None:
+    """The installed release of the library ``name`` (major, minor), found without importing
+    it (another package may have brought an older one than the extra asks for)."""
+    if importlib.util.find_spec(name) is None:
+        return None
+    try:
+        found = re.match(r"(\d+)\.(\d+)", importlib.metadata.version(name))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return None if found is None else (int(found[1]), int(found[2]))
 
 
 def tls_context(verify: Any) -> ssl.SSLContext:

@@ -1,10 +1,11 @@
 """The aiohttp backend (the ``aiohttp`` extra): less client CPU per call than httpx's.
 
 Through aiohttp's public API. Proxies come from ``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``NO_PROXY``
-as urllib reads them, once per origin (``trust_env`` would read them, and ``~/.netrc``, on a
-thread at every request: half the backend's CPU). Cookies are kept, as httpx keeps them. One
-difference stays, aiohttp's own: it sends an idempotent request once more by itself when a
-connection drops before the answer (RFC 9112, 9.3.1.1), before the library's retries count.
+as urllib reads them, once: every request goes to the API's origin (``trust_env`` would read
+them, and ``~/.netrc``, on a thread at every request: half the backend's CPU). Cookies are
+kept, as httpx keeps them. One difference stays, aiohttp's own: it sends an idempotent request
+once more by itself when a connection drops before the answer (RFC 9112, 9.3.1.1), before the
+library's retries count.
 """
 
 from __future__ import annotations
@@ -33,10 +34,14 @@ def _header_of(response: aiohttp.ClientResponse) -> Callable[[str], str | None]:
 class AiohttpBackend:
     """An ``aiohttp.ClientSession``, made on the first request, in the loop that runs it."""
 
-    def __init__(self, options: HttpOptions) -> None:
+    def __init__(self, options: HttpOptions, base_url: str) -> None:
         self._options, self._max_bytes = options, options.max_response_bytes
         self._session: aiohttp.ClientSession | None = None
-        self._proxies: dict[tuple[str, str], str | None] = {}  # by scheme and host
+        origin = URL(base_url)
+        proxies = urllib.request.getproxies()
+        proxy = proxies.get(origin.scheme) or proxies.get("all")
+        bypass = proxy is not None and urllib.request.proxy_bypass(origin.raw_host or "")
+        self._proxy = None if bypass else proxy  # NO_PROXY: None
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}  # one per call option
         self.version = f"aiohttp {aiohttp.__version__}"
 
@@ -55,16 +60,6 @@ class AiohttpBackend:
         )
         return self._session
 
-    def _proxy(self, url: URL) -> str | None:
-        """The environment's proxy for ``url``'s origin, or None (``NO_PROXY``)."""
-        key = (url.scheme, url.raw_host or "")
-        if key not in self._proxies:
-            proxies = urllib.request.getproxies()
-            proxy = proxies.get(url.scheme) or proxies.get("all")
-            bypass = proxy is not None and urllib.request.proxy_bypass(key[1])
-            self._proxies[key] = None if bypass else proxy
-        return self._proxies[key]
-
     async def send(self, request: Request, timeouts: Timeouts) -> Response:
         """Send the request and read its response."""
         session = self._session or self._open()
@@ -74,15 +69,14 @@ class AiohttpBackend:
             timeout = self._timeouts[timeouts] = aiohttp.ClientTimeout(
                 total=None, sock_connect=connect, sock_read=read
             )
-        target = URL(request.url, encoded=True)  # the route quoted its path and query
         try:  # released at the end: a response not read to its end closes its connection
             async with session.request(
                 request.method,
-                target,
+                URL(request.url, encoded=True),  # the route quoted its path and query
                 headers=request.headers,
                 data=request.content,
                 allow_redirects=False,
-                proxy=self._proxy(target),
+                proxy=self._proxy,
                 timeout=timeout,
             ) as response:
                 header = _header_of(response)

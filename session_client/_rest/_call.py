@@ -171,7 +171,7 @@ class RestClient:
         return data
 
     async def _open(self) -> None:
-        backend = self._backend = open_backend(self._options)
+        backend = self._backend = open_backend(self._options, self._base_url)
         python = ".".join(platform.python_version_tuple()[:2])
         agent = f"session_client_lib/{__version__} (python {python}; {backend.version})"
         self._headers["user-agent"] = agent
