@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -16,6 +17,7 @@ from nats.aio.subscription import Subscription
 
 from session_client import AsyncSessionClient
 from session_client._wait import _waiter
+from session_client.subjects import response_subject
 from session_client.testing import LocalStack, ReferenceServer, SimulatedHuman
 from session_client.testing.nats_server import NatsServer
 
@@ -174,3 +176,58 @@ async def test_a_wait_cancelled_in_its_release_leaves_no_subscription_open(
         wait.cancel()
         await asyncio.gather(wait, return_exceptions=True)
         assert await subscriptions_left(client) == 0
+
+
+async def test_a_subject_wide_subscription_made_as_they_all_end_is_unsubscribed_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first answer on a session subject ends the subject-wide subscriptions; one still
+    being made then is ended by its maker alone, once, even when it is made before the others
+    have ended."""
+    human = SimulatedHuman({"ok": 1}, delay=0.3)
+    with (
+        NatsServer() as nats_server,
+        ReferenceServer(nats_url=nats_server.url, human=human) as api,
+    ):
+        async with AsyncSessionClient(api.url, [nats_server.url]) as client:
+            link = client._waiter._link
+            subscribe, unsubscribe = link.subscribe, link.unsubscribe
+            first, made_late = unique("first"), unique("late")
+            first_subject_wide = response_subject(client.subject_template, first)
+            late_subject_wide = response_subject(client.subject_template, made_late)
+            ended: list[Subscription] = []  # kept: each id stays one subscription's
+            first_made, ending, first_ended = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+            async def subscribe_late(subject: str, on_message: Any) -> Subscription:
+                if subject == late_subject_wide:  # made while the first one is ended
+                    await asyncio.wait_for(ending.wait(), 5)
+                subscription = await subscribe(subject, on_message)
+                if subject == first_subject_wide:
+                    first_made.set()
+                return subscription
+
+            async def unsubscribe_first_slowly(subscription: Subscription) -> None:
+                ended.append(subscription)
+                if not ending.is_set():
+                    ending.set()
+                    await asyncio.sleep(0.3)
+                await unsubscribe(subscription)
+                if subscription.subject == first_subject_wide:
+                    first_ended.set()  # what ends with it has been asked to end by now
+
+            monkeypatch.setattr(link, "subscribe", subscribe_late)
+            monkeypatch.setattr(link, "unsubscribe", unsubscribe_first_slowly)
+            for sid in (first, made_late):
+                await client.create_session(sid)
+            answered = asyncio.create_task(
+                client.send_and_wait_for_response(first, "c", "a", first, timeout=5)
+            )
+            await asyncio.wait_for(first_made.wait(), 5)  # its answer comes 0.3 s after
+            late = await client.send_and_wait_for_response(
+                made_late, "c", "b", made_late, timeout=5
+            )
+            assert (await answered)["response"] == late["response"] == {"ok": 1}
+            await asyncio.wait_for(first_ended.wait(), 5)
+            subjects = [subscription.subject for subscription in ended]
+            assert subjects.count(late_subject_wide) == 1
+            assert len({id(subscription) for subscription in ended}) == len(ended)
