@@ -37,7 +37,7 @@ class AiohttpBackend:
     def __init__(self, options: HttpOptions, base_url: str) -> None:
         self._options, self._max_bytes = options, options.max_response_bytes
         self._session: aiohttp.ClientSession | None = None
-        origin = URL(base_url)
+        origin = URL(base_url, encoded=True)  # its host as written, as NO_PROXY names it
         proxies = urllib.request.getproxies()
         proxy = proxies.get(origin.scheme) or proxies.get("all")
         bypass = proxy is not None and urllib.request.proxy_bypass(origin.raw_host or "")

@@ -184,7 +184,8 @@ async def test_a_subject_wide_subscription_made_as_they_all_end_is_unsubscribed_
     """The first answer on a session subject ends the subject-wide subscriptions; one still
     being made then is ended by its maker alone, once, even when it is made before the others
     have ended."""
-    human = SimulatedHuman({"ok": 1}, delay=0.3)
+    # A second: the late wait reaches its subject-wide SUB before the first answer, by far.
+    human = SimulatedHuman({"ok": 1}, delay=1.0)
     with (
         NatsServer() as nats_server,
         ReferenceServer(nats_url=nats_server.url, human=human) as api,
@@ -196,7 +197,8 @@ async def test_a_subject_wide_subscription_made_as_they_all_end_is_unsubscribed_
             first_subject_wide = response_subject(client.subject_template, first)
             late_subject_wide = response_subject(client.subject_template, made_late)
             ended: list[Subscription] = []  # kept: each id stays one subscription's
-            first_made, ending, first_ended = asyncio.Event(), asyncio.Event(), asyncio.Event()
+            first_made, ending = asyncio.Event(), asyncio.Event()
+            late_ended, first_ended = asyncio.Event(), asyncio.Event()
 
             async def subscribe_late(subject: str, on_message: Any) -> Subscription:
                 if subject == late_subject_wide:  # made while the first one is ended
@@ -206,23 +208,25 @@ async def test_a_subject_wide_subscription_made_as_they_all_end_is_unsubscribed_
                     first_made.set()
                 return subscription
 
-            async def unsubscribe_first_slowly(subscription: Subscription) -> None:
+            async def unsubscribe_first_last(subscription: Subscription) -> None:
                 ended.append(subscription)
-                if not ending.is_set():
-                    ending.set()
-                    await asyncio.sleep(0.3)
-                await unsubscribe(subscription)
                 if subscription.subject == first_subject_wide:
+                    ending.set()  # the late one is made now, and ended by its maker
+                    await asyncio.wait_for(late_ended.wait(), 5)
+                await unsubscribe(subscription)
+                if subscription.subject == late_subject_wide:
+                    late_ended.set()
+                elif subscription.subject == first_subject_wide:
                     first_ended.set()  # what ends with it has been asked to end by now
 
             monkeypatch.setattr(link, "subscribe", subscribe_late)
-            monkeypatch.setattr(link, "unsubscribe", unsubscribe_first_slowly)
+            monkeypatch.setattr(link, "unsubscribe", unsubscribe_first_last)
             for sid in (first, made_late):
                 await client.create_session(sid)
             answered = asyncio.create_task(
                 client.send_and_wait_for_response(first, "c", "a", first, timeout=5)
             )
-            await asyncio.wait_for(first_made.wait(), 5)  # its answer comes 0.3 s after
+            await asyncio.wait_for(first_made.wait(), 5)  # its answer comes a second after
             late = await client.send_and_wait_for_response(
                 made_late, "c", "b", made_late, timeout=5
             )
