@@ -613,8 +613,9 @@ def local_stack(*extra: str) -> Iterator[dict[str, Any]]:
             process.wait()
 
 
-def run_worker(spec: Spec, tree: Path = ROOT) -> Result:
-    """Run ``spec`` in a fresh worker process, with the library of ``tree`` (a checkout)."""
+def worker_command(spec: Spec, tree: Path = ROOT) -> tuple[list[str], dict[str, str] | None]:
+    """The command line and environment (None: this one) of a worker process measuring
+    ``spec`` with the library of ``tree`` (a checkout)."""
     env = None
     if tree != ROOT:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(tree / "generated")])}
@@ -624,13 +625,13 @@ def run_worker(spec: Spec, tree: Path = ROOT) -> Result:
         for name, value in spec.__dict__.items()
         if (name, value) not in {("telemetry", "off"), ("own_sessions", False), ("worker_index", 0)}
     }
-    out = subprocess.run(
-        [sys.executable, str(tree / "scripts" / "bench.py"), "worker", json.dumps(fields)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
+    return [sys.executable, str(tree / "scripts" / "bench.py"), "worker", json.dumps(fields)], env
+
+
+def run_worker(spec: Spec, tree: Path = ROOT) -> Result:
+    """Run ``spec`` in a fresh worker process, with the library of ``tree`` (a checkout)."""
+    command, env = worker_command(spec, tree)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"worker {spec} failed:\n{out.stderr[-4000:]}")
     return Result(**json.loads(out.stdout.splitlines()[-1]))
