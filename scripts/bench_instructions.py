@@ -9,8 +9,11 @@ The user-space instructions a worker process executes do not move that way: valg
 cachegrind counts them, the same to about 1% from run to run. Each count is the difference of
 two runs of ``make bench``'s worker (``ops`` round trips after its warm-up, and three times
 as many), so start-up and warm-up cancel out. What it leaves out: the kernel's work (system
-calls, about a tenth of the CPU time at x50) and what a cache miss or a stall costs. A
-smaller count is less work; how much faster that is, only ``make bench`` says.
+calls, about a tenth of the CPU time at x50) and what a cache miss or a stall costs; and
+under valgrind the client runs about 25 times slower than the server, so its queues and
+batches are not a real run's. Compare two trees of the library on one variant with it (a
+smaller count is less work); how much faster that is, and the ratios to the floors, only
+``make bench`` says.
 
 Needs ``valgrind`` (``apt-get install valgrind``); a worker runs about 25 times slower under it.
 """
