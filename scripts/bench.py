@@ -43,6 +43,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -611,6 +612,20 @@ def local_stack(*extra: str) -> Iterator[dict[str, Any]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def checkout(rev: str) -> Iterator[Path]:
+    """A detached git worktree of this checkout at ``rev``, removed afterwards: the library
+    at that revision, for :func:`run_worker`'s ``tree``."""
+    git = ["git", "-C", str(ROOT)]
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / "tree"
+        subprocess.run([*git, "worktree", "add", "--detach", "-q", str(tree), rev], check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=True)
 
 
 def worker_command(spec: Spec, tree: Path = ROOT) -> tuple[list[str], dict[str, str] | None]:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import bench
@@ -47,18 +45,10 @@ def main() -> int:
         min_ops=options.ops or 1000,
     )
     ops = plan.ops(options.concurrency)
-    with tempfile.TemporaryDirectory() as scratch:
-        base = Path(scratch) / "base"
-        git = ["git", "-C", str(bench.ROOT)]
-        subprocess.run(
-            [*git, "worktree", "add", "--detach", "-q", str(base), options.rev], check=True
+    with bench.checkout(options.rev) as base:
+        runs = compare(
+            options.variant, options.concurrency, ops, options.repeats, base, options.telemetry
         )
-        try:
-            runs = compare(
-                options.variant, options.concurrency, ops, options.repeats, base, options.telemetry
-            )
-        finally:
-            subprocess.run([*git, "worktree", "remove", "--force", str(base)], check=True)
     floor = {name: statistics.median(row[name] for row in runs["floor"]) for name in COLUMNS}
     for label, rows in runs.items():
         cells = []

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import bench
 
@@ -74,24 +75,22 @@ def counted(spec: bench.Spec, tree: Path) -> int:
 
 
 def measure(
-    contenders: Mapping[str, tuple[str, Path]], concurrency: int, ops: int
+    contenders: Mapping[str, tuple[str, Path]], concurrency: int, ops: int, urls: Mapping[str, Any]
 ) -> dict[str, float]:
     """Instructions per round trip of each contender ``{label: (variant, tree)}`` at
-    ``concurrency``, from runs of ``ops`` and ``3 * ops`` round trips."""
+    ``concurrency`` against the stack at ``urls``, from runs of ``ops`` and ``3 * ops`` round
+    trips."""
     rounds = -(-ops // concurrency)
     sizes = (rounds * concurrency, 3 * rounds * concurrency)
-    with bench.local_stack() as urls:
-        asyncio.run(bench.create_sessions(urls["api_url"], concurrency))
-        result = {}
-        for label, (variant, tree) in contenders.items():
-            counts = {
-                size: counted(
-                    bench.Spec(variant, concurrency, size, urls["api_url"], urls["nats_url"]),
-                    tree,
-                )
-                for size in sizes
-            }
-            result[label] = per_round_trip(counts)
+    result = {}
+    for label, (variant, tree) in contenders.items():
+        counts = {
+            size: counted(
+                bench.Spec(variant, concurrency, size, urls["api_url"], urls["nats_url"]), tree
+            )
+            for size in sizes
+        }
+        result[label] = per_round_trip(counts)
     return result
 
 
@@ -106,33 +105,27 @@ def main() -> int:
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as scratch:
-        git = ["git", "-C", str(bench.ROOT)]
-        base = Path(scratch) / "base"
-        if options.rev:
-            subprocess.run(
-                [*git, "worktree", "add", "--detach", "-q", str(base), options.rev], check=True
-            )
-        try:
-            for variant in options.variants.split(","):
-                floor = bench.FLOOR_OF[variant]
-                contenders = {floor: (floor, bench.ROOT), variant: (variant, bench.ROOT)}
-                if options.rev:
-                    contenders[f"{variant}@{options.rev}"] = (variant, base)
-                for concurrency in map(int, options.concurrency.split(",")):
-                    counts = measure(contenders, concurrency, options.ops)
-                    print(
-                        f"x{concurrency}: "
-                        + ", ".join(
-                            f"{label} {count:,.0f} ({count / counts[floor]:.3f}x)"
-                            for label, count in counts.items()
-                        )
-                        + " instructions per round trip",
-                        flush=True,
+    concurrencies = [int(concurrency) for concurrency in options.concurrency.split(",")]
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(bench.checkout(options.rev)) if options.rev else None
+        urls = stack.enter_context(bench.local_stack())
+        asyncio.run(bench.create_sessions(urls["api_url"], max(concurrencies)))
+        for variant in options.variants.split(","):
+            floor = bench.FLOOR_OF[variant]
+            contenders = {floor: (floor, bench.ROOT), variant: (variant, bench.ROOT)}
+            if base is not None:
+                contenders[f"{variant}@{options.rev}"] = (variant, base)
+            for concurrency in concurrencies:
+                counts = measure(contenders, concurrency, options.ops, urls)
+                print(
+                    f"x{concurrency}: "
+                    + ", ".join(
+                        f"{label} {count:,.0f} ({count / counts[floor]:.3f}x)"
+                        for label, count in counts.items()
                     )
-        finally:
-            if options.rev:
-                subprocess.run([*git, "worktree", "remove", "--force", str(base)], check=True)
+                    + " instructions per round trip",
+                    flush=True,
+                )
     return 0
 
 
