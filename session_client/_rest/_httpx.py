@@ -6,6 +6,7 @@ as for every backend."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from types import ModuleType
 from typing import Any
@@ -36,7 +37,13 @@ class HttpxBackend:
         return self._client
 
     async def send(self, request: Request, timeouts: Timeouts) -> Response:
-        """Send the request and read its response."""
+        """Send the request and read its response, in a task of its own: httpcore's anyio
+        streams leave state on the task that reads them (anyio's per-task cancel scope
+        record), kept as long as that task lives, and the caller's task may then wait hours
+        for an answer (0.2 KiB per pending wait). Cancelling the caller cancels this task."""
+        return await asyncio.create_task(self._exchange(request, timeouts))
+
+    async def _exchange(self, request: Request, timeouts: Timeouts) -> Response:
         client, httpx = self._client or self._open(), self._httpx
         timeout = self._timeouts.get(timeouts)
         if timeout is None:  # the pool's wait is the call path's slot

@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import sys
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -312,6 +313,21 @@ def test_extra_headers_replace_the_clients_whatever_their_case(http_backend: str
     assert names.count("authorization") == names.count("user-agent") == 1, headers
     assert ("authorization", "Bearer other") in headers and ("user-agent", "mine") in headers
     assert names.count("idempotency-key") == 1
+
+
+def test_a_call_leaves_nothing_on_the_callers_task(http_backend: str) -> None:
+    # httpcore's anyio streams record state on the task they run in (under a weak reference
+    # to it), kept as long as that task lives: a waiting caller's, until its answer comes.
+    async def run(url: str) -> tuple[int, int]:
+        task = asyncio.current_task()
+        async with AsyncSessionClient(url, max_retries=0) as client:
+            before = weakref.getweakrefcount(task)
+            await client.get_session("s1")
+            return before, weakref.getweakrefcount(task)
+
+    with HostileServer(json_body(session_record())) as server:
+        before, after = asyncio.run(run(server.url))
+    assert after == before
 
 
 def test_a_with_options_copy_follows_the_client_to_a_new_event_loop(
