@@ -184,7 +184,7 @@ def test_constructor_raises_only_value_or_type_errors_and_connects_nothing(
             api_base_url,
             nats_servers,
             api_key=api_key,
-            timeout=http_timeout,
+            http_timeout=http_timeout,
             max_retries=max_retries,
             subject_template=subject_template,
         )

@@ -44,22 +44,23 @@ T = TypeVar("T")
 
 def start_worker(stack: LocalStack, log: Path) -> subprocess.Popen[bytes]:
     """A worker process of the group, logging what it handles to ``log``."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.reliability.consumer_worker",
-            stack.api_url,
-            stack.nats_url,
-            SUBJECT,
-            GROUP,
-            str(log),
-            f"--max-in-flight={MAX_IN_FLIGHT}",
-            f"--ack-wait={ACK_WAIT}",
-        ],
-        cwd=Path(__file__).resolve().parents[2],
-        stderr=log.with_suffix(".err").open("wb"),
-    )
+    with log.with_suffix(".err").open("wb") as errors:  # the worker writes to its own copy
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.reliability.consumer_worker",
+                stack.api_url,
+                stack.nats_url,
+                SUBJECT,
+                GROUP,
+                str(log),
+                f"--max-in-flight={MAX_IN_FLIGHT}",
+                f"--ack-wait={ACK_WAIT}",
+            ],
+            cwd=Path(__file__).resolve().parents[2],
+            stderr=errors,
+        )
 
 
 def handled_lines(log: Path) -> list[dict[str, Any]]:
