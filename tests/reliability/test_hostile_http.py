@@ -56,7 +56,9 @@ async def test_slow_servers_cannot_hold_a_call_past_its_timeout(
     results: list[tuple[str, float]] = []
     for reply in (hostile.drip_body(1000, 0.5), hostile.slow_headers(0.5)):
         with hostile.HostileServer(reply) as server:
-            async with AsyncSessionClient(server.url, timeout=TIMEOUT, max_retries=0) as client:
+            async with AsyncSessionClient(
+                server.url, http_timeout=TIMEOUT, max_retries=0
+            ) as client:
                 for start in range(0, count, MAX_CONNECTIONS):
                     wave = min(MAX_CONNECTIONS, count - start)
                     results += await asyncio.gather(*(timed_call(client) for _ in range(wave)))
